@@ -1,0 +1,93 @@
+//! Read, check and generate code from QEMU QAPI schemas.
+//!
+//! The pipeline follows the data: [`syntax`] (pest, includes, pragmas) →
+//! [`check`] (QEMU's expression checks) → [`model`] (the resolved schema,
+//! with QEMU's schema checks) → backends.
+//!
+//! ```no_run
+//! let out = qapi_gen::Frontend::new().check_file("qapi/qapi-schema.json".as_ref())?;
+//! for d in &out.diagnostics {
+//!     eprintln!("{d}");
+//! }
+//! # Ok::<(), qapi_gen::syntax::load::LoadError>(())
+//! ```
+
+pub mod check;
+pub mod diag;
+pub mod doc;
+pub mod model;
+pub mod source;
+pub mod syntax;
+
+use std::path::Path;
+
+pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use doc::DocStyle;
+pub use model::Schema;
+use syntax::load::{LoadError, LoadOptions, Loaded};
+
+/// The front end: reads a schema and checks it as QEMU does.
+#[derive(Debug, Clone, Default)]
+pub struct Frontend {
+    opts: LoadOptions,
+}
+
+/// What the front end made of a schema.
+#[derive(Debug)]
+pub struct Checked {
+    /// The resolved schema; complete only when there are no errors.
+    pub schema: Schema,
+    /// Every problem found, errors and warnings, in the order found.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every file read, root first (for build scripts' rerun-if-changed).
+    pub files: Vec<std::path::PathBuf>,
+}
+
+impl Checked {
+    /// True when no error (warnings aside) was found.
+    pub fn is_valid(&self) -> bool {
+        !self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+impl Frontend {
+    /// A front end with QEMU 10.2's rules.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets how documentation style problems are reported.
+    pub fn doc_style(mut self, style: DocStyle) -> Self {
+        self.opts.doc_style = style;
+        self
+    }
+
+    /// Reads and checks the schema rooted at `path`.
+    pub fn check_file(&self, path: &Path) -> Result<Checked, LoadError> {
+        let mut diags = Diagnostics::default();
+        let loaded = syntax::load::load(path, self.opts, &mut diags)?;
+        Ok(self.finish(loaded, diags))
+    }
+
+    /// Checks a schema given as text, named `name` in diagnostics.
+    pub fn check_str(&self, name: &str, text: &str) -> Checked {
+        let mut diags = Diagnostics::default();
+        let loaded = syntax::load::load_str(name, text, self.opts, &mut diags);
+        self.finish(loaded, diags)
+    }
+
+    fn finish(&self, loaded: Loaded, mut diags: Diagnostics) -> Checked {
+        let files = loaded.files.iter().map(|f| f.path.clone()).collect();
+        let checked = check::check_exprs(&loaded, &mut diags);
+        let schema = if diags.has_errors() {
+            Schema::default()
+        } else {
+            Schema::build(checked, &loaded.pragma, &mut diags)
+        };
+        Checked {
+            schema,
+            diagnostics: diags.into_vec(),
+            files,
+        }
+    }
+}

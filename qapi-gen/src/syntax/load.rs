@@ -1,0 +1,320 @@
+//! Reading a schema: the root file, its includes, pragmas, and the binding
+//! of documentation blocks to the definitions they precede.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{parse_file, Item, Value, ValueKind};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::doc::{self, Doc, DocStyle};
+use crate::source::{SourceFile, Span};
+
+/// The `pragma` settings of a schema. Pragmas apply to the whole schema,
+/// whichever file sets them; a later setting replaces an earlier one.
+#[derive(Debug, Clone, Default)]
+pub struct Pragma {
+    /// Every definition must be documented.
+    pub doc_required: bool,
+    /// Commands whose names may use `_` or upper case.
+    pub command_name_exceptions: Vec<String>,
+    /// Commands that may return something other than an object.
+    pub command_returns_exceptions: Vec<String>,
+    /// Definitions exempt from documentation checks.
+    pub documentation_exceptions: Vec<String>,
+    /// Types whose member names may use `_` or upper case.
+    pub member_name_exceptions: Vec<String>,
+}
+
+/// One top-level expression, in the order a depth-first walk of the
+/// includes meets it.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// `{ 'include': ... }`: `name` is the path relative to the including
+    /// file's directory, joined as QEMU joins it.
+    Include {
+        /// The included file's name as the schema sees it.
+        name: String,
+        /// The directive.
+        span: Span,
+    },
+    /// A definition (`struct`, `command`, ...), not yet checked.
+    Definition {
+        /// The expression; an object (anything else was reported).
+        expr: Value,
+        /// The documentation block just before it, when there is one.
+        doc: Option<Doc>,
+    },
+}
+
+/// A schema read from disk, before any check of its definitions.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Every expression, includes followed.
+    pub entries: Vec<Entry>,
+    /// Every documentation block, definition and free-form, in order.
+    pub docs: Vec<Doc>,
+    /// The pragmas in force.
+    pub pragma: Pragma,
+    /// Every file read, root first.
+    pub files: Vec<Arc<SourceFile>>,
+}
+
+/// Why a schema could not be read at all (as opposed to being invalid).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The root file could not be read.
+    #[error("can't read schema file '{path}': {source}")]
+    Io {
+        /// The path given.
+        path: String,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Options that change what the reader accepts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// How documentation style problems are reported.
+    pub doc_style: DocStyle,
+}
+
+/// Reads the schema rooted at `path`, following includes. Problems in the
+/// schema go to `diags`; only an unreadable root file is an `Err`.
+pub fn load(path: &Path, opts: LoadOptions, diags: &mut Diagnostics) -> Result<Loaded, LoadError> {
+    let name = path.to_string_lossy().into_owned();
+    let file = read_file(name.clone(), path.to_path_buf(), None, diags)
+        .map_err(|source| LoadError::Io { path: name, source })?;
+    let mut loader = Loader {
+        opts,
+        out: Loaded::default(),
+        seen: HashSet::new(),
+    };
+    loader.seen.insert(canonical(path));
+    loader.file(file, diags);
+    Ok(loader.out)
+}
+
+/// Reads the schema in `text` as if it were the file `name`; includes are
+/// resolved relative to `name`'s directory.
+pub fn load_str(name: &str, text: &str, opts: LoadOptions, diags: &mut Diagnostics) -> Loaded {
+    let file = SourceFile::new(name.to_owned(), PathBuf::from(name), text.to_owned(), None);
+    let mut loader = Loader {
+        opts,
+        out: Loaded::default(),
+        seen: HashSet::new(),
+    };
+    loader.seen.insert(canonical(Path::new(name)));
+    loader.file(file, diags);
+    loader.out
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Reads a file; bytes that are not UTF-8 are reported where they are.
+fn read_file(
+    name: String,
+    path: PathBuf,
+    included_from: Option<Span>,
+    diags: &mut Diagnostics,
+) -> std::io::Result<Arc<SourceFile>> {
+    let bytes = std::fs::read(&path)?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, path, text, included_from)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let file = SourceFile::new(name, path, text, included_from);
+            // Offsets up to the bad byte are the same in the lossy text.
+            diags.push(Diagnostic::error(
+                Span::new(&file, at, at + 1),
+                "invalid UTF-8 in schema file",
+            ));
+            Ok(file)
+        }
+    }
+}
+
+struct Loader {
+    opts: LoadOptions,
+    out: Loaded,
+    seen: HashSet<PathBuf>,
+}
+
+impl Loader {
+    fn file(&mut self, file: Arc<SourceFile>, diags: &mut Diagnostics) {
+        self.out.files.push(file.clone());
+        let errors_before = diags.has_errors();
+        let items = parse_file(&file, diags);
+        if !errors_before && diags.has_errors() && items.is_empty() {
+            return;
+        }
+        let mut pending: Option<Doc> = None;
+        for item in items {
+            let expr = match item {
+                Item::Doc(block) => {
+                    reject_pending(pending.take(), diags);
+                    if let Some(doc) = doc::parse(&block, self.opts.doc_style, diags) {
+                        self.out.docs.push(doc.clone());
+                        pending = Some(doc);
+                    }
+                    continue;
+                }
+                Item::Expr(expr) => expr,
+            };
+            let ValueKind::Object(obj) = &expr.kind else {
+                diags.push(Diagnostic::error(
+                    expr.span.clone(),
+                    "top-level expression must be an object",
+                ));
+                pending = None;
+                continue;
+            };
+            if let Some(inc) = obj.get("include") {
+                reject_pending(pending.take(), diags);
+                if obj.len() != 1 {
+                    diags.push(Diagnostic::error(
+                        expr.span.clone(),
+                        "invalid 'include' directive",
+                    ));
+                    continue;
+                }
+                let Some(rel) = inc.as_str() else {
+                    diags.push(Diagnostic::error(
+                        expr.span.clone(),
+                        "value of 'include' must be a string",
+                    ));
+                    continue;
+                };
+                self.include(&file, rel, &expr.span, diags);
+            } else if let Some(p) = obj.get("pragma") {
+                reject_pending(pending.take(), diags);
+                if obj.len() != 1 {
+                    diags.push(Diagnostic::error(
+                        expr.span.clone(),
+                        "invalid 'pragma' directive",
+                    ));
+                    continue;
+                }
+                let Some(settings) = p.as_object() else {
+                    diags.push(Diagnostic::error(
+                        expr.span.clone(),
+                        "value of 'pragma' must be an object",
+                    ));
+                    continue;
+                };
+                for (name, value) in settings.iter() {
+                    if let Err(msg) = self.pragma(name, value) {
+                        diags.push(Diagnostic::error(expr.span.clone(), msg));
+                    }
+                }
+            } else {
+                let doc = pending.take();
+                if let Some(d) = &doc {
+                    if d.symbol.is_none() {
+                        diags.push(Diagnostic::error(
+                            d.span.clone(),
+                            "definition documentation required",
+                        ));
+                    }
+                }
+                self.out.entries.push(Entry::Definition {
+                    expr,
+                    doc: doc.filter(|d| d.symbol.is_some()),
+                });
+            }
+        }
+        reject_pending(pending, diags);
+    }
+
+    fn include(&mut self, from: &Arc<SourceFile>, rel: &str, span: &Span, diags: &mut Diagnostics) {
+        let path = from.dir().join(rel);
+        let name = Path::new(&from.name)
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(rel)
+            .to_string_lossy()
+            .into_owned();
+        self.out.entries.push(Entry::Include {
+            name: name.clone(),
+            span: span.clone(),
+        });
+        let canon = canonical(&path);
+        let mut at = Some(from.clone());
+        while let Some(f) = at {
+            if canonical(&f.path) == canon {
+                diags.push(Diagnostic::error(
+                    span.clone(),
+                    format!("inclusion loop for {rel}"),
+                ));
+                return;
+            }
+            at = f.included_from.as_ref().map(|s| s.file.clone());
+        }
+        if !self.seen.insert(canon) {
+            return;
+        }
+        match read_file(name, path, Some(span.clone()), diags) {
+            Ok(file) => self.file(file, diags),
+            Err(e) => diags.push(Diagnostic::error(
+                span.clone(),
+                format!("can't read include file '{rel}': {}", io_reason(&e)),
+            )),
+        }
+    }
+
+    fn pragma(&mut self, name: &str, value: &Value) -> Result<(), String> {
+        let list = |value: &Value| -> Result<Vec<String>, String> {
+            value
+                .as_list()
+                .and_then(|l| {
+                    l.iter()
+                        .map(|v| v.as_str().map(str::to_owned))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .ok_or_else(|| format!("pragma {name} must be a list of strings"))
+        };
+        let p = &mut self.out.pragma;
+        match name {
+            "doc-required" => {
+                p.doc_required = value
+                    .as_bool()
+                    .ok_or("pragma 'doc-required' must be boolean")?;
+            }
+            "command-name-exceptions" => p.command_name_exceptions = list(value)?,
+            "command-returns-exceptions" => p.command_returns_exceptions = list(value)?,
+            "documentation-exceptions" => p.documentation_exceptions = list(value)?,
+            "member-name-exceptions" => p.member_name_exceptions = list(value)?,
+            _ => return Err(format!("unknown pragma '{name}'")),
+        }
+        Ok(())
+    }
+}
+
+fn reject_pending(doc: Option<Doc>, diags: &mut Diagnostics) {
+    if let Some(doc) = doc {
+        if let Some(sym) = &doc.symbol {
+            diags.push(Diagnostic::error(
+                doc.span.clone(),
+                format!("documentation for '{sym}' is not followed by the definition"),
+            ));
+        }
+    }
+}
+
+/// The system's reason without Rust's "(os error N)" suffix.
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "Is a directory".into(),
+        _ => {
+            let s = e.to_string();
+            s.split(" (os error").next().unwrap_or(&s).to_owned()
+        }
+    }
+}
