@@ -155,29 +155,35 @@ impl Lower<'_> {
         }
     }
 
-    fn doc_line(&self, pair: &Pair<'_, Rule>) -> DocLine {
-        DocLine {
-            text: pair.as_str().to_owned(),
-            span: self.span(pair),
-        }
-    }
-
+    /// Splits a documentation block token into its `#` lines.
     fn doc_block(&self, pair: Pair<'_, Rule>) -> DocBlock {
-        let end = pair.as_span().end();
-        let mut inner = pair.into_inner();
-        let open = inner.next().map(|p| self.doc_line(&p));
+        let span = pair.as_span();
+        let (start, end) = (span.start(), span.end());
         let mut lines = Vec::new();
-        let mut close = None;
-        for p in inner {
-            match p.as_rule() {
-                Rule::doc_mark => close = Some(self.doc_line(&p)),
-                _ => lines.push(self.doc_line(&p)),
+        let mut offset = start;
+        for raw in pair.as_str().split('\n') {
+            let text = raw.trim_start_matches([' ', '\t', '\r', '\x0b', '\x0c']);
+            if text.starts_with('#') {
+                let at = offset + (raw.len() - text.len());
+                lines.push(DocLine {
+                    text: text.to_owned(),
+                    span: Span::new(self.file, at, at + text.len()),
+                });
             }
+            offset += raw.len() + 1;
         }
-        let open = open.unwrap_or_else(|| DocLine {
+        // The grammar guarantees the opening mark; a second '##' line closes.
+        let mut lines = lines.into_iter();
+        let open = lines.next().unwrap_or_else(|| DocLine {
             text: "##".into(),
-            span: Span::new(self.file, end, end),
+            span: Span::new(self.file, start, start),
         });
+        let mut lines: Vec<DocLine> = lines.collect();
+        let close = if lines.last().is_some_and(|l| l.text.starts_with("##")) {
+            lines.pop()
+        } else {
+            None
+        };
         let next = next_token(&self.file.text, end);
         DocBlock {
             open,
@@ -303,8 +309,6 @@ fn syntax_error(file: &Arc<SourceFile>, err: &pest::error::Error<Rule>) -> Diagn
         "expected string or '}'"
     } else if wants_key {
         "expected string"
-    } else if has(Rule::doc_mark) || has(Rule::doc_line) {
-        "documentation comment must end with '##'"
     } else {
         "syntax error"
     };

@@ -1,0 +1,110 @@
+//! Hostile input: each gives a diagnostic and an exit status, never a
+//! panic, a hang or a crash.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn check(path: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qapi-gen"))
+        .arg("check")
+        .arg(path)
+        .output()
+        .expect("qapi-gen runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("qapi-gen-hostile-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn deep_nesting_is_a_diagnostic() {
+    let dir = temp_dir("nest");
+    let f = dir.join("deep.json");
+    let text = format!(
+        "{{ 'x': {}{} }}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    std::fs::write(&f, text).expect("write");
+    let o = check(&f);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("deep.json:1:"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nesting deeper than"), "{}", stderr(&o));
+}
+
+#[test]
+fn invalid_utf8_is_located() {
+    let dir = temp_dir("utf8");
+    let f = dir.join("bad.json");
+    std::fs::write(&f, b"{ 'enum': 'E',\n  'data': [ '\xff\xfe' ] }\n").expect("write");
+    let o = check(&f);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("bad.json:2:14:") || stderr(&o).contains("bad.json:2:"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn empty_file_is_valid() {
+    let dir = temp_dir("empty");
+    let f = dir.join("empty.json");
+    std::fs::write(&f, "").expect("write");
+    let o = check(&f);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn directory_is_an_io_error() {
+    let dir = temp_dir("dir");
+    let o = check(&dir);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("Is a directory"), "{}", stderr(&o));
+}
+
+#[test]
+fn missing_file_is_an_io_error() {
+    let o = check(Path::new("/nonexistent/schema.json"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("No such file or directory"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn self_include_is_a_loop() {
+    let dir = temp_dir("self");
+    let f = dir.join("me.json");
+    std::fs::write(&f, "{ 'include': 'me.json' }\n").expect("write");
+    let o = check(&f);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("me.json:1:1: error: inclusion loop for me.json"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn include_of_a_directory_is_reported_at_the_include() {
+    let dir = temp_dir("incdir");
+    std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+    let f = dir.join("root.json");
+    std::fs::write(&f, "\n{ 'include': 'sub' }\n").expect("write");
+    let o = check(&f);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("root.json:2:1: error: can't read include file 'sub'"),
+        "{}",
+        stderr(&o)
+    );
+}
