@@ -23,32 +23,19 @@ fn median(mut f: impl FnMut(), runs: usize) -> Duration {
 }
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/qemu/10.2/qapi/qapi-schema.json");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qemu/10.2/qapi/qapi-schema.json");
     if !root.exists() {
-        eprintln!(
-            "skipped: {} not found (../shared beside the checkout)",
-            root.display()
-        );
+        eprintln!("skipped: {} not found (../shared beside the checkout)", root.display());
         return;
     }
     let runs = 51;
     let dir = root.parent().unwrap_or(Path::new("."));
     let files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect()
+            d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect()
         })
         .unwrap_or_default();
-    let lines: usize = files
-        .iter()
-        .map(|f| {
-            std::fs::read_to_string(f)
-                .map(|t| t.lines().count())
-                .unwrap_or(0)
-        })
-        .sum();
+    let lines: usize = files.iter().map(|f| std::fs::read_to_string(f).map(|t| t.lines().count()).unwrap_or(0)).sum();
 
     let read = median(
         || {
@@ -72,14 +59,8 @@ fn main() {
         runs,
     );
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "QEMU 10.2 qapi-schema.json: {} files, {lines} lines, median of {runs} runs",
-        files.len()
-    );
+    println!("QEMU 10.2 qapi-schema.json: {} files, {lines} lines, median of {runs} runs", files.len());
     println!("  read files only (baseline)      {:8.2} ms", ms(read));
     println!("  parse + includes + doc blocks   {:8.2} ms", ms(syntax));
-    println!(
-        "  parse + all checks + model      {:8.2} ms   (target <= 20 ms)",
-        ms(full)
-    );
+    println!("  parse + all checks + model      {:8.2} ms   (target <= 20 ms)", ms(full));
 }

@@ -42,24 +42,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `span`.
     pub fn error(span: Span, message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Error,
-            span,
-            message: message.into(),
-            context: None,
-            help: None,
-        }
+        Diagnostic { severity: Severity::Error, span, message: message.into(), context: None, help: None }
     }
 
     /// A warning at `span`.
     pub fn warning(span: Span, message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            span,
-            message: message.into(),
-            context: None,
-            help: None,
-        }
+        Diagnostic { severity: Severity::Warning, span, message: message.into(), context: None, help: None }
     }
 
     /// Names the definition the problem is in (`struct 'Foo'`).

@@ -7,11 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use qapi_gen::{Diagnostic, DocStyle, Frontend};
 
 #[derive(Parser)]
-#[command(
-    name = "qapi-gen",
-    version,
-    about = "Check QEMU QAPI schemas and generate code from them"
-)]
+#[command(name = "qapi-gen", version, about = "Check QEMU QAPI schemas and generate code from them")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -79,13 +75,11 @@ fn check(input: &Input, dump: bool) -> ExitCode {
 
 /// Prints each diagnostic: its GNU-style line first, then a source snippet.
 fn report(diags: &[Diagnostic]) {
-    let handler = miette::GraphicalReportHandler::new_themed(
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            miette::GraphicalTheme::unicode()
-        } else {
-            miette::GraphicalTheme::unicode_nocolor()
-        },
-    );
+    let handler = miette::GraphicalReportHandler::new_themed(if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    });
     for d in diags {
         eprintln!("{d}");
         let mut snippet = String::new();
@@ -101,7 +95,10 @@ struct Snippet<'a>(&'a Diagnostic);
 
 impl std::fmt::Display for Snippet<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.message)
+        match &self.0.context {
+            Some(ctx) => write!(f, "in {ctx}"),
+            None => f.write_str(&self.0.message),
+        }
     }
 }
 
@@ -121,11 +118,9 @@ impl miette::Diagnostic for Snippet<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let s = &self.0.span;
-        let len = s.end.saturating_sub(s.start).clamp(1, 80);
-        Some(Box::new(std::iter::once(miette::LabeledSpan::new(
-            Some(self.0.message.clone()),
-            s.start,
-            len,
-        ))))
+        let text_len = s.file.text.len();
+        let start = s.start.min(text_len);
+        let len = s.end.saturating_sub(start).clamp(1, 80).min(text_len - start);
+        Some(Box::new(std::iter::once(miette::LabeledSpan::new(None, start, len))))
     }
 }

@@ -19,21 +19,10 @@ pub struct SourceFile {
 
 impl SourceFile {
     /// Wraps text read from `path` (displayed as `name`).
-    pub fn new(
-        name: String,
-        path: PathBuf,
-        text: String,
-        included_from: Option<Span>,
-    ) -> Arc<Self> {
+    pub fn new(name: String, path: PathBuf, text: String, included_from: Option<Span>) -> Arc<Self> {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Arc::new(SourceFile {
-            name,
-            path,
-            text,
-            line_starts,
-            included_from,
-        })
+        Arc::new(SourceFile { name, path, text, line_starts, included_from })
     }
 
     /// The directory relative to which this file's includes resolve.
@@ -49,21 +38,14 @@ impl SourceFile {
         let start = self.line_starts[line];
         let mut col = 1u32;
         for ch in self.text.get(start..offset).unwrap_or("").chars() {
-            col = if ch == '\t' {
-                (col + 7) / 8 * 8 + 1
-            } else {
-                col + 1
-            };
+            col = if ch == '\t' { (col + 7) / 8 * 8 + 1 } else { col + 1 };
         }
         (line as u32 + 1, col)
     }
 
     /// Byte offset where 1-based `line` starts.
     pub fn line_start(&self, line: u32) -> usize {
-        self.line_starts
-            .get(line.saturating_sub(1) as usize)
-            .copied()
-            .unwrap_or(self.text.len())
+        self.line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(self.text.len())
     }
 }
 
@@ -81,11 +63,7 @@ pub struct Span {
 impl Span {
     /// A span covering `start..end` of `file`.
     pub fn new(file: &Arc<SourceFile>, start: usize, end: usize) -> Self {
-        Span {
-            file: file.clone(),
-            start,
-            end,
-        }
+        Span { file: file.clone(), start, end }
     }
 
     /// 1-based line and column of the start.

@@ -15,11 +15,7 @@ fn conformance(check: &str, verb: &str) {
         .expect("python3 runs the conformance script");
     let stdout = String::from_utf8_lossy(&out.stdout);
     print!("{stdout}");
-    assert!(
-        out.status.success(),
-        "{check} conformance failed:\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{check} conformance failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -47,11 +43,7 @@ fn real_schemas_are_valid() {
         assert!(
             out.status.success(),
             "{path} rejected:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .take(20)
-                .collect::<Vec<_>>()
-                .join("\n")
+            String::from_utf8_lossy(&out.stderr).lines().take(20).collect::<Vec<_>>().join("\n")
         );
     }
 }
@@ -70,10 +62,6 @@ fn qemu_10_2_schemas_pass_strict_doc_style() {
             .arg(shared.join("qemu").join(path))
             .output()
             .expect("qapi-gen runs");
-        assert!(
-            out.stderr.is_empty(),
-            "{path}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.stderr.is_empty(), "{path}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }

@@ -5,11 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn check(path: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qapi-gen"))
-        .arg("check")
-        .arg(path)
-        .output()
-        .expect("qapi-gen runs")
+    Command::new(env!("CARGO_BIN_EXE_qapi-gen")).arg("check").arg(path).output().expect("qapi-gen runs")
 }
 
 fn stderr(o: &Output) -> String {
@@ -26,11 +22,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 fn deep_nesting_is_a_diagnostic() {
     let dir = temp_dir("nest");
     let f = dir.join("deep.json");
-    let text = format!(
-        "{{ 'x': {}{} }}\n",
-        "[".repeat(100_000),
-        "]".repeat(100_000)
-    );
+    let text = format!("{{ 'x': {}{} }}\n", "[".repeat(100_000), "]".repeat(100_000));
     std::fs::write(&f, text).expect("write");
     let o = check(&f);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -45,11 +37,7 @@ fn invalid_utf8_is_located() {
     std::fs::write(&f, b"{ 'enum': 'E',\n  'data': [ '\xff\xfe' ] }\n").expect("write");
     let o = check(&f);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).starts_with("bad.json:2:14:") || stderr(&o).contains("bad.json:2:"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).starts_with("bad.json:2:14:") || stderr(&o).contains("bad.json:2:"), "{}", stderr(&o));
 }
 
 #[test]
@@ -73,11 +61,7 @@ fn directory_is_an_io_error() {
 fn missing_file_is_an_io_error() {
     let o = check(Path::new("/nonexistent/schema.json"));
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("No such file or directory"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("No such file or directory"), "{}", stderr(&o));
 }
 
 #[test]
@@ -87,11 +71,7 @@ fn self_include_is_a_loop() {
     std::fs::write(&f, "{ 'include': 'me.json' }\n").expect("write");
     let o = check(&f);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("me.json:1:1: error: inclusion loop for me.json"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("me.json:1:1: error: inclusion loop for me.json"), "{}", stderr(&o));
 }
 
 #[test]
@@ -102,9 +82,5 @@ fn include_of_a_directory_is_reported_at_the_include() {
     std::fs::write(&f, "\n{ 'include': 'sub' }\n").expect("write");
     let o = check(&f);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("root.json:2:1: error: can't read include file 'sub'"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("root.json:2:1: error: can't read include file 'sub'"), "{}", stderr(&o));
 }

@@ -91,10 +91,7 @@ pub struct Doc {
 impl Doc {
     /// The text of the `Since:` section, trimmed.
     pub fn since(&self) -> Option<&str> {
-        self.sections
-            .iter()
-            .find(|s| s.kind == SectionKind::Since)
-            .map(|s| s.text.trim())
+        self.sections.iter().find(|s| s.kind == SectionKind::Since).map(|s| s.text.trim())
     }
 }
 

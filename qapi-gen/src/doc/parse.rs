@@ -9,19 +9,9 @@ use crate::syntax::DocBlock;
 
 /// Parses a documentation block; `None` after reporting an error in it.
 pub fn parse(block: &DocBlock, _style: DocStyle, _diags: &mut Diagnostics) -> Option<Doc> {
-    let first = block
-        .lines
-        .first()
-        .map(|l| l.text.trim_start_matches('#').trim());
-    let symbol = first
-        .filter(|l| l.starts_with('@') && l.ends_with(':'))
-        .map(|l| l[1..l.len() - 1].to_owned());
-    let body = Section {
-        kind: SectionKind::Plain,
-        name: None,
-        text: String::new(),
-        span: block.open.span.clone(),
-    };
+    let first = block.lines.first().map(|l| l.text.trim_start_matches('#').trim());
+    let symbol = first.filter(|l| l.starts_with('@') && l.ends_with(':')).map(|l| l[1..l.len() - 1].to_owned());
+    let body = Section { kind: SectionKind::Plain, name: None, text: String::new(), span: block.open.span.clone() };
     Some(Doc {
         span: block.open.span.clone(),
         symbol,

@@ -87,11 +87,7 @@ pub fn load(path: &Path, opts: LoadOptions, diags: &mut Diagnostics) -> Result<L
     let name = path.to_string_lossy().into_owned();
     let file = read_file(name.clone(), path.to_path_buf(), None, diags)
         .map_err(|source| LoadError::Io { path: name, source })?;
-    let mut loader = Loader {
-        opts,
-        out: Loaded::default(),
-        seen: HashSet::new(),
-    };
+    let mut loader = Loader { opts, out: Loaded::default(), seen: HashSet::new() };
     loader.seen.insert(canonical(path));
     loader.file(file, diags);
     Ok(loader.out)
@@ -101,11 +97,7 @@ pub fn load(path: &Path, opts: LoadOptions, diags: &mut Diagnostics) -> Result<L
 /// resolved relative to `name`'s directory.
 pub fn load_str(name: &str, text: &str, opts: LoadOptions, diags: &mut Diagnostics) -> Loaded {
     let file = SourceFile::new(name.to_owned(), PathBuf::from(name), text.to_owned(), None);
-    let mut loader = Loader {
-        opts,
-        out: Loaded::default(),
-        seen: HashSet::new(),
-    };
+    let mut loader = Loader { opts, out: Loaded::default(), seen: HashSet::new() };
     loader.seen.insert(canonical(Path::new(name)));
     loader.file(file, diags);
     loader.out
@@ -122,6 +114,15 @@ fn read_file(
     included_from: Option<Span>,
     diags: &mut Diagnostics,
 ) -> std::io::Result<Arc<SourceFile>> {
+    // Only regular files: a device or a FIFO named by an include would
+    // never end (think '/dev/zero').
+    let meta = std::fs::metadata(&path)?;
+    if meta.is_dir() {
+        return Err(std::io::ErrorKind::IsADirectory.into());
+    }
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let bytes = std::fs::read(&path)?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(name, path, text, included_from)),
@@ -130,10 +131,7 @@ fn read_file(
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
             let file = SourceFile::new(name, path, text, included_from);
             // Offsets up to the bad byte are the same in the lossy text.
-            diags.push(Diagnostic::error(
-                Span::new(&file, at, at + 1),
-                "invalid UTF-8 in schema file",
-            ));
+            diags.push(Diagnostic::error(Span::new(&file, at, at + 1), "invalid UTF-8 in schema file"));
             Ok(file)
         }
     }
@@ -167,44 +165,29 @@ impl Loader {
                 Item::Expr(expr) => expr,
             };
             let ValueKind::Object(obj) = &expr.kind else {
-                diags.push(Diagnostic::error(
-                    expr.span.clone(),
-                    "top-level expression must be an object",
-                ));
+                diags.push(Diagnostic::error(expr.span.clone(), "top-level expression must be an object"));
                 pending = None;
                 continue;
             };
             if let Some(inc) = obj.get("include") {
                 reject_pending(pending.take(), diags);
                 if obj.len() != 1 {
-                    diags.push(Diagnostic::error(
-                        expr.span.clone(),
-                        "invalid 'include' directive",
-                    ));
+                    diags.push(Diagnostic::error(expr.span.clone(), "invalid 'include' directive"));
                     continue;
                 }
                 let Some(rel) = inc.as_str() else {
-                    diags.push(Diagnostic::error(
-                        expr.span.clone(),
-                        "value of 'include' must be a string",
-                    ));
+                    diags.push(Diagnostic::error(expr.span.clone(), "value of 'include' must be a string"));
                     continue;
                 };
                 self.include(&file, rel, &expr.span, diags);
             } else if let Some(p) = obj.get("pragma") {
                 reject_pending(pending.take(), diags);
                 if obj.len() != 1 {
-                    diags.push(Diagnostic::error(
-                        expr.span.clone(),
-                        "invalid 'pragma' directive",
-                    ));
+                    diags.push(Diagnostic::error(expr.span.clone(), "invalid 'pragma' directive"));
                     continue;
                 }
                 let Some(settings) = p.as_object() else {
-                    diags.push(Diagnostic::error(
-                        expr.span.clone(),
-                        "value of 'pragma' must be an object",
-                    ));
+                    diags.push(Diagnostic::error(expr.span.clone(), "value of 'pragma' must be an object"));
                     continue;
                 };
                 for (name, value) in settings.iter() {
@@ -216,16 +199,10 @@ impl Loader {
                 let doc = pending.take();
                 if let Some(d) = &doc {
                     if d.symbol.is_none() {
-                        diags.push(Diagnostic::error(
-                            d.span.clone(),
-                            "definition documentation required",
-                        ));
+                        diags.push(Diagnostic::error(d.span.clone(), "definition documentation required"));
                     }
                 }
-                self.out.entries.push(Entry::Definition {
-                    expr,
-                    doc: doc.filter(|d| d.symbol.is_some()),
-                });
+                self.out.entries.push(Entry::Definition { expr, doc: doc.filter(|d| d.symbol.is_some()) });
             }
         }
         reject_pending(pending, diags);
@@ -233,24 +210,13 @@ impl Loader {
 
     fn include(&mut self, from: &Arc<SourceFile>, rel: &str, span: &Span, diags: &mut Diagnostics) {
         let path = from.dir().join(rel);
-        let name = Path::new(&from.name)
-            .parent()
-            .unwrap_or(Path::new(""))
-            .join(rel)
-            .to_string_lossy()
-            .into_owned();
-        self.out.entries.push(Entry::Include {
-            name: name.clone(),
-            span: span.clone(),
-        });
+        let name = Path::new(&from.name).parent().unwrap_or(Path::new("")).join(rel).to_string_lossy().into_owned();
+        self.out.entries.push(Entry::Include { name: name.clone(), span: span.clone() });
         let canon = canonical(&path);
         let mut at = Some(from.clone());
         while let Some(f) = at {
             if canonical(&f.path) == canon {
-                diags.push(Diagnostic::error(
-                    span.clone(),
-                    format!("inclusion loop for {rel}"),
-                ));
+                diags.push(Diagnostic::error(span.clone(), format!("inclusion loop for {rel}")));
                 return;
             }
             at = f.included_from.as_ref().map(|s| s.file.clone());
@@ -260,10 +226,8 @@ impl Loader {
         }
         match read_file(name, path, Some(span.clone()), diags) {
             Ok(file) => self.file(file, diags),
-            Err(e) => diags.push(Diagnostic::error(
-                span.clone(),
-                format!("can't read include file '{rel}': {}", io_reason(&e)),
-            )),
+            Err(e) => diags
+                .push(Diagnostic::error(span.clone(), format!("can't read include file '{rel}': {}", io_reason(&e)))),
         }
     }
 
@@ -271,19 +235,13 @@ impl Loader {
         let list = |value: &Value| -> Result<Vec<String>, String> {
             value
                 .as_list()
-                .and_then(|l| {
-                    l.iter()
-                        .map(|v| v.as_str().map(str::to_owned))
-                        .collect::<Option<Vec<_>>>()
-                })
+                .and_then(|l| l.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
                 .ok_or_else(|| format!("pragma {name} must be a list of strings"))
         };
         let p = &mut self.out.pragma;
         match name {
             "doc-required" => {
-                p.doc_required = value
-                    .as_bool()
-                    .ok_or("pragma 'doc-required' must be boolean")?;
+                p.doc_required = value.as_bool().ok_or("pragma 'doc-required' must be boolean")?;
             }
             "command-name-exceptions" => p.command_name_exceptions = list(value)?,
             "command-returns-exceptions" => p.command_returns_exceptions = list(value)?,

@@ -37,11 +37,7 @@ pub fn parse_file(file: &Arc<SourceFile>, diags: &mut Diagnostics) -> Vec<Item> 
     };
     let mut items = Vec::new();
     let lower = Lower { file };
-    for pair in pairs
-        .flatten()
-        .take(1)
-        .flat_map(|schema| schema.into_inner())
-    {
+    for pair in pairs.flatten().take(1).flat_map(|schema| schema.into_inner()) {
         match pair.as_rule() {
             Rule::EOI => {}
             Rule::doc_block => items.push(Item::Doc(lower.doc_block(pair))),
@@ -93,27 +89,16 @@ impl Lower<'_> {
                 let mut ok = true;
                 for m in pair.into_inner().filter(|p| p.as_rule() == Rule::member) {
                     let mut inner = m.into_inner();
-                    let (Some(k), Some(_colon), Some(v)) =
-                        (inner.next(), inner.next(), inner.next())
-                    else {
+                    let (Some(k), Some(_colon), Some(v)) = (inner.next(), inner.next(), inner.next()) else {
                         continue;
                     };
                     let key_span = self.span(&k);
                     let key = self.value(k, diags);
                     let val = self.value(v, diags);
                     match (key, val) {
-                        (
-                            Some(Value {
-                                kind: ValueKind::Str(key),
-                                ..
-                            }),
-                            Some(val),
-                        ) => {
+                        (Some(Value { kind: ValueKind::Str(key), .. }), Some(val)) => {
                             if members.contains_key(&key) {
-                                diags.push(Diagnostic::error(
-                                    val.span.clone(),
-                                    format!("duplicate key '{key}'"),
-                                ));
+                                diags.push(Diagnostic::error(val.span.clone(), format!("duplicate key '{key}'")));
                                 ok = false;
                             } else {
                                 members.insert(key, (key_span, val));
@@ -132,10 +117,7 @@ impl Lower<'_> {
                 return None;
             }
             _ => {
-                diags.push(Diagnostic::error(
-                    span,
-                    format!("stray '{}'", pair.as_str()),
-                ));
+                diags.push(Diagnostic::error(span, format!("stray '{}'", pair.as_str())));
                 return None;
             }
         };
@@ -165,32 +147,18 @@ impl Lower<'_> {
             let text = raw.trim_start_matches([' ', '\t', '\r', '\x0b', '\x0c']);
             if text.starts_with('#') {
                 let at = offset + (raw.len() - text.len());
-                lines.push(DocLine {
-                    text: text.to_owned(),
-                    span: Span::new(self.file, at, at + text.len()),
-                });
+                lines.push(DocLine { text: text.to_owned(), span: Span::new(self.file, at, at + text.len()) });
             }
             offset += raw.len() + 1;
         }
         // The grammar guarantees the opening mark; a second '##' line closes.
         let mut lines = lines.into_iter();
-        let open = lines.next().unwrap_or_else(|| DocLine {
-            text: "##".into(),
-            span: Span::new(self.file, start, start),
-        });
+        let open =
+            lines.next().unwrap_or_else(|| DocLine { text: "##".into(), span: Span::new(self.file, start, start) });
         let mut lines: Vec<DocLine> = lines.collect();
-        let close = if lines.last().is_some_and(|l| l.text.starts_with("##")) {
-            lines.pop()
-        } else {
-            None
-        };
+        let close = if lines.last().is_some_and(|l| l.text.starts_with("##")) { lines.pop() } else { None };
         let next = next_token(&self.file.text, end);
-        DocBlock {
-            open,
-            lines,
-            close,
-            next_token: Span::new(self.file, next, next),
-        }
+        DocBlock { open, lines, close, next_token: Span::new(self.file, next, next) }
     }
 }
 

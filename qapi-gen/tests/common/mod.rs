@@ -10,10 +10,7 @@ pub fn shared() -> Option<PathBuf> {
     if dir.join("qemu").is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipped: QEMU reference data not found at {} (../shared beside the checkout)",
-            dir.display()
-        );
+        eprintln!("skipped: QEMU reference data not found at {} (../shared beside the checkout)", dir.display());
         None
     }
 }

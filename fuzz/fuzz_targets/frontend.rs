@@ -1,0 +1,12 @@
+//! Any bytes through the whole front end: parser, includes, pragmas,
+//! documentation, checks and model. It must never panic, hang or blow up.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let checked = qapi_gen::Frontend::new().check_str("fuzz.json", &text);
+    for d in &checked.diagnostics {
+        // Rendering touches every span: it must stay inside the text.
+        let _ = d.to_string();
+    }
+});
