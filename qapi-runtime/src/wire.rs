@@ -1,0 +1,124 @@
+//! The messages of the QMP wire protocol (QEMU's `docs/interop/qmp-spec`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Error;
+
+/// The greeting a server sends when a client connects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Greeting {
+    /// The one member of the greeting object.
+    #[serde(rename = "QMP")]
+    pub qmp: GreetingBody,
+}
+
+/// What the greeting says: the server's version and capabilities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GreetingBody {
+    /// A `VersionInfo` object.
+    pub version: Value,
+    /// The capabilities a client may enable (`oob`).
+    pub capabilities: Vec<String>,
+}
+
+/// A successful reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnReply {
+    /// What the command returned.
+    #[serde(rename = "return")]
+    pub ret: Value,
+    /// The request's `id`, echoed verbatim.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<Value>,
+}
+
+/// A failed reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    /// Why it failed.
+    pub error: Error,
+    /// The request's `id`, echoed verbatim.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<Value>,
+}
+
+/// When an event happened: seconds and microseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timestamp {
+    /// Whole seconds.
+    pub seconds: i64,
+    /// Microseconds within the second.
+    pub microseconds: i64,
+}
+
+impl Timestamp {
+    /// The current wall-clock time.
+    pub fn now() -> Self {
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Timestamp { seconds: d.as_secs() as i64, microseconds: i64::from(d.subsec_micros()) }
+    }
+}
+
+/// An event message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventMessage {
+    /// The event's name.
+    pub event: String,
+    /// Its data; absent for events without data.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub data: Option<Value>,
+    /// When it happened.
+    pub timestamp: Timestamp,
+}
+
+/// Anything a server sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerMessage {
+    /// The greeting.
+    Greeting(Greeting),
+    /// A successful reply.
+    Return(ReturnReply),
+    /// A failed reply.
+    Error(ErrorReply),
+    /// An event.
+    Event(EventMessage),
+}
+
+impl ServerMessage {
+    /// Classifies a JSON object a server sent by its distinguishing key.
+    pub fn from_value(v: Value) -> Result<Self, serde_json::Error> {
+        let key = |k: &str| v.get(k).is_some();
+        if key("return") {
+            serde_json::from_value(v).map(ServerMessage::Return)
+        } else if key("error") {
+            serde_json::from_value(v).map(ServerMessage::Error)
+        } else if key("event") {
+            serde_json::from_value(v).map(ServerMessage::Event)
+        } else {
+            serde_json::from_value(v).map(ServerMessage::Greeting)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_round_trip() {
+        let text =
+            r#"{"error":{"class":"CommandNotFound","desc":"The command x has not been found"},"id":[1,{"a":null}]}"#;
+        let msg = ServerMessage::from_value(serde_json::from_str(text).unwrap()).unwrap();
+        let ServerMessage::Error(e) = msg else { panic!("not an error: {msg:?}") };
+        assert_eq!(e.error.class, crate::ErrorClass::CommandNotFound);
+        assert_eq!(serde_json::to_string(&e).unwrap(), text);
+    }
+
+    #[test]
+    fn unknown_error_class_is_kept() {
+        let e: Error = serde_json::from_str(r#"{"class":"NewClass","desc":"d"}"#).unwrap();
+        assert_eq!(e.class, crate::ErrorClass::Other("NewClass".into()));
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"class":"NewClass","desc":"d"}"#);
+    }
+}
