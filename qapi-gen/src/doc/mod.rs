@@ -5,6 +5,7 @@ use indexmap::IndexMap;
 
 use crate::source::Span;
 
+pub mod bind;
 mod parse;
 
 pub use parse::parse;
@@ -62,8 +63,9 @@ pub struct Section {
     pub kind: SectionKind,
     /// The member or feature described, for those kinds.
     pub name: Option<String>,
-    /// The text, lines joined with `\n`, indentation of continuation lines
-    /// removed, no trailing newline.
+    /// The text, lines joined with `\n` as written (indentation kept,
+    /// trailing white space removed; the tag or `@name:` itself left out),
+    /// without leading or trailing blank lines, as QEMU 10.2 keeps it.
     pub text: String,
     /// Where the section starts.
     pub span: Span,
@@ -95,16 +97,38 @@ impl Doc {
     }
 }
 
-/// The version in a `(Since X.Y)` note at the end of a member or feature
-/// description, as QEMU writes them.
+impl Section {
+    /// The version of the last `(Since X.Y)` note in the text; see
+    /// [`since_note`].
+    pub fn since_note(&self) -> Option<&str> {
+        since_note(&self.text)
+    }
+}
+
+/// The version in the last `(Since X.Y)` note of a member or feature
+/// description, as QEMU writes them: `since` in either case, an optional
+/// colon, then the version (digits and dots); anything after the version
+/// (`; default: ...`, a second clause) is ignored.
 ///
 /// ```
-/// assert_eq!(qapi_gen::doc::since_note("The size.  (Since 10.2)"), Some("10.2"));
-/// assert_eq!(qapi_gen::doc::since_note("The size."), None);
+/// use qapi_gen::doc::since_note;
+/// assert_eq!(since_note("The size.  (Since 10.2)"), Some("10.2"));
+/// assert_eq!(since_note("Foo (since: 5.2;\ndefault: 10)."), Some("5.2"));
+/// assert_eq!(since_note("The size."), None);
 /// ```
 pub fn since_note(text: &str) -> Option<&str> {
-    let start = text.rfind("(Since ")? + "(Since ".len();
-    let end = start + text[start..].find(')')?;
-    let v = text[start..end].trim();
-    (!v.is_empty()).then_some(v)
+    // ASCII lower-casing keeps byte offsets.
+    let lower = text.to_ascii_lowercase();
+    let mut end = lower.len();
+    while let Some(at) = lower.get(..end).and_then(|s| s.rfind("(since")) {
+        let rest = &text[at + "(since".len()..];
+        let rest = rest.strip_prefix(':').unwrap_or(rest).trim_start();
+        let len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let version = rest[..len].trim_end_matches('.');
+        if version.starts_with(|c: char| c.is_ascii_digit()) {
+            return Some(version);
+        }
+        end = at;
+    }
+    None
 }
