@@ -21,7 +21,7 @@ pub enum Severity {
 ///
 /// ```
 /// use qapi_gen::{Diagnostic, source::{SourceFile, Span}};
-/// let file = SourceFile::new("a.json".into(), "a.json".into(), "{ 'x': 1 }\n".into(), None);
+/// let file = SourceFile::new("a.json".into(), "a.json".into(), "{ 'x': 1 }\n".into());
 /// let d = Diagnostic::error(Span::new(&file, 7, 8), "stray '1'");
 /// assert!(d.to_string().starts_with("a.json:1:8: error: stray '1'"));
 /// ```
@@ -70,11 +70,11 @@ impl Diagnostic {
     /// The include chain, innermost first: `(file, line)` of each include.
     pub fn include_chain(&self) -> Vec<String> {
         let mut out = Vec::new();
-        let mut at = self.span.file.included_from.clone();
+        let mut at = self.span.file.included_from().cloned();
         while let Some(span) = at {
             let (line, _) = span.line_col();
             out.push(format!("{}:{}", span.file.name, line));
-            at = span.file.included_from.clone();
+            at = span.file.included_from().cloned();
         }
         out
     }

@@ -1,7 +1,7 @@
 //! Source files and positions in them.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// One schema file as read from disk.
 #[derive(Debug)]
@@ -13,16 +13,30 @@ pub struct SourceFile {
     /// The file's text.
     pub text: String,
     line_starts: Vec<usize>,
-    /// Where this file was included from, if it was.
-    pub included_from: Option<Span>,
+    /// Where this file was first included from; set when the include is
+    /// followed (files may be read ahead, before anyone includes them).
+    included_from: OnceLock<Span>,
+    /// The path with links resolved: a file's identity for include loops.
+    pub canonical: PathBuf,
 }
 
 impl SourceFile {
     /// Wraps text read from `path` (displayed as `name`).
-    pub fn new(name: String, path: PathBuf, text: String, included_from: Option<Span>) -> Arc<Self> {
+    pub fn new(name: String, path: PathBuf, text: String) -> Arc<Self> {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Arc::new(SourceFile { name, path, text, line_starts, included_from })
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        Arc::new(SourceFile { name, path, text, line_starts, included_from: OnceLock::new(), canonical })
+    }
+
+    /// Where this file was included from; `None` for the root file.
+    pub fn included_from(&self) -> Option<&Span> {
+        self.included_from.get()
+    }
+
+    /// Records where this file is included from; only the first call counts.
+    pub fn set_included_from(&self, span: Span) {
+        let _ = self.included_from.set(span);
     }
 
     /// The directory relative to which this file's includes resolve.

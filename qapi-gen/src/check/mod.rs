@@ -268,7 +268,7 @@ pub(crate) mod tests {
     fn returns_and_errors_sections() {
         use crate::doc::{Doc, Section, SectionKind};
         use crate::source::{SourceFile, Span};
-        let file = SourceFile::new("t.json".into(), "t.json".into(), "##\n# @foo:\n# Returns: x\n##\n".into(), None);
+        let file = SourceFile::new("t.json".into(), "t.json".into(), "##\n# @foo:\n# Returns: x\n##\n".into());
         let section = |kind, line: u32| Section {
             kind,
             name: None,

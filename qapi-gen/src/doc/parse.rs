@@ -70,7 +70,7 @@ struct Reader<'a> {
     literal_indent: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     /// Reports an error and abandons the block.
     fn fail<T>(&mut self, span: Span, msg: impl Into<String>) -> Res<T> {
         self.diags.push(Diagnostic::error(span, msg));
@@ -91,7 +91,7 @@ impl Reader<'_> {
 
     /// Reads the next line: its text after `# `, trailing white space
     /// removed; `None` at the closing `##`.
-    fn next_line(&mut self) -> Res<Option<String>> {
+    fn next_line(&mut self) -> Res<Option<&'a str>> {
         self.cur = self.next;
         self.next = self.next.saturating_add(1);
         let block = self.block;
@@ -109,7 +109,7 @@ impl Reader<'_> {
         let text = text_of(line);
         let rest = text.strip_prefix('#').unwrap_or(text);
         if rest.is_empty() {
-            return Ok(Some(String::new()));
+            return Ok(Some(""));
         }
         let Some(rest) = rest.strip_prefix(' ') else {
             return self.fail(line.span.clone(), "missing space after #");
@@ -132,11 +132,11 @@ impl Reader<'_> {
         if !self.literal {
             self.check_style(line, rest)?;
         }
-        Ok(Some(rest.to_owned()))
+        Ok(Some(rest))
     }
 
     /// A line starting with `##` ends the block; it must be exactly `##`.
-    fn end_mark(&mut self, line: &DocLine) -> Res<Option<String>> {
+    fn end_mark(&mut self, line: &'a DocLine) -> Res<Option<&'a str>> {
         if text_of(line) != "##" {
             return self.fail(line.span.clone(), "junk after '##' at end of documentation comment");
         }
@@ -180,7 +180,7 @@ impl Reader<'_> {
     /// the first non-blank line is indented, it and the lines after it up
     /// to the next `@name:` line, a less indented line after a blank one,
     /// or the end. Returns the first line not taken.
-    fn indented(&mut self, doc: &mut Builder) -> Res<Option<String>> {
+    fn indented(&mut self, doc: &mut Builder) -> Res<Option<&'a str>> {
         let mut line = self.next_line()?;
         while let Some("") = line.as_deref() {
             doc.append("");
@@ -213,7 +213,7 @@ impl Reader<'_> {
 
     /// Reads the lines of a paragraph up to a blank line or the end;
     /// returns the blank line (`""`) or `None`.
-    fn paragraph(&mut self, doc: &mut Builder) -> Res<Option<String>> {
+    fn paragraph(&mut self, doc: &mut Builder) -> Res<Option<&'a str>> {
         loop {
             match self.next_line()? {
                 None => return Ok(None),
@@ -224,7 +224,7 @@ impl Reader<'_> {
     }
 
     /// A run of `@name: text` descriptions, for members or features.
-    fn descriptions(&mut self, doc: &mut Builder, mut line: Option<String>, kind: SectionKind) -> Res<Option<String>> {
+    fn descriptions(&mut self, doc: &mut Builder, mut line: Option<&'a str>, kind: SectionKind) -> Res<Option<&'a str>> {
         while let Some((name, text)) = line.as_deref().and_then(at_name_colon) {
             let text = text.to_owned();
             doc.describe(self, name.to_owned(), kind)?;
@@ -275,7 +275,7 @@ impl Reader<'_> {
     }
 
     /// The lines of a definition block after the symbol line.
-    fn definition(&mut self, doc: &mut Builder, mut line: Option<String>) -> Res<()> {
+    fn definition(&mut self, doc: &mut Builder, mut line: Option<&'a str>) -> Res<()> {
         let mut no_more_args = false;
         loop {
             while let Some("") = line.as_deref() {
@@ -456,7 +456,8 @@ impl Builder {
 /// A line's text; a trailing carriage return (CRLF files) is not part of it,
 /// as Python's universal newlines make it for QEMU.
 fn text_of(line: &DocLine) -> &str {
-    line.text.strip_suffix('\r').unwrap_or(&line.text)
+    let text = line.text();
+    text.strip_suffix('\r').unwrap_or(text)
 }
 
 /// White space as Python's `str.isspace` sees it.
@@ -513,29 +514,29 @@ fn is_url_line(line: &str) -> bool {
 /// space and what looks like the start of a sentence. "e.g. X" and list
 /// numbers ("1. X" at the start) are not sentence ends.
 fn single_space_after_sentence(line: &str) -> Option<usize> {
-    let chars: Vec<char> = line.chars().collect();
-    let at = |i: usize| chars.get(i).copied();
-    let starts_sentence = |i: usize| at(i).is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '(');
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    // Every character the rule looks at is ASCII, so bytes will do; the
+    // result is turned into a character index only when there is one.
+    let b = line.as_bytes();
+    let at = |i: usize| b.get(i).copied();
+    let starts_sentence = |i: usize| at(i).is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'(');
+    // A word character, as far as the boundary before "e.g." is concerned:
+    // non-ASCII bytes belong to letters.
+    let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
     let mut p = 0;
-    while p < chars.len() {
-        // "e.g. X", as a word.
-        let boundary = p == 0 || at(p - 1).is_some_and(|c| !is_word(c));
-        if boundary && chars[p..].starts_with(&['e', '.', 'g', '.', ' ']) && starts_sentence(p + 5) {
+    // "  1. X" at the start of the line is a list item, not a sentence end.
+    let q = b.iter().take_while(|&&c| c == b' ').count();
+    if at(q).is_some_and(|c| c.is_ascii_digit()) && at(q + 1) == Some(b'.') && at(q + 2) == Some(b' ') && starts_sentence(q + 3)
+    {
+        p = q + 4;
+    }
+    while p < b.len() {
+        let c = b[p];
+        if c == b'e' && b[p..].starts_with(b"e.g. ") && (p == 0 || !is_word(b[p - 1])) && starts_sentence(p + 5) {
             p += 6;
             continue;
         }
-        // "  1. X" at the start of the line.
-        if p == 0 {
-            let q = chars.iter().take_while(|&&c| c == ' ').count();
-            let numbered = at(q).is_some_and(|c| c.is_ascii_digit()) && at(q + 1) == Some('.');
-            if numbered && at(q + 2) == Some(' ') && starts_sentence(q + 3) {
-                p = q + 4;
-                continue;
-            }
-        }
-        if matches!(chars[p], '.' | '!' | '?') && at(p + 1) == Some(' ') && starts_sentence(p + 2) {
-            return Some(p);
+        if matches!(c, b'.' | b'!' | b'?') && at(p + 1) == Some(b' ') && starts_sentence(p + 2) {
+            return Some(line.get(..p).map_or(p, |s| s.chars().count()));
         }
         p += 1;
     }
@@ -563,7 +564,7 @@ mod tests {
     /// Parses every documentation block of `text`; the diagnostics as
     /// `LINE:COL: message` (`w:` before warnings).
     fn run(text: &str, style: DocStyle) -> (Vec<Doc>, Vec<String>) {
-        let file = SourceFile::new("t.json".into(), "t.json".into(), text.into(), None);
+        let file = SourceFile::new("t.json".into(), "t.json".into(), text.into());
         let mut diags = Diagnostics::default();
         let mut docs = Vec::new();
         for item in parse_file(&file, &mut diags) {

@@ -1,9 +1,11 @@
 //! Reading a schema: the root file, its includes, pragmas, and the binding
 //! of documentation blocks to the definitions they precede.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use super::{parse_file, Item, Value, ValueKind};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -85,21 +87,22 @@ pub struct LoadOptions {
 /// schema go to `diags`; only an unreadable root file is an `Err`.
 pub fn load(path: &Path, opts: LoadOptions, diags: &mut Diagnostics) -> Result<Loaded, LoadError> {
     let name = path.to_string_lossy().into_owned();
-    let file = read_file(name.clone(), path.to_path_buf(), None, diags)
-        .map_err(|source| LoadError::Io { path: name, source })?;
-    let mut loader = Loader { opts, out: Loaded::default(), seen: HashSet::new() };
-    loader.seen.insert(canonical(path));
-    loader.file(file, diags);
-    Ok(loader.out)
+    let root = read_and_parse(name.clone(), path.to_path_buf(), opts).map_err(|source| LoadError::Io { path: name, source })?;
+    Ok(walk(root, opts, diags))
 }
 
 /// Reads the schema in `text` as if it were the file `name`; includes are
 /// resolved relative to `name`'s directory.
 pub fn load_str(name: &str, text: &str, opts: LoadOptions, diags: &mut Diagnostics) -> Loaded {
-    let file = SourceFile::new(name.to_owned(), PathBuf::from(name), text.to_owned(), None);
-    let mut loader = Loader { opts, out: Loaded::default(), seen: HashSet::new() };
-    loader.seen.insert(canonical(Path::new(name)));
-    loader.file(file, diags);
+    let file = SourceFile::new(name.to_owned(), PathBuf::from(name), text.to_owned());
+    walk(parse(file, Vec::new(), opts), opts, diags)
+}
+
+fn walk(root: Parsed, opts: LoadOptions, diags: &mut Diagnostics) -> Loaded {
+    let ahead = read_ahead(&root, opts);
+    let mut loader = Loader { opts, out: Loaded::default(), seen: HashSet::new(), ahead };
+    loader.seen.insert(root.file.canonical.clone());
+    loader.file(root, diags);
     loader.out
 }
 
@@ -107,13 +110,82 @@ fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// A file read and parsed, its diagnostics kept for when the walk over
+/// the includes reaches it (so that they come out in schema order).
+struct Parsed {
+    file: Arc<SourceFile>,
+    /// Problems with the file as a whole: bad UTF-8, syntax errors.
+    diags: Vec<Diagnostic>,
+    items: Vec<ParsedItem>,
+}
+
+enum ParsedItem {
+    /// A documentation block, parsed, with the problems found in it.
+    Doc(Option<Doc>, Vec<Diagnostic>),
+    Expr(Value),
+}
+
+/// Reads, parses and splits the documentation of one file.
+fn read_and_parse(name: String, path: PathBuf, opts: LoadOptions) -> std::io::Result<Parsed> {
+    let (file, diags) = read_file(name, path)?;
+    Ok(parse(file, diags, opts))
+}
+
+fn parse(file: Arc<SourceFile>, diags: Vec<Diagnostic>, opts: LoadOptions) -> Parsed {
+    let mut file_diags = Diagnostics::default();
+    file_diags.extend(diags);
+    let items = parse_file(&file, &mut file_diags)
+        .into_iter()
+        .map(|item| match item {
+            Item::Doc(block) => {
+                let mut d = Diagnostics::default();
+                let doc = doc::parse(&block, opts.doc_style, &mut d);
+                ParsedItem::Doc(doc, d.into_vec())
+            }
+            Item::Expr(v) => ParsedItem::Expr(v),
+        })
+        .collect();
+    Parsed { file, diags: file_diags.into_vec(), items }
+}
+
+/// The file an include directive names: its name as diagnostics show it,
+/// and its path.
+fn include_target(from: &SourceFile, rel: &str) -> (String, PathBuf) {
+    let name = Path::new(&from.name).parent().unwrap_or(Path::new("")).join(rel).to_string_lossy().into_owned();
+    (name, from.dir().join(rel))
+}
+
+/// The well-formed include directives of a parsed file.
+fn includes(parsed: &Parsed) -> impl Iterator<Item = &str> {
+    parsed.items.iter().filter_map(|item| match item {
+        ParsedItem::Expr(Value { kind: ValueKind::Object(obj), .. }) if obj.len() == 1 => obj.get("include")?.as_str(),
+        _ => None,
+    })
+}
+
+/// Reads and parses every file the schema includes, level by level, the
+/// files of a level in parallel. Parsing is most of the front end's work
+/// and files are independent; the walk then takes them in schema order.
+fn read_ahead(root: &Parsed, opts: LoadOptions) -> HashMap<String, std::io::Result<Parsed>> {
+    let mut done: HashMap<String, std::io::Result<Parsed>> = HashMap::new();
+    let mut level: Vec<(String, PathBuf)> = includes(root).map(|rel| include_target(&root.file, rel)).collect();
+    while !level.is_empty() {
+        let mut queued = HashSet::new();
+        level.retain(|(name, _)| !done.contains_key(name) && queued.insert(name.clone()));
+        let parsed: Vec<(String, std::io::Result<Parsed>)> =
+            level.into_par_iter().map(|(name, path)| (name.clone(), read_and_parse(name, path, opts))).collect();
+        level = parsed
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().ok())
+            .flat_map(|p| includes(p).map(|rel| include_target(&p.file, rel)))
+            .collect();
+        done.extend(parsed);
+    }
+    done
+}
+
 /// Reads a file; bytes that are not UTF-8 are reported where they are.
-fn read_file(
-    name: String,
-    path: PathBuf,
-    included_from: Option<Span>,
-    diags: &mut Diagnostics,
-) -> std::io::Result<Arc<SourceFile>> {
+fn read_file(name: String, path: PathBuf) -> std::io::Result<(Arc<SourceFile>, Vec<Diagnostic>)> {
     // Only regular files: a device or a FIFO named by an include would
     // never end (think '/dev/zero').
     let meta = std::fs::metadata(&path)?;
@@ -125,14 +197,14 @@ fn read_file(
     }
     let bytes = std::fs::read(&path)?;
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(name, path, text, included_from)),
+        Ok(text) => Ok((SourceFile::new(name, path, text), Vec::new())),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let file = SourceFile::new(name, path, text, included_from);
+            let file = SourceFile::new(name, path, text);
             // Offsets up to the bad byte are the same in the lossy text.
-            diags.push(Diagnostic::error(Span::new(&file, at, at + 1), "invalid UTF-8 in schema file"));
-            Ok(file)
+            let d = Diagnostic::error(Span::new(&file, at, at + 1), "invalid UTF-8 in schema file");
+            Ok((file, vec![d]))
         }
     }
 }
@@ -141,28 +213,32 @@ struct Loader {
     opts: LoadOptions,
     out: Loaded,
     seen: HashSet<PathBuf>,
+    /// Files read ahead, by name; each is taken when the walk reaches it.
+    ahead: HashMap<String, std::io::Result<Parsed>>,
 }
 
 impl Loader {
-    fn file(&mut self, file: Arc<SourceFile>, diags: &mut Diagnostics) {
+    fn file(&mut self, parsed: Parsed, diags: &mut Diagnostics) {
+        let Parsed { file, diags: file_diags, items } = parsed;
         self.out.files.push(file.clone());
-        let errors_before = diags.has_errors();
-        let items = parse_file(&file, diags);
-        if !errors_before && diags.has_errors() && items.is_empty() {
+        let syntax_failed = file_diags.iter().any(Diagnostic::is_error) && items.is_empty();
+        diags.extend(file_diags);
+        if syntax_failed {
             return;
         }
         let mut pending: Option<Doc> = None;
         for item in items {
             let expr = match item {
-                Item::Doc(block) => {
+                ParsedItem::Doc(doc, doc_diags) => {
                     reject_pending(pending.take(), diags);
-                    if let Some(doc) = doc::parse(&block, self.opts.doc_style, diags) {
+                    diags.extend(doc_diags);
+                    if let Some(doc) = doc {
                         self.out.docs.push(doc.clone());
                         pending = Some(doc);
                     }
                     continue;
                 }
-                Item::Expr(expr) => expr,
+                ParsedItem::Expr(expr) => expr,
             };
             let ValueKind::Object(obj) = &expr.kind else {
                 diags.push(Diagnostic::error(expr.span.clone(), "top-level expression must be an object"));
@@ -209,25 +285,33 @@ impl Loader {
     }
 
     fn include(&mut self, from: &Arc<SourceFile>, rel: &str, span: &Span, diags: &mut Diagnostics) {
-        let path = from.dir().join(rel);
-        let name = Path::new(&from.name).parent().unwrap_or(Path::new("")).join(rel).to_string_lossy().into_owned();
+        let (name, path) = include_target(from, rel);
         self.out.entries.push(Entry::Include { name: name.clone(), span: span.clone() });
         let canon = canonical(&path);
         let mut at = Some(from.clone());
         while let Some(f) = at {
-            if canonical(&f.path) == canon {
+            if f.canonical == canon {
                 diags.push(Diagnostic::error(span.clone(), format!("inclusion loop for {rel}")));
                 return;
             }
-            at = f.included_from.as_ref().map(|s| s.file.clone());
+            at = f.included_from().map(|s| s.file.clone());
         }
         if !self.seen.insert(canon) {
             return;
         }
-        match read_file(name, path, Some(span.clone()), diags) {
-            Ok(file) => self.file(file, diags),
-            Err(e) => diags
-                .push(Diagnostic::error(span.clone(), format!("can't read include file '{rel}': {}", io_reason(&e)))),
+        let parsed = match self.ahead.remove(&name) {
+            Some(p) => p,
+            None => read_and_parse(name, path, self.opts),
+        };
+        match parsed {
+            Ok(parsed) => {
+                parsed.file.set_included_from(span.clone());
+                self.file(parsed, diags);
+            }
+            Err(e) => diags.push(Diagnostic::error(
+                span.clone(),
+                format!("can't read include file '{rel}': {}", io_reason(&e)),
+            )),
         }
     }
 

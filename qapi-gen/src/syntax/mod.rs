@@ -39,7 +39,7 @@ pub enum ValueKind {
 #[derive(Debug, Clone, Default)]
 pub struct Object {
     /// Key to (span of the key, value).
-    pub members: IndexMap<String, (Span, Value)>,
+    pub members: IndexMap<String, (Span, Value), rustc_hash::FxBuildHasher>,
 }
 
 impl Object {
@@ -111,10 +111,15 @@ impl Value {
 /// One `#` line of a documentation block.
 #[derive(Debug, Clone)]
 pub struct DocLine {
-    /// The whole line from `#` on, trailing newline excluded.
-    pub text: String,
-    /// Where the line is.
+    /// Where the line is: from `#` to the end of the line, newline excluded.
     pub span: Span,
+}
+
+impl DocLine {
+    /// The line's text, from `#` on.
+    pub fn text(&self) -> &str {
+        self.span.file.text.get(self.span.start..self.span.end).unwrap_or("")
+    }
 }
 
 /// A `##` ... `##` documentation block, not yet interpreted.

@@ -85,7 +85,7 @@ impl Lower<'_> {
                 ValueKind::List(list)
             }
             Rule::object => {
-                let mut members = IndexMap::new();
+                let mut members = IndexMap::default();
                 let mut ok = true;
                 for m in pair.into_inner().filter(|p| p.as_rule() == Rule::member) {
                     let mut inner = m.into_inner();
@@ -147,16 +147,16 @@ impl Lower<'_> {
             let text = raw.trim_start_matches([' ', '\t', '\r', '\x0b', '\x0c']);
             if text.starts_with('#') {
                 let at = offset + (raw.len() - text.len());
-                lines.push(DocLine { text: text.to_owned(), span: Span::new(self.file, at, at + text.len()) });
+                lines.push(DocLine { span: Span::new(self.file, at, at + text.len()) });
             }
             offset += raw.len() + 1;
         }
         // The grammar guarantees the opening mark; a second '##' line closes.
         let mut lines = lines.into_iter();
         let open =
-            lines.next().unwrap_or_else(|| DocLine { text: "##".into(), span: Span::new(self.file, start, start) });
+            lines.next().unwrap_or_else(|| DocLine { span: Span::new(self.file, start, start) });
         let mut lines: Vec<DocLine> = lines.collect();
-        let close = if lines.last().is_some_and(|l| l.text.starts_with("##")) { lines.pop() } else { None };
+        let close = if lines.last().is_some_and(|l| l.text().starts_with("##")) { lines.pop() } else { None };
         let next = next_token(&self.file.text, end);
         DocBlock { open, lines, close, next_token: Span::new(self.file, next, next) }
     }
@@ -165,6 +165,10 @@ impl Lower<'_> {
 /// Decodes the text of a quoted string token (quotes included).
 fn decode_string(token: &str) -> Result<String, String> {
     let body = token.get(1..token.len().saturating_sub(1)).unwrap_or("");
+    // Nearly every string is plain printable ASCII: take it as it is.
+    if body.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'\\') {
+        return Ok(body.to_owned());
+    }
     let mut out = String::with_capacity(body.len());
     let mut chars = body.chars();
     while let Some(ch) = chars.next() {
