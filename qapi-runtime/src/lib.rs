@@ -15,6 +15,7 @@
 //! assert_eq!(QueryStatus::NAME, "query-status");
 //! ```
 
+pub mod dispatch;
 pub mod error;
 pub mod wire;
 
