@@ -66,7 +66,7 @@ pub struct Loaded {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The root file could not be read.
-    #[error("can't read schema file '{path}': {source}")]
+    #[error("can't read schema file '{path}': {}", io_reason(.source))]
     Io {
         /// The path given.
         path: String,
