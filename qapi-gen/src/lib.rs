@@ -79,8 +79,7 @@ impl Frontend {
     fn finish(&self, loaded: Loaded, mut diags: Diagnostics) -> Checked {
         let files = loaded.files.iter().map(|f| f.path.clone()).collect();
         let checked = check::check_exprs(&loaded, &mut diags);
-        let schema =
-            if diags.has_errors() { Schema::default() } else { Schema::build(checked, &loaded, &mut diags) };
+        let schema = if diags.has_errors() { Schema::default() } else { Schema::build(checked, loaded, &mut diags) };
         Checked { schema, diagnostics: diags.into_vec(), files }
     }
 }

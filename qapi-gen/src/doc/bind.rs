@@ -65,10 +65,10 @@ pub enum Documented {
 
 #[derive(Debug, Default)]
 struct Bound {
-    /// Names of `args` connected to a member.
-    args: HashSet<String>,
-    /// Names of `features` connected to a feature.
-    features: HashSet<String>,
+    /// Which of `args` (by index) are connected to a member.
+    args: Vec<bool>,
+    /// Which of `features` (by index) are connected to a feature.
+    features: Vec<bool>,
     /// The block's definition was dropped: don't check the block.
     skip: bool,
 }
@@ -120,8 +120,8 @@ impl DocBinder {
     }
 
     /// Connects member `name` of the definition documented by `id`. `at`
-    /// and `context` locate the definition for a "lacks documentation"
-    /// error. An undocumented member of an excepted definition gets an
+    /// and `context` (called only then) locate the definition for a
+    /// "lacks documentation" error. An undocumented member of an excepted definition gets an
     /// empty description, after the others.
     pub fn connect_member(
         &mut self,
@@ -129,18 +129,20 @@ impl DocBinder {
         role: Role,
         name: &str,
         at: &Span,
-        context: &str,
+        context: impl FnOnce() -> String,
         diags: &mut Diagnostics,
     ) {
         let Some(doc) = self.docs.get_mut(id.0) else {
             return;
         };
-        if !doc.args.contains_key(name) {
+        let index = if let Some(i) = doc.args.get_index_of(name) {
+            i
+        } else {
             let excepted = doc.symbol.as_ref().is_some_and(|s| self.exceptions.contains(s));
             if !excepted {
                 diags.push(
                     Diagnostic::error(at.clone(), format!("{} '{}' lacks documentation", role.as_str(), name))
-                        .in_definition(context),
+                        .in_definition(context()),
                 );
             }
             let stub = Section {
@@ -150,26 +152,34 @@ impl DocBinder {
                 span: doc.span.clone(),
             };
             doc.args.insert(name.to_owned(), stub);
-        }
+            doc.args.len() - 1
+        };
         if let Some(b) = self.bound.get_mut(id.0) {
-            b.args.insert(name.to_owned());
+            mark(&mut b.args, index);
         }
     }
 
     /// Connects feature `name` of the definition documented by `id`;
     /// reports it at `at` when the block does not describe it.
-    pub fn connect_feature(&mut self, id: DocId, name: &str, at: &Span, context: &str, diags: &mut Diagnostics) {
+    pub fn connect_feature(
+        &mut self,
+        id: DocId,
+        name: &str,
+        at: &Span,
+        context: impl FnOnce() -> String,
+        diags: &mut Diagnostics,
+    ) {
         let Some(doc) = self.docs.get(id.0) else {
             return;
         };
-        if !doc.features.contains_key(name) {
+        let Some(index) = doc.features.get_index_of(name) else {
             diags.push(
-                Diagnostic::error(at.clone(), format!("feature '{name}' lacks documentation")).in_definition(context),
+                Diagnostic::error(at.clone(), format!("feature '{name}' lacks documentation")).in_definition(context()),
             );
             return;
-        }
+        };
         if let Some(b) = self.bound.get_mut(id.0) {
-            b.features.insert(name.to_owned());
+            mark(&mut b.features, index);
         }
     }
 
@@ -215,19 +225,26 @@ impl DocBinder {
     }
 }
 
+fn mark(v: &mut Vec<bool>, index: usize) {
+    if v.len() <= index {
+        v.resize(index + 1, false);
+    }
+    v[index] = true;
+}
+
 fn position(span: &Span) -> (usize, usize) {
     (std::sync::Arc::as_ptr(&span.file) as usize, span.start)
 }
 
 /// One error for all the descriptions of things that don't exist, at the
 /// first of them.
-fn bogus(
-    described: &indexmap::IndexMap<String, Section>,
-    connected: &HashSet<String>,
-    what: &str,
-    diags: &mut Diagnostics,
-) {
-    let names: Vec<(&String, &Section)> = described.iter().filter(|(name, _)| !connected.contains(*name)).collect();
+fn bogus(described: &indexmap::IndexMap<String, Section>, connected: &[bool], what: &str, diags: &mut Diagnostics) {
+    let names: Vec<(&String, &Section)> = described
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !connected.get(*i).copied().unwrap_or(false))
+        .map(|(_, entry)| entry)
+        .collect();
     let Some((_, first)) = names.first() else {
         return;
     };
@@ -248,7 +265,7 @@ mod tests {
     use std::sync::Arc;
 
     fn file() -> Arc<SourceFile> {
-        SourceFile::new("t.json".into(), "t.json".into(), "##\n# @Foo:\n# @a: x\n# @b: y\n##\n{}\n".into(), None)
+        SourceFile::new("t.json".into(), "t.json".into(), "##\n# @Foo:\n# @a: x\n# @b: y\n##\n{}\n".into())
     }
 
     fn section(file: &Arc<SourceFile>, line: u32, kind: SectionKind, name: Option<&str>) -> Section {
@@ -297,9 +314,9 @@ mod tests {
         let mut diags = Diagnostics::default();
         let mut b = DocBinder::new(vec![d.clone()], &[]);
         let id = b.find(&d);
-        b.connect_member(id, Role::Member, "a", &at(&f), "struct 'Foo'", &mut diags);
-        b.connect_member(id, Role::Member, "b", &at(&f), "struct 'Foo'", &mut diags);
-        b.connect_member(id, Role::Value, "c", &at(&f), "struct 'Foo'", &mut diags);
+        b.connect_member(id, Role::Member, "a", &at(&f), || "struct 'Foo'".into(), &mut diags);
+        b.connect_member(id, Role::Member, "b", &at(&f), || "struct 'Foo'".into(), &mut diags);
+        b.connect_member(id, Role::Value, "c", &at(&f), || "struct 'Foo'".into(), &mut diags);
         let docs = b.finish(&mut diags);
         let v = diags.into_vec();
         assert_eq!(v.len(), 1);
@@ -312,7 +329,7 @@ mod tests {
         let mut b = DocBinder::new(vec![d.clone()], &exceptions);
         let id = b.find(&d);
         for n in ["a", "b", "c"] {
-            b.connect_member(id, Role::Member, n, &at(&f), "struct 'Foo'", &mut diags);
+            b.connect_member(id, Role::Member, n, &at(&f), || "struct 'Foo'".into(), &mut diags);
         }
         let docs = b.finish(&mut diags);
         assert!(diags.is_empty());
@@ -330,7 +347,7 @@ mod tests {
         let mut diags = Diagnostics::default();
         let mut b = DocBinder::new(vec![], &[]);
         let id = b.find(&d);
-        b.connect_feature(id, "other", &at(&f), "command 'foo'", &mut diags);
+        b.connect_feature(id, "other", &at(&f), || "command 'foo'".into(), &mut diags);
         b.check_sections(id, Documented::Command { returns: false }, &mut diags);
         b.check_sections(id, Documented::Command { returns: true }, &mut diags);
         b.check_sections(id, Documented::Other, &mut diags);

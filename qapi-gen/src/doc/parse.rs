@@ -224,7 +224,12 @@ impl<'a> Reader<'a> {
     }
 
     /// A run of `@name: text` descriptions, for members or features.
-    fn descriptions(&mut self, doc: &mut Builder, mut line: Option<&'a str>, kind: SectionKind) -> Res<Option<&'a str>> {
+    fn descriptions(
+        &mut self,
+        doc: &mut Builder,
+        mut line: Option<&'a str>,
+        kind: SectionKind,
+    ) -> Res<Option<&'a str>> {
         while let Some((name, text)) = line.as_deref().and_then(at_name_colon) {
             let text = text.to_owned();
             doc.describe(self, name.to_owned(), kind)?;
@@ -525,7 +530,10 @@ fn single_space_after_sentence(line: &str) -> Option<usize> {
     let mut p = 0;
     // "  1. X" at the start of the line is a list item, not a sentence end.
     let q = b.iter().take_while(|&&c| c == b' ').count();
-    if at(q).is_some_and(|c| c.is_ascii_digit()) && at(q + 1) == Some(b'.') && at(q + 2) == Some(b' ') && starts_sentence(q + 3)
+    if at(q).is_some_and(|c| c.is_ascii_digit())
+        && at(q + 1) == Some(b'.')
+        && at(q + 2) == Some(b' ')
+        && starts_sentence(q + 3)
     {
         p = q + 4;
     }

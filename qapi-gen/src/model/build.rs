@@ -19,15 +19,17 @@
 //! skipped.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use super::cname::c_name;
+use super::cname::c_name_into;
 use super::{
-    AlternateType, ArrayType, Branch, Branches, Builtin, Command, Entity, EntityId, EntityKind,
-    EnumType, EnumValue, Event, Feature, Member, Module, ModuleId, ModuleItem, ObjectType,
-    Schema,
+    AlternateType, ArrayType, Branch, Branches, Builtin, Command, Entity, EntityId, EntityKind, EnumType, EnumValue,
+    Event, Feature, Member, Module, ModuleId, ModuleItem, ObjectType, Schema,
 };
 use crate::check::ast::{self, Checked, Cond, DefKind, Members};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -35,6 +37,55 @@ use crate::doc::bind::{DocBinder, DocId, Documented, Role};
 use crate::doc::Doc;
 use crate::source::Span;
 use crate::syntax::load::Loaded;
+
+/// A fast hasher for the builder's maps of names (FxHash's mixing).
+#[derive(Debug, Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// QEMU's limit on distinct feature names in a schema.
 const MAX_FEATURES: usize = 64;
@@ -46,12 +97,17 @@ type Id = usize;
 struct Origin {
     /// The definition.
     span: Span,
-    /// `struct 'Foo'`
-    context: String,
     /// `Foo`
     name: String,
     /// `struct`
     meta: &'static str,
+}
+
+impl Origin {
+    /// `struct 'Foo'`, as diagnostics name the definition.
+    fn context(&self) -> String {
+        format!("{} '{}'", self.meta, self.name)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +147,8 @@ struct RawBranch {
 #[derive(Debug, Clone)]
 struct RawValue {
     name: String,
+    /// The interned C name.
+    ckey: u32,
     cond: Option<Cond>,
     features: Vec<RawFeature>,
     span: Option<Span>,
@@ -117,14 +175,16 @@ struct RawBranches {
 #[derive(Debug)]
 struct RawObject {
     base_name: Option<String>,
+    /// The base, once resolved; kept only when its check completed, so
+    /// base chains never loop.
     base: Option<Id>,
     local: Vec<RawMember>,
     branches: Option<RawBranches>,
     state: State,
     /// Every member is known: the base chain resolved without error.
     complete: bool,
-    /// Every member, base first.
-    members: Vec<MemberRef>,
+    /// The local members by interned C name.
+    local_keys: FastMap<u32, usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -140,30 +200,12 @@ struct Flags {
 #[derive(Debug)]
 enum RawKind {
     Builtin(Builtin),
-    Enum {
-        values: Vec<RawValue>,
-        prefix: Option<String>,
-    },
-    Array {
-        elem_name: String,
-        elem: Option<Id>,
-    },
+    Enum { values: Vec<RawValue>, prefix: Option<String> },
+    Array { elem_name: String, elem: Option<Id> },
     Object(RawObject),
-    Alternate {
-        branches: Vec<RawBranch>,
-    },
-    Command {
-        arg_name: Option<String>,
-        arg: Option<Id>,
-        ret_name: Option<String>,
-        ret: Option<Id>,
-        flags: Flags,
-    },
-    Event {
-        arg_name: Option<String>,
-        arg: Option<Id>,
-        boxed: bool,
-    },
+    Alternate { branches: Vec<RawBranch> },
+    Command { arg_name: Option<String>, arg: Option<Id>, ret_name: Option<String>, ret: Option<Id>, flags: Flags },
+    Event { arg_name: Option<String>, arg: Option<Id>, boxed: bool },
 }
 
 #[derive(Debug)]
@@ -171,7 +213,7 @@ struct RawEntity {
     name: String,
     /// The entity's own definition; for implicit types, the one that
     /// introduced them; `None` for built-ins.
-    origin: Option<Origin>,
+    origin: Option<Rc<Origin>>,
     cond: Option<Cond>,
     features: Vec<RawFeature>,
     doc: Option<DocId>,
@@ -233,6 +275,8 @@ struct Described {
 enum Who {
     /// A member of an object type.
     Member(MemberRef),
+    /// A value of an enum type: the type and the value's index.
+    Value(Id, usize),
     /// Anything else.
     Named(Described),
 }
@@ -273,10 +317,10 @@ enum Item {
 
 struct Builder<'a> {
     ents: Vec<RawEntity>,
-    names: HashMap<String, Id>,
+    names: FastMap<String, Id>,
     items: Vec<Item>,
     /// Feature names, first use first, with where first used.
-    features: IndexMap<String, Option<Origin>>,
+    features: IndexMap<String, Option<Rc<Origin>>>,
     binder: DocBinder,
     returns_exceptions: HashSet<&'a str>,
     diags: &'a mut Diagnostics,
@@ -284,30 +328,27 @@ struct Builder<'a> {
     cycles: HashSet<Id>,
     q_empty: Option<Id>,
     /// Interned C names.
-    cnames: HashMap<String, u32>,
+    cnames: FastMap<String, u32>,
+    /// A buffer for C names.
+    scratch: String,
 }
 
-pub(super) fn build(checked: Vec<Checked>, loaded: &Loaded, diags: &mut Diagnostics) -> Schema {
+pub(super) fn build(checked: Vec<Checked>, loaded: Loaded, diags: &mut Diagnostics) -> Schema {
     let errors_before = diags.iter().filter(|d| d.is_error()).count();
-    let pragma = &loaded.pragma;
+    let Loaded { docs, pragma, files, .. } = loaded;
+    let pragma = &pragma;
     let mut b = Builder {
         ents: Vec::new(),
-        names: HashMap::new(),
+        names: FastMap::default(),
         items: Vec::new(),
-        features: ["deprecated", "unstable"]
-            .into_iter()
-            .map(|f| (f.to_owned(), None))
-            .collect(),
-        binder: DocBinder::new(loaded.docs.clone(), &pragma.documentation_exceptions),
-        returns_exceptions: pragma
-            .command_returns_exceptions
-            .iter()
-            .map(String::as_str)
-            .collect(),
+        features: ["deprecated", "unstable"].into_iter().map(|f| (f.to_owned(), None)).collect(),
+        binder: DocBinder::new(docs, &pragma.documentation_exceptions),
+        returns_exceptions: pragma.command_returns_exceptions.iter().map(String::as_str).collect(),
         diags,
         cycles: HashSet::new(),
         q_empty: None,
-        cnames: HashMap::new(),
+        cnames: FastMap::default(),
+        scratch: String::new(),
     };
     b.def_predefineds();
     for c in checked {
@@ -320,46 +361,34 @@ pub(super) fn build(checked: Vec<Checked>, loaded: &Loaded, diags: &mut Diagnost
         b.check_entity(id);
         b.connect_doc(id);
     }
-    let Builder {
-        ents,
-        names,
-        items,
-        features,
-        binder,
-        diags,
-        ..
-    } = b;
+    let Builder { ents, names, items, features, binder, diags, .. } = b;
     let docs = binder.finish(diags);
     if features.len() > MAX_FEATURES {
         if let Some((_, Some(o))) = features.get_index(MAX_FEATURES) {
             diags.push(
                 Diagnostic::error(o.span.clone(), "Maximum of 64 schema features is permitted")
-                    .in_definition(o.context.clone()),
+                    .in_definition(o.context()),
             );
         }
     }
     if diags.iter().filter(|d| d.is_error()).count() > errors_before {
         return Schema::default();
     }
-    let root = loaded.files.first().map(|f| f.name.clone()).unwrap_or_default();
+    let root = files.first().map(|f| f.name.clone()).unwrap_or_default();
     freeze(ents, names, items, features.into_keys().collect(), docs, &root)
 }
 
 impl Builder<'_> {
     fn error(&mut self, span: &Span, msg: impl Into<String>, context: &str) {
-        self.diags
-            .push(Diagnostic::error(span.clone(), msg).in_definition(context));
+        self.diags.push(Diagnostic::error(span.clone(), msg).in_definition(context));
     }
 
     fn error_at(&mut self, origin: &Origin, msg: impl Into<String>) {
-        self.error(&origin.span, msg, &origin.context);
+        self.error(&origin.span, msg, &origin.context());
     }
 
     fn lookup_type(&self, name: &str) -> Option<Id> {
-        self.names
-            .get(name)
-            .copied()
-            .filter(|&id| self.ents[id].is_type())
+        self.names.get(name).copied().filter(|&id| self.ents[id].is_type())
     }
 
     // ---- phase 1: definitions -------------------------------------------
@@ -384,14 +413,10 @@ impl Builder<'_> {
         let p = &self.ents[prev];
         let d = match &p.origin {
             Some(po) => Diagnostic::error(o.span.clone(), format!("'{}' is already defined", ent.name))
-                .in_definition(o.context.clone())
-                .with_help(format!(
-                    "previous definition: {} at {}",
-                    po.context,
-                    po.span.location()
-                )),
+                .in_definition(o.context())
+                .with_help(format!("previous definition: {} at {}", po.context(), po.span.location())),
             None => Diagnostic::error(o.span.clone(), format!("{} is already defined", p.describe()))
-                .in_definition(o.context.clone()),
+                .in_definition(o.context()),
         };
         self.diags.push(d);
     }
@@ -414,20 +439,13 @@ impl Builder<'_> {
             cond: None,
             features: Vec::new(),
             doc: None,
-            kind: RawKind::Object(RawObject {
-                base_name: None,
-                base: None,
-                local: Vec::new(),
-                branches: None,
-                state: State::New,
-                complete: true,
-                members: Vec::new(),
-            }),
+            kind: RawKind::Object(RawObject::new(None, Vec::new(), None)),
         });
         let values = ["none", "qnull", "qnum", "qstring", "qdict", "qlist", "qbool"]
             .into_iter()
             .map(|n| RawValue {
                 name: n.to_owned(),
+                ckey: self.ckey(n),
                 cond: None,
                 features: Vec::new(),
                 span: None,
@@ -440,15 +458,12 @@ impl Builder<'_> {
             cond: None,
             features: Vec::new(),
             doc: None,
-            kind: RawKind::Enum {
-                values,
-                prefix: None,
-            },
+            kind: RawKind::Enum { values, prefix: None },
         });
     }
 
     /// The name of the array type of `elem`, defining it on first use.
-    fn make_array(&mut self, elem: &str, origin: Option<&Origin>) -> String {
+    fn make_array(&mut self, elem: &str, origin: Option<&Rc<Origin>>) -> String {
         let name = format!("{elem}List");
         if self.lookup_type(&name).is_none() {
             self.define(RawEntity {
@@ -457,55 +472,47 @@ impl Builder<'_> {
                 cond: None,
                 features: Vec::new(),
                 doc: None,
-                kind: RawKind::Array {
-                    elem_name: elem.to_owned(),
-                    elem: None,
-                },
+                kind: RawKind::Array { elem_name: elem.to_owned(), elem: None },
             });
         }
         name
     }
 
-    fn type_name(&mut self, ty: &ast::TypeRef, origin: &Origin) -> String {
+    fn type_name(&mut self, ty: ast::TypeRef, origin: &Rc<Origin>) -> String {
         if ty.array {
             self.make_array(&ty.name, Some(origin))
         } else {
-            ty.name.clone()
+            ty.name
         }
     }
 
-    fn make_features(&mut self, features: &[ast::Feature], origin: &Origin) -> Vec<RawFeature> {
+    fn make_features(&mut self, features: Vec<ast::Feature>, origin: &Rc<Origin>) -> Vec<RawFeature> {
         features
-            .iter()
+            .into_iter()
             .map(|f| {
                 if !self.features.contains_key(&f.name) {
                     self.features.insert(f.name.clone(), Some(origin.clone()));
                 }
-                RawFeature {
-                    name: f.name.clone(),
-                    cond: f.cond.clone(),
-                    span: f.span.clone(),
-                    doc: None,
-                }
+                RawFeature { name: f.name, cond: f.cond, span: f.span, doc: None }
             })
             .collect()
     }
 
-    fn make_members(&mut self, members: &[ast::Member], origin: &Origin) -> Vec<RawMember> {
+    fn make_members(&mut self, members: Vec<ast::Member>, origin: &Rc<Origin>) -> Vec<RawMember> {
         members
-            .iter()
+            .into_iter()
             .map(|m| {
-                let ty_name = self.type_name(&m.ty, origin);
-                let features = self.make_features(&m.features, origin);
+                let ty_name = self.type_name(m.ty, origin);
+                let features = self.make_features(m.features, origin);
                 RawMember {
-                    name: m.name.clone(),
                     ckey: self.ckey(&m.name),
+                    name: m.name,
                     ty_name,
                     ty: None,
                     optional: m.optional,
-                    cond: m.cond.clone(),
+                    cond: m.cond,
                     features,
-                    span: m.span.clone(),
+                    span: m.span,
                     defined_in: usize::MAX,
                     doc: None,
                 }
@@ -513,15 +520,15 @@ impl Builder<'_> {
             .collect()
     }
 
-    fn make_branches(&mut self, branches: &[ast::Branch], origin: &Origin) -> Vec<RawBranch> {
+    fn make_branches(&mut self, branches: Vec<ast::Branch>, origin: &Rc<Origin>) -> Vec<RawBranch> {
         branches
-            .iter()
+            .into_iter()
             .map(|b| RawBranch {
-                name: b.name.clone(),
-                ty_name: self.type_name(&b.ty, origin),
+                ty_name: self.type_name(b.ty, origin),
+                name: b.name,
                 ty: None,
-                cond: b.cond.clone(),
-                span: Some(b.span.clone()),
+                cond: b.cond,
+                span: Some(b.span),
                 doc: None,
             })
             .collect()
@@ -547,7 +554,7 @@ impl Builder<'_> {
         role: &str,
         members: Vec<RawMember>,
         cond: &Option<Cond>,
-        origin: &Origin,
+        origin: &Rc<Origin>,
     ) -> Option<String> {
         if members.is_empty() {
             return None;
@@ -567,12 +574,7 @@ impl Builder<'_> {
     }
 
     fn def_definition(&mut self, def: ast::Definition) {
-        let origin = Origin {
-            span: def.span.clone(),
-            context: def.describe(),
-            name: def.name.clone(),
-            meta: def.kind.meta(),
-        };
+        let origin = Rc::new(Origin { span: def.span.clone(), name: def.name.clone(), meta: def.kind.meta() });
         let doc = def.doc.as_ref().map(|d| self.binder.find(d));
         if let Some(&prev) = self.names.get(&def.name) {
             let placeholder = RawEntity {
@@ -589,90 +591,56 @@ impl Builder<'_> {
             }
             return;
         }
-        let features = self.make_features(&def.features, &origin);
+        let features = self.make_features(def.features, &origin);
         let cond = def.cond;
         let kind = match def.kind {
             DefKind::Enum { values, prefix } => {
                 let values = values
-                    .iter()
+                    .into_iter()
                     .map(|v| RawValue {
-                        name: v.name.clone(),
-                        cond: v.cond.clone(),
-                        features: self.make_features(&v.features, &origin),
-                        span: Some(v.span.clone()),
+                        features: self.make_features(v.features, &origin),
+                        ckey: self.ckey(&v.name),
+                        name: v.name,
+                        cond: v.cond,
+                        span: Some(v.span),
                         doc: None,
                     })
                     .collect();
                 RawKind::Enum { values, prefix }
             }
             DefKind::Struct { base, members } => {
-                let local = self.make_members(&members, &origin);
+                let local = self.make_members(members, &origin);
                 RawKind::Object(RawObject::new(base.map(|b| b.name), local, None))
             }
-            DefKind::Union {
-                base,
-                discriminator,
-                branches,
-            } => {
+            DefKind::Union { base, discriminator, branches } => {
                 let base_name = match base {
                     Members::Named(t) => Some(t.name),
                     Members::Inline(ms) => {
-                        let members = self.make_members(&ms, &origin);
+                        let members = self.make_members(ms, &origin);
                         self.make_implicit_object("base", members, &cond, &origin)
                     }
                 };
-                let list = self.make_branches(&branches, &origin);
-                let branches = RawBranches {
-                    tag_name: discriminator,
-                    tag: None,
-                    list,
-                };
+                let list = self.make_branches(branches, &origin);
+                let branches = RawBranches { tag_name: discriminator, tag: None, list };
                 RawKind::Object(RawObject::new(base_name, Vec::new(), Some(branches)))
             }
-            DefKind::Alternate { branches } => RawKind::Alternate {
-                branches: self.make_branches(&branches, &origin),
-            },
-            DefKind::Command {
-                data,
-                returns,
-                boxed,
-                gen,
-                success_response,
-                allow_oob,
-                allow_preconfig,
-                coroutine,
-            } => {
+            DefKind::Alternate { branches } => RawKind::Alternate { branches: self.make_branches(branches, &origin) },
+            DefKind::Command { data, returns, boxed, gen, success_response, allow_oob, allow_preconfig, coroutine } => {
                 let arg_name = self.make_args(data, &cond, &origin);
-                let ret_name = returns.map(|r| self.type_name(&r, &origin));
+                let ret_name = returns.map(|r| self.type_name(r, &origin));
                 RawKind::Command {
                     arg_name,
                     arg: None,
                     ret_name,
                     ret: None,
-                    flags: Flags {
-                        boxed,
-                        gen,
-                        success_response,
-                        allow_oob,
-                        allow_preconfig,
-                        coroutine,
-                    },
+                    flags: Flags { boxed, gen, success_response, allow_oob, allow_preconfig, coroutine },
                 }
             }
-            DefKind::Event { data, boxed } => RawKind::Event {
-                arg_name: self.make_args(data, &cond, &origin),
-                arg: None,
-                boxed,
-            },
+            DefKind::Event { data, boxed } => {
+                RawKind::Event { arg_name: self.make_args(data, &cond, &origin), arg: None, boxed }
+            }
         };
-        let ent = RawEntity {
-            name: def.name,
-            origin: Some(origin),
-            cond,
-            features,
-            doc,
-            kind,
-        };
+        let ent = RawEntity { name: def.name, origin: Some(origin), cond, features, doc, kind };
         if self.define_object(ent).is_none() {
             if let Some(d) = doc {
                 self.binder.skip(d);
@@ -680,11 +648,11 @@ impl Builder<'_> {
         }
     }
 
-    fn make_args(&mut self, data: Option<Members>, cond: &Option<Cond>, origin: &Origin) -> Option<String> {
+    fn make_args(&mut self, data: Option<Members>, cond: &Option<Cond>, origin: &Rc<Origin>) -> Option<String> {
         match data? {
             Members::Named(t) => Some(t.name),
             Members::Inline(ms) => {
-                let members = self.make_members(&ms, origin);
+                let members = self.make_members(ms, origin);
                 self.make_implicit_object("arg", members, cond, origin)
             }
         }
@@ -727,11 +695,7 @@ impl Builder<'_> {
         let described: Vec<Described> = ent
             .features
             .iter()
-            .map(|f| Described {
-                role: "feature",
-                name: f.name.clone(),
-                defined_in: ent.name.clone(),
-            })
+            .map(|f| Described { role: "feature", name: f.name.clone(), defined_in: ent.name.clone() })
             .collect();
         let mut seen = Seen::new();
         for d in described {
@@ -744,24 +708,39 @@ impl Builder<'_> {
 
     /// The interned C name of `name`.
     fn ckey(&mut self, name: &str) -> u32 {
-        let c = c_name(name);
+        c_name_into(name, &mut self.scratch);
+        if let Some(&k) = self.cnames.get(self.scratch.as_str()) {
+            return k;
+        }
         let next = u32::try_from(self.cnames.len()).unwrap_or(u32::MAX);
-        *self.cnames.entry(c).or_insert(next)
+        self.cnames.insert(self.scratch.clone(), next);
+        next
     }
 
     fn who_key(&mut self, w: &Who) -> u32 {
         match w {
             Who::Member(r) => self.member(*r).map_or(u32::MAX, |m| m.ckey),
+            Who::Value(e, i) => match &self.ents[*e].kind {
+                RawKind::Enum { values, .. } => values.get(*i).map_or(u32::MAX, |v| v.ckey),
+                _ => u32::MAX,
+            },
             Who::Named(d) => self.ckey(&d.name),
         }
     }
 
     fn describe_who(&self, w: &Who, defn_name: &str) -> String {
         match w {
-            Who::Member(r) => self
-                .described_member(*r)
-                .map(|d| d.describe(defn_name))
-                .unwrap_or_default(),
+            Who::Member(r) => self.described_member(*r).map(|d| d.describe(defn_name)).unwrap_or_default(),
+            Who::Value(e, i) => match &self.ents[*e].kind {
+                RawKind::Enum { values, .. } => values
+                    .get(*i)
+                    .map(|v| {
+                        Described { role: "value", name: v.name.clone(), defined_in: self.ents[*e].name.clone() }
+                            .describe(defn_name)
+                    })
+                    .unwrap_or_default(),
+                _ => String::new(),
+            },
             Who::Named(d) => d.describe(defn_name),
         }
     }
@@ -786,18 +765,10 @@ impl Builder<'_> {
         let RawKind::Enum { values, .. } = &self.ents[id].kind else {
             return;
         };
-        let defined_in = self.ents[id].name.clone();
-        let described: Vec<Described> = values
-            .iter()
-            .map(|v| Described {
-                role: "value",
-                name: v.name.clone(),
-                defined_in: defined_in.clone(),
-            })
-            .collect();
+        let count = values.len();
         let mut seen = Seen::new();
-        for d in described {
-            self.check_clash(Who::Named(d), origin, &mut seen);
+        for i in 0..count {
+            self.check_clash(Who::Value(id, i), origin, &mut seen);
         }
     }
 
@@ -876,11 +847,8 @@ impl Builder<'_> {
         };
         obj.state = State::InProgress;
         let base_name = obj.base_name.clone();
-        let branches: Vec<String> = obj
-            .branches
-            .as_ref()
-            .map(|b| b.list.iter().map(|v| v.ty_name.clone()).collect())
-            .unwrap_or_default();
+        let branches: Vec<String> =
+            obj.branches.as_ref().map(|b| b.list.iter().map(|v| v.ty_name.clone()).collect()).unwrap_or_default();
         let Some(origin) = origin else {
             return Vec::new();
         };
@@ -891,10 +859,7 @@ impl Builder<'_> {
             match self.resolve(&name, || "'base'".to_owned(), &origin) {
                 None => complete = false,
                 Some(b) if self.ents[b].object().is_none() || self.ents[b].is_union() => {
-                    let msg = format!(
-                        "'base' requires a struct type, {} isn't",
-                        self.ents[b].describe()
-                    );
+                    let msg = format!("'base' requires a struct type, {} isn't", self.ents[b].describe());
                     self.error_at(&origin, msg);
                     complete = false;
                 }
@@ -910,14 +875,7 @@ impl Builder<'_> {
             let defined_in = self.ents[id].name.clone();
             let ty = self.resolve(
                 ty_name,
-                || {
-                    Described {
-                        role: "branch",
-                        name,
-                        defined_in,
-                    }
-                    .describe(&origin.name)
-                },
+                || Described { role: "branch", name, defined_in }.describe(&origin.name),
                 &origin,
             );
             if let Some(t) = ty {
@@ -951,11 +909,7 @@ impl Builder<'_> {
     fn described_member(&self, (owner, idx): MemberRef) -> Option<Described> {
         let ent = self.ents.get(owner)?;
         let m = ent.object()?.local.get(idx)?;
-        Some(Described {
-            role: "member",
-            name: m.name.clone(),
-            defined_in: ent.name.clone(),
-        })
+        Some(Described { role: "member", name: m.name.clone(), defined_in: ent.name.clone() })
     }
 
     fn member(&self, (owner, idx): MemberRef) -> Option<&RawMember> {
@@ -975,46 +929,38 @@ impl Builder<'_> {
             return;
         };
         let mut complete = obj.complete;
-        let base = obj.base;
+        let mut base = obj.base;
         let local_count = obj.local.len();
-        let mut seen = Seen::new();
         if let Some(b) = base {
             match self.ents[b].object() {
-                Some(bo) if bo.state == State::Done => {
-                    complete &= bo.complete;
-                    for r in bo.members.clone() {
-                        self.check_clash(Who::Member(r), &origin, &mut seen);
-                    }
+                Some(bo) if bo.state == State::Done => complete &= bo.complete,
+                _ => {
+                    // Part of a reported cycle.
+                    complete = false;
+                    base = None;
                 }
-                _ => complete = false,
             }
         }
+        let mut keys: FastMap<u32, usize> = FastMap::default();
         for i in 0..local_count {
-            let ty = self
-                .member((id, i))
-                .and_then(|m| self.lookup_type(&m.ty_name));
+            let ty = self.member((id, i)).and_then(|m| self.lookup_type(&m.ty_name));
             let Some(m) = self.ents[id].object().and_then(|o| o.local.get(i)) else {
                 continue;
             };
+            let key = m.ckey;
             if ty.is_none() {
                 let msg = format!(
                     "{} uses unknown type '{}'",
                     self.describe_who(&Who::Member((id, i)), &origin.name),
                     m.ty_name
                 );
-                self.diags.push(
-                    Diagnostic::error(origin.span.clone(), msg).in_definition(origin.context.clone()),
-                );
+                self.diags.push(Diagnostic::error(origin.span.clone(), msg).in_definition(origin.context()));
             }
             if !m.features.is_empty() {
                 let features: Vec<Described> = m
                     .features
                     .iter()
-                    .map(|f| Described {
-                        role: "feature",
-                        name: f.name.clone(),
-                        defined_in: m.name.clone(),
-                    })
+                    .map(|f| Described { role: "feature", name: f.name.clone(), defined_in: m.name.clone() })
                     .collect();
                 let mut fseen = Seen::new();
                 for f in features {
@@ -1024,46 +970,85 @@ impl Builder<'_> {
             if let Some(m) = self.ents[id].object_mut().and_then(|o| o.local.get_mut(i)) {
                 m.ty = ty;
             }
-            self.check_clash(Who::Member((id, i)), &origin, &mut seen);
+            let prev = match keys.get(&key) {
+                Some(&j) => Some((id, j)),
+                None => base.and_then(|b| self.find_member(b, key)),
+            };
+            match prev {
+                Some(p) => self.report_clash(&Who::Member((id, i)), &Who::Member(p), &origin),
+                None => {
+                    keys.insert(key, i);
+                }
+            }
         }
-        let members: Vec<MemberRef> = seen
-            .values()
-            .filter_map(|w| match w {
-                Who::Member(r) => Some(*r),
-                Who::Named(_) => None,
-            })
-            .collect();
         if let Some(o) = self.ents[id].object_mut() {
-            o.members = members;
+            o.base = base;
             o.complete = complete;
+            o.local_keys = keys;
         }
         if self.ents[id].is_union() {
-            self.check_branches(id, &seen, complete, &origin);
+            self.check_branches(id, complete, &origin);
         }
         if let Some(o) = self.ents[id].object_mut() {
             o.state = State::Done;
         }
     }
 
+    /// The member of object `id` (local or inherited) whose interned C
+    /// name is `key`.
+    fn find_member(&self, id: Id, key: u32) -> Option<MemberRef> {
+        let mut at = Some(id);
+        let mut steps = 0;
+        while let Some(t) = at {
+            let o = self.ents.get(t)?.object()?;
+            if let Some(&i) = o.local_keys.get(&key) {
+                return Some((t, i));
+            }
+            steps += 1;
+            if steps > self.ents.len() {
+                return None;
+            }
+            at = o.base;
+        }
+        None
+    }
+
+    /// Every member of object `id`: the base's (recursively) first.
+    fn all_members(&self, id: Id) -> Vec<MemberRef> {
+        let mut chain = Vec::new();
+        let mut at = Some(id);
+        while let Some(t) = at {
+            let Some(o) = self.ents.get(t).and_then(RawEntity::object) else {
+                break;
+            };
+            if chain.len() > self.ents.len() {
+                break;
+            }
+            chain.push((t, o.local.len()));
+            at = o.base;
+        }
+        chain.into_iter().rev().flat_map(|(t, n)| (0..n).map(move |i| (t, i))).collect()
+    }
+
+    fn report_clash(&mut self, w: &Who, prev: &Who, origin: &Origin) {
+        let msg =
+            format!("{} collides with {}", self.describe_who(w, &origin.name), self.describe_who(prev, &origin.name));
+        self.error_at(origin, msg);
+    }
+
     /// A union's tag and branches.
-    fn check_branches(&mut self, id: Id, seen: &Seen, complete: bool, origin: &Origin) {
+    fn check_branches(&mut self, id: Id, complete: bool, origin: &Origin) {
         let Some(br) = self.ents[id].object().and_then(|o| o.branches.as_ref()) else {
             return;
         };
         let tag_name = br.tag_name.clone();
         let key = self.ckey(&tag_name);
-        let tag = match seen.get(&key) {
-            Some(Who::Member(r)) if self.member(*r).is_some_and(|m| m.name == tag_name) => Some(*r),
-            _ => None,
-        };
+        let tag = self.find_member(id, key).filter(|&r| self.member(r).is_some_and(|m| m.name == tag_name));
         let mut tag_enum = None;
         match tag {
             None => {
                 if complete {
-                    self.error_at(
-                        origin,
-                        format!("discriminator '{tag_name}' is not a member of 'base'"),
-                    );
+                    self.error_at(origin, format!("discriminator '{tag_name}' is not a member of 'base'"));
                 }
             }
             Some(r) => {
@@ -1081,24 +1066,17 @@ impl Builder<'_> {
                     Some(t) if matches!(self.ents[t].kind, RawKind::Enum { .. }) => {
                         tag_enum = Some(t);
                     }
-                    Some(_) => self.error_at(
-                        origin,
-                        format!("discriminator member '{tag_name}' of {base} must be of enum type"),
-                    ),
+                    Some(_) => self
+                        .error_at(origin, format!("discriminator member '{tag_name}' of {base} must be of enum type")),
                     None => {}
                 }
                 if optional {
-                    self.error_at(
-                        origin,
-                        format!("discriminator member '{tag_name}' of {base} must not be optional"),
-                    );
+                    self.error_at(origin, format!("discriminator member '{tag_name}' of {base} must not be optional"));
                 }
                 if cond {
                     self.error_at(
                         origin,
-                        format!(
-                            "discriminator member '{tag_name}' of {base} must not be conditional"
-                        ),
+                        format!("discriminator member '{tag_name}' of {base} must not be conditional"),
                     );
                 }
             }
@@ -1149,10 +1127,7 @@ impl Builder<'_> {
         for (name, ty) in list {
             if let (Some(values), Some(e)) = (&enum_values, tag_enum) {
                 if !values.contains(&name) {
-                    let msg = format!(
-                        "branch '{name}' is not a value of {}",
-                        self.ents[e].describe()
-                    );
+                    let msg = format!("branch '{name}' is not a value of {}", self.ents[e].describe());
                     self.error_at(origin, msg);
                 }
             }
@@ -1160,56 +1135,53 @@ impl Builder<'_> {
                 continue;
             };
             if self.ents[t].object().is_none() {
-                let d = Described {
-                    role: "branch",
-                    name,
-                    defined_in: union_name.clone(),
-                };
-                let msg = format!(
-                    "{} cannot use {}",
-                    d.describe(&origin.name),
-                    self.ents[t].describe()
-                );
+                let d = Described { role: "branch", name, defined_in: union_name.clone() };
+                let msg = format!("{} cannot use {}", d.describe(&origin.name), self.ents[t].describe());
                 self.error_at(origin, msg);
                 continue;
             }
             clash_roots.push(t);
         }
         if tag.is_some() {
-            self.branches_clash(&clash_roots, seen, origin);
+            self.branches_clash(id, &clash_roots, origin);
         }
     }
 
-    /// Checks that the members of each branch type (and, for a union
-    /// branch, of its branches in turn) don't clash with `seen`.
-    fn branches_clash(&mut self, roots: &[Id], seen: &Seen, origin: &Origin) {
-        let mut work: Vec<(Id, Seen, usize)> =
-            roots.iter().rev().map(|&t| (t, seen.clone(), 0)).collect();
-        while let Some((t, mut seen, depth)) = work.pop() {
+    /// Checks that the members of the branch types of `union`, and of
+    /// their branch types in turn, don't clash with the union's members.
+    ///
+    /// QEMU checks each nested branch against every union on the path to
+    /// it; a clash with an inner union is already reported when that union
+    /// is checked (before the outer one), so checking each type reachable
+    /// once, against `union` only, reports the same first error without
+    /// exponential work.
+    fn branches_clash(&mut self, union: Id, roots: &[Id], origin: &Origin) {
+        let mut visited: HashSet<Id> = HashSet::new();
+        let mut work: Vec<Id> = roots.iter().rev().copied().collect();
+        while let Some(t) = work.pop() {
+            if t == union || !visited.insert(t) {
+                continue;
+            }
             let Some(o) = self.ents[t].object() else {
                 continue;
             };
-            if o.state != State::Done || !o.complete || depth > self.ents.len() {
+            if o.state != State::Done || !o.complete {
                 continue;
             }
-            let members = o.members.clone();
             let nested: Vec<Id> = o
                 .branches
                 .as_ref()
-                .map(|b| {
-                    b.list
-                        .iter()
-                        .filter_map(|v| v.ty)
-                        .filter(|&v| self.ents[v].object().is_some())
-                        .collect()
-                })
+                .map(|b| b.list.iter().filter_map(|v| v.ty).filter(|&v| self.ents[v].object().is_some()).collect())
                 .unwrap_or_default();
-            for r in members {
-                self.check_clash(Who::Member(r), origin, &mut seen);
+            for r in self.all_members(t) {
+                let Some(key) = self.member(r).map(|m| m.ckey) else {
+                    continue;
+                };
+                if let Some(prev) = self.find_member(union, key) {
+                    self.report_clash(&Who::Member(r), &Who::Member(prev), origin);
+                }
             }
-            for v in nested.into_iter().rev() {
-                work.push((v, seen.clone(), depth + 1));
-            }
+            work.extend(nested.into_iter().rev());
         }
     }
 
@@ -1218,15 +1190,8 @@ impl Builder<'_> {
             return;
         };
         let name = self.ents[id].name.clone();
-        let list: Vec<(String, String)> = branches
-            .iter()
-            .map(|b| (b.name.clone(), b.ty_name.clone()))
-            .collect();
-        let described = |n: &str| Described {
-            role: "branch",
-            name: n.to_owned(),
-            defined_in: name.clone(),
-        };
+        let list: Vec<(String, String)> = branches.iter().map(|b| (b.name.clone(), b.ty_name.clone())).collect();
+        let described = |n: &str| Described { role: "branch", name: n.to_owned(), defined_in: name.clone() };
         let mut resolved = Vec::new();
         for (n, ty_name) in &list {
             let what = described(n).describe(&origin.name);
@@ -1271,7 +1236,13 @@ impl Builder<'_> {
                 }
             }
             let mut reported = false;
+            let mut unique = Vec::with_capacity(conflicting.len());
             for qt in conflicting {
+                if !unique.contains(&qt) {
+                    unique.push(qt);
+                }
+            }
+            for qt in unique {
                 if let Some(other) = types_seen.get(&qt) {
                     if !reported {
                         let msg = format!("{desc} can't be distinguished from '{other}'");
@@ -1312,16 +1283,11 @@ impl Builder<'_> {
             return None;
         }
         if self.ents[t].is_union() && !boxed {
-            let msg = format!(
-                "{what}'s 'data' can take {} only with 'boxed': true",
-                self.ents[t].describe()
-            );
+            let msg = format!("{what}'s 'data' can take {} only with 'boxed': true", self.ents[t].describe());
             self.error_at(origin, msg);
         }
         self.check_object(t);
-        let conditional = self.ents[t]
-            .object()
-            .is_some_and(|o| o.members.iter().any(|&r| self.member(r).is_some_and(|m| m.cond.is_some())));
+        let conditional = self.all_members(t).into_iter().any(|r| self.member(r).is_some_and(|m| m.cond.is_some()));
         if conditional && !boxed {
             self.error_at(origin, format!("conditional {what} arguments require 'boxed': true"));
         }
@@ -1329,13 +1295,7 @@ impl Builder<'_> {
     }
 
     fn check_command(&mut self, id: Id, origin: &Origin) {
-        let RawKind::Command {
-            arg_name,
-            ret_name,
-            flags,
-            ..
-        } = &self.ents[id].kind
-        else {
+        let RawKind::Command { arg_name, ret_name, flags, .. } = &self.ents[id].kind else {
             return;
         };
         let (arg_name, ret_name, boxed) = (arg_name.clone(), ret_name.clone(), flags.boxed);
@@ -1351,10 +1311,7 @@ impl Builder<'_> {
                     };
                     if let Some(e) = elem {
                         if self.ents[e].object().is_none() {
-                            let msg = format!(
-                                "command's 'returns' cannot take {}",
-                                self.ents[r].describe()
-                            );
+                            let msg = format!("command's 'returns' cannot take {}", self.ents[r].describe());
                             self.error_at(origin, msg);
                         }
                     }
@@ -1387,9 +1344,7 @@ impl Builder<'_> {
             return;
         };
         let what = match &self.ents[id].kind {
-            RawKind::Command { ret_name, .. } => Documented::Command {
-                returns: ret_name.is_some(),
-            },
+            RawKind::Command { ret_name, .. } => Documented::Command { returns: ret_name.is_some() },
             _ => Documented::Other,
         };
         self.binder.check_sections(doc, what, self.diags);
@@ -1398,8 +1353,7 @@ impl Builder<'_> {
             RawKind::Enum { values, .. } => {
                 let names: Vec<String> = values.iter().map(|v| v.name.clone()).collect();
                 for (i, n) in names.iter().enumerate() {
-                    self.binder
-                        .connect_member(doc, Role::Value, n, &origin.span, &origin.context, self.diags);
+                    self.binder.connect_member(doc, Role::Value, n, &origin.span, || origin.context(), self.diags);
                     if let RawKind::Enum { values, .. } = &mut self.ents[id].kind {
                         if let Some(v) = values.get_mut(i) {
                             v.doc = Some(doc);
@@ -1419,8 +1373,7 @@ impl Builder<'_> {
             RawKind::Alternate { branches } => {
                 let names: Vec<String> = branches.iter().map(|v| v.name.clone()).collect();
                 for (i, n) in names.iter().enumerate() {
-                    self.binder
-                        .connect_member(doc, Role::Branch, n, &origin.span, &origin.context, self.diags);
+                    self.binder.connect_member(doc, Role::Branch, n, &origin.span, || origin.context(), self.diags);
                     if let RawKind::Alternate { branches } = &mut self.ents[id].kind {
                         if let Some(v) = branches.get_mut(i) {
                             v.doc = Some(doc);
@@ -1446,8 +1399,7 @@ impl Builder<'_> {
             None => return,
         };
         for (i, n) in names.iter().enumerate() {
-            self.binder
-                .connect_member(doc, Role::Member, n, &origin.span, &origin.context, self.diags);
+            self.binder.connect_member(doc, Role::Member, n, &origin.span, || origin.context(), self.diags);
             if let Some(m) = self.ents[id].object_mut().and_then(|o| o.local.get_mut(i)) {
                 m.doc = Some(doc);
             }
@@ -1469,8 +1421,7 @@ impl Builder<'_> {
             None => &mut ent.features,
         };
         for f in features.iter_mut() {
-            self.binder
-                .connect_feature(doc, &f.name, &origin.span, &origin.context, self.diags);
+            self.binder.connect_feature(doc, &f.name, &origin.span, || origin.context(), self.diags);
             f.doc = Some(doc);
         }
     }
@@ -1480,8 +1431,7 @@ impl Builder<'_> {
             return;
         };
         for f in m.features.iter_mut() {
-            self.binder
-                .connect_feature(doc, &f.name, &origin.span, &origin.context, self.diags);
+            self.binder.connect_feature(doc, &f.name, &origin.span, || origin.context(), self.diags);
             f.doc = Some(doc);
         }
     }
@@ -1496,7 +1446,7 @@ impl RawObject {
             branches,
             state: State::New,
             complete: true,
-            members: Vec::new(),
+            local_keys: FastMap::default(),
         }
     }
 }
@@ -1525,11 +1475,7 @@ impl ModuleNames {
     fn new(root: &str) -> Self {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let dir = Path::new(root).parent().unwrap_or(Path::new("")).to_path_buf();
-        ModuleNames {
-            dir,
-            cwd,
-            cache: HashMap::new(),
-        }
+        ModuleNames { dir, cwd, cache: HashMap::new() }
     }
 
     /// QEMU's module name for a file: its path relative to the root
@@ -1538,11 +1484,8 @@ impl ModuleNames {
         if let Some(n) = self.cache.get(file) {
             return n.clone();
         }
-        let name = if file.starts_with("./") {
-            file.to_owned()
-        } else {
-            relpath(&self.cwd, Path::new(file), &self.dir)
-        };
+        let name =
+            if file.starts_with("./") { file.to_owned() } else { relpath(&self.cwd, Path::new(file), &self.dir) };
         self.cache.insert(file.to_owned(), name.clone());
         name
     }
@@ -1579,7 +1522,7 @@ fn relpath(cwd: &Path, path: &Path, start: &Path) -> String {
 
 fn freeze(
     ents: Vec<RawEntity>,
-    names: HashMap<String, Id>,
+    names: FastMap<String, Id>,
     items: Vec<Item>,
     features: Vec<String>,
     docs: Vec<Doc>,
@@ -1612,13 +1555,7 @@ fn freeze(
         let (here, entry) = match item {
             Item::Include { name, span } => {
                 let sub = modules.get_index_of(&module_names.name(&name)).unwrap_or(0);
-                (
-                    module_names.name(&span.file.name),
-                    ModuleItem::Include {
-                        module: ModuleId::new(sub),
-                        span,
-                    },
-                )
+                (module_names.name(&span.file.name), ModuleItem::Include { module: ModuleId::new(sub), span })
             }
             Item::Entity(id) => {
                 let here = match file_of(id) {
@@ -1638,25 +1575,17 @@ fn freeze(
         slot.or_default().push(entry);
     }
 
-    let section = |doc: Option<DocId>, name: &str, feature: bool| {
-        let d = docs.get(doc?.0)?;
-        let map = if feature { &d.features } else { &d.args };
-        map.get(name).cloned()
-    };
+    let docs: Vec<Arc<Doc>> = docs.into_iter().map(Arc::new).collect();
+    let block = |doc: Option<DocId>| docs.get(doc?.0).cloned();
     let features_of = |fs: Vec<RawFeature>| -> Vec<Feature> {
         fs.into_iter()
-            .map(|f| Feature {
-                doc: section(f.doc, &f.name, true),
-                name: f.name,
-                cond: f.cond,
-                span: Some(f.span),
-            })
+            .map(|f| Feature { doc_block: block(f.doc), name: f.name, cond: f.cond, span: Some(f.span) })
             .collect()
     };
     let unknown = EntityId::new(usize::MAX);
     let resolved = |t: Option<Id>| t.map_or(unknown, EntityId::new);
     let member_of = |m: RawMember| Member {
-        doc: section(m.doc, &m.name, false),
+        doc_block: block(m.doc),
         ty: resolved(m.ty),
         optional: m.optional,
         cond: m.cond,
@@ -1665,15 +1594,10 @@ fn freeze(
         defined_in: EntityId::new(m.defined_in),
         name: m.name,
     };
-    let branch_of = |b: RawBranch| Branch {
-        doc: section(b.doc, &b.name, false),
-        ty: resolved(b.ty),
-        cond: b.cond,
-        span: b.span,
-        name: b.name,
-    };
+    let branch_of =
+        |b: RawBranch| Branch { doc_block: block(b.doc), ty: resolved(b.ty), cond: b.cond, span: b.span, name: b.name };
 
-    let mut flat: Vec<(Id, Vec<MemberRef>, Option<MemberRef>)> = Vec::new();
+    let mut tags: Vec<(Id, MemberRef)> = Vec::new();
     let mut entities = Vec::with_capacity(ents.len());
     for (id, e) in ents.into_iter().enumerate() {
         let kind = match e.kind {
@@ -1682,7 +1606,7 @@ fn freeze(
                 values: values
                     .into_iter()
                     .map(|v| EnumValue {
-                        doc: section(v.doc, &v.name, false),
+                        doc_block: block(v.doc),
                         name: v.name,
                         cond: v.cond,
                         features: features_of(v.features),
@@ -1691,27 +1615,24 @@ fn freeze(
                     .collect(),
                 prefix,
             }),
-            RawKind::Array { elem, .. } => EntityKind::Array(ArrayType {
-                element: resolved(elem),
-            }),
+            RawKind::Array { elem, .. } => EntityKind::Array(ArrayType { element: resolved(elem) }),
             RawKind::Object(o) => {
-                flat.push((id, o.members, o.branches.as_ref().and_then(|b| b.tag)));
+                if let Some(tag) = o.branches.as_ref().and_then(|b| b.tag) {
+                    tags.push((id, tag));
+                }
                 EntityKind::Object(ObjectType {
                     base: o.base.map(EntityId::new),
                     local_members: o.local.into_iter().map(&member_of).collect(),
-                    members: Vec::new(),
                     branches: o.branches.map(|b| Branches {
                         tag: placeholder_member(unknown),
                         branches: b.list.into_iter().map(&branch_of).collect(),
                     }),
                 })
             }
-            RawKind::Alternate { branches } => EntityKind::Alternate(AlternateType {
-                branches: branches.into_iter().map(&branch_of).collect(),
-            }),
-            RawKind::Command {
-                arg, ret, flags, ..
-            } => EntityKind::Command(Command {
+            RawKind::Alternate { branches } => {
+                EntityKind::Alternate(AlternateType { branches: branches.into_iter().map(&branch_of).collect() })
+            }
+            RawKind::Command { arg, ret, flags, .. } => EntityKind::Command(Command {
                 arg_type: arg.map(EntityId::new),
                 ret_type: ret.map(EntityId::new),
                 boxed: flags.boxed,
@@ -1721,19 +1642,16 @@ fn freeze(
                 allow_preconfig: flags.allow_preconfig,
                 coroutine: flags.coroutine,
             }),
-            RawKind::Event { arg, boxed, .. } => EntityKind::Event(Event {
-                arg_type: arg.map(EntityId::new),
-                boxed,
-            }),
+            RawKind::Event { arg, boxed, .. } => EntityKind::Event(Event { arg_type: arg.map(EntityId::new), boxed }),
         };
         let cond = e.cond;
         entities.push(Entity {
             id: EntityId::new(id),
             name: e.name,
-            span: e.origin.map(|o| o.span),
+            span: e.origin.map(|o| o.span.clone()),
             cond,
             features: features_of(e.features),
-            doc: e.doc.and_then(|d| docs.get(d.0).cloned()),
+            doc: block(e.doc),
             module: entity_module.get(id).copied().unwrap_or(ModuleId::new(0)),
             kind,
         });
@@ -1745,24 +1663,11 @@ fn freeze(
             entities[i].cond = cond;
         }
     }
-    // Every member of each object, base first, and union tags.
-    let lookup_member = |entities: &[Entity], (owner, idx): MemberRef| -> Option<Member> {
-        entities
-            .get(owner)?
-            .as_object()?
-            .local_members
-            .get(idx)
-            .cloned()
-    };
-    for (id, refs, tag) in flat {
-        let members: Vec<Member> = refs
-            .into_iter()
-            .filter_map(|r| lookup_member(&entities, r))
-            .collect();
-        let tag = tag.and_then(|r| lookup_member(&entities, r));
-        if let Some(EntityKind::Object(o)) = entities.get_mut(id).map(|e| &mut e.kind) {
-            o.members = members;
-            if let (Some(b), Some(t)) = (&mut o.branches, tag) {
+    // Union tags: members of the base.
+    for (id, (owner, idx)) in tags {
+        let tag = entities.get(owner).and_then(Entity::as_object).and_then(|o| o.local_members.get(idx)).cloned();
+        if let (Some(EntityKind::Object(o)), Some(t)) = (entities.get_mut(id).map(|e| &mut e.kind), tag) {
+            if let Some(b) = &mut o.branches {
                 b.tag = t;
             }
         }
@@ -1770,14 +1675,8 @@ fn freeze(
 
     Schema {
         entities,
-        names: names
-            .into_iter()
-            .map(|(n, id)| (n, EntityId::new(id)))
-            .collect(),
-        modules: modules
-            .into_iter()
-            .map(|(name, items)| Module { name, items })
-            .collect(),
+        names: names.into_iter().map(|(n, id)| (n, EntityId::new(id))).collect(),
+        modules: modules.into_iter().map(|(name, items)| Module { name, items }).collect(),
         docs,
         features,
     }
@@ -1792,7 +1691,7 @@ fn placeholder_member(unknown: EntityId) -> Member {
         features: Vec::new(),
         span: None,
         defined_in: unknown,
-        doc: None,
+        doc_block: None,
     }
 }
 

@@ -78,10 +78,7 @@ fn entity(out: &mut String, schema: &Schema, e: &Entity) {
             if e.span.is_none() {
                 return;
             }
-            line(
-                out,
-                format_args!("array {} {}", e.name, type_name(schema, a.element)),
-            );
+            line(out, format_args!("array {} {}", e.name, type_name(schema, a.element)));
         }
         EntityKind::Object(o) => {
             line(out, format_args!("object {}", e.name));
@@ -91,12 +88,7 @@ fn entity(out: &mut String, schema: &Schema, e: &Entity) {
             for m in &o.local_members {
                 line(
                     out,
-                    format_args!(
-                        "    member {}: {} optional={}",
-                        m.name,
-                        type_name(schema, m.ty),
-                        py_bool(m.optional)
-                    ),
+                    format_args!("    member {}: {} optional={}", m.name, type_name(schema, m.ty), py_bool(m.optional)),
                 );
                 cond(out, &m.cond, 8);
                 features(out, &m.features, 8);
@@ -133,14 +125,7 @@ fn entity(out: &mut String, schema: &Schema, e: &Entity) {
             );
         }
         EntityKind::Event(ev) => {
-            line(
-                out,
-                format_args!(
-                    "event {} {}",
-                    e.name,
-                    ev.arg_type.map_or("None", |t| type_name(schema, t))
-                ),
-            );
+            line(out, format_args!("event {} {}", e.name, ev.arg_type.map_or("None", |t| type_name(schema, t))));
             line(out, format_args!("    boxed={}", py_bool(ev.boxed)));
         }
     }
@@ -151,10 +136,7 @@ fn entity(out: &mut String, schema: &Schema, e: &Entity) {
 fn branches(out: &mut String, schema: &Schema, tag: &str, list: &[Branch]) {
     line(out, format_args!("    tag {tag}"));
     for b in list {
-        line(
-            out,
-            format_args!("    case {}: {}", b.name, type_name(schema, b.ty)),
-        );
+        line(out, format_args!("    case {}: {}", b.name, type_name(schema, b.ty)));
         cond(out, &b.cond, 8);
     }
 }
@@ -200,11 +182,7 @@ fn list(v: &[Cond]) -> String {
 
 /// Python's `repr()` of a string.
 fn py_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for ch in s.chars() {
@@ -230,10 +208,8 @@ mod tests {
 
     #[test]
     fn conditions_print_as_python_values() {
-        let c = Cond::Not(Box::new(Cond::Any(vec![
-            Cond::Not(Box::new(Cond::Name("A".into()))),
-            Cond::Name("B".into()),
-        ])));
+        let c =
+            Cond::Not(Box::new(Cond::Any(vec![Cond::Not(Box::new(Cond::Name("A".into()))), Cond::Name("B".into())])));
         assert_eq!(py_repr(&c), "{'not': {'any': [{'not': 'A'}, 'B']}}");
         assert_eq!(py_str("it's"), "\"it's\"");
         let mut out = String::new();

@@ -21,7 +21,7 @@
 //! fn describe(schema: &Schema) {
 //!     for entity in schema.entities() {
 //!         if let EntityKind::Object(obj) = &entity.kind {
-//!             for m in obj.all_members() {
+//!             for m in obj.all_members(schema) {
 //!                 let ty = &schema[m.ty];
 //!                 println!("{}.{}: {} ({})", entity.name, m.name, ty.name, ty.meta());
 //!             }
@@ -39,6 +39,7 @@ pub mod dump;
 
 use std::collections::HashMap;
 use std::ops::Index;
+use std::sync::Arc;
 
 pub use crate::check::ast::Cond;
 use crate::check::Checked;
@@ -85,7 +86,7 @@ pub struct Schema {
     entities: Vec<Entity>,
     names: HashMap<String, EntityId>,
     modules: Vec<Module>,
-    docs: Vec<Doc>,
+    docs: Vec<Arc<Doc>>,
     features: Vec<String>,
 }
 
@@ -97,7 +98,7 @@ impl Schema {
     /// `loaded` supplies the pragmas, every documentation block (free-form
     /// ones too) and the root file, whose directory module names are
     /// relative to. On any error the result is an empty schema.
-    pub fn build(checked: Vec<Checked>, loaded: &Loaded, diags: &mut Diagnostics) -> Schema {
+    pub fn build(checked: Vec<Checked>, loaded: Loaded, diags: &mut Diagnostics) -> Schema {
         build::build(checked, loaded, diags)
     }
 
@@ -132,7 +133,7 @@ impl Schema {
     /// Every documentation block in source order, free-form ones too, with
     /// empty descriptions added for undocumented members of definitions in
     /// the `documentation-exceptions` pragma.
-    pub fn docs(&self) -> &[Doc] {
+    pub fn docs(&self) -> &[Arc<Doc>] {
         &self.docs
     }
 
@@ -244,8 +245,8 @@ pub struct Entity {
     pub cond: Option<Cond>,
     /// Its features.
     pub features: Vec<Feature>,
-    /// Its documentation block.
-    pub doc: Option<Doc>,
+    /// Its documentation block (shared with [`Schema::docs`]).
+    pub doc: Option<Arc<Doc>>,
     /// The module it belongs to (for an array type, its element type's).
     pub module: ModuleId,
     /// What it is.
@@ -500,11 +501,17 @@ pub struct Feature {
     pub cond: Option<Cond>,
     /// Where it is written.
     pub span: Option<Span>,
-    /// Its description in the definition's documentation.
-    pub doc: Option<Section>,
+    /// The documentation block of the definition it belongs to.
+    pub doc_block: Option<Arc<Doc>>,
 }
 
 impl Feature {
+    /// Its description (under `Features:`) in the definition's
+    /// documentation.
+    pub fn doc(&self) -> Option<&Section> {
+        self.doc_block.as_ref()?.features.get(&self.name)
+    }
+
     /// `deprecated` or `unstable`: the features with a meaning across
     /// schemas.
     pub fn is_special(&self) -> bool {
@@ -539,8 +546,15 @@ pub struct EnumValue {
     pub features: Vec<Feature>,
     /// Where it is written (`None` for `QType`'s).
     pub span: Option<Span>,
+    /// The enum's documentation block.
+    pub doc_block: Option<Arc<Doc>>,
+}
+
+impl EnumValue {
     /// Its description in the enum's documentation.
-    pub doc: Option<Section>,
+    pub fn doc(&self) -> Option<&Section> {
+        self.doc_block.as_ref()?.args.get(&self.name)
+    }
 }
 
 /// `['T']`.
@@ -555,23 +569,34 @@ pub struct ArrayType {
 pub struct ObjectType {
     /// The base type, a struct.
     pub base: Option<EntityId>,
-    /// The members the type itself defines.
+    /// The members the type itself defines; see
+    /// [`all_members`](Self::all_members) for inherited ones too.
     pub local_members: Vec<Member>,
-    /// Every member: the base's (recursively) first, then the local ones.
-    pub members: Vec<Member>,
     /// A union's branches.
     pub branches: Option<Branches>,
 }
 
 impl ObjectType {
-    /// Every member, base members first (recursively), then local ones.
-    pub fn all_members(&self) -> &[Member] {
-        &self.members
+    /// Every member, base members first (recursively), then local ones:
+    /// the members of a value of the type, in wire order.
+    pub fn all_members<'a>(&'a self, schema: &'a Schema) -> impl Iterator<Item = &'a Member> + 'a {
+        let mut chain = vec![self];
+        let mut at = self.base;
+        while let Some(b) = at {
+            match schema.get(b).and_then(Entity::as_object) {
+                Some(o) if chain.len() <= schema.entities.len() => {
+                    chain.push(o);
+                    at = o.base;
+                }
+                _ => break,
+            }
+        }
+        chain.into_iter().rev().flat_map(|o| o.local_members.iter())
     }
 
     /// The member called `name`, local or inherited.
-    pub fn member(&self, name: &str) -> Option<&Member> {
-        self.members.iter().find(|m| m.name == name)
+    pub fn member<'a>(&'a self, schema: &'a Schema, name: &str) -> Option<&'a Member> {
+        self.all_members(schema).find(|m| m.name == name)
     }
 
     /// A union: the type has branches.
@@ -579,9 +604,9 @@ impl ObjectType {
         self.branches.is_some()
     }
 
-    /// No members and no branches.
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty() && self.branches.is_none()
+    /// No members (local or inherited) and no branches.
+    pub fn is_empty(&self, schema: &Schema) -> bool {
+        self.branches.is_none() && self.all_members(schema).next().is_none()
     }
 }
 
@@ -602,9 +627,16 @@ pub struct Member {
     pub span: Option<Span>,
     /// The object type that defines it.
     pub defined_in: EntityId,
-    /// Its description: in the documentation of the type that defines it,
-    /// or of the command, event or union an implicit type belongs to.
-    pub doc: Option<Section>,
+    /// The documentation block that describes it: the defining type's, or
+    /// for an implicit type's member the command's, event's or union's.
+    pub doc_block: Option<Arc<Doc>>,
+}
+
+impl Member {
+    /// Its description (`@name:`).
+    pub fn doc(&self) -> Option<&Section> {
+        self.doc_block.as_ref()?.args.get(&self.name)
+    }
 }
 
 /// A union's tag member and branches.
@@ -628,11 +660,17 @@ pub struct Branch {
     pub cond: Option<Cond>,
     /// Where it is written; `None` for an implied union branch.
     pub span: Option<Span>,
-    /// An alternate branch's description in the alternate's documentation.
-    pub doc: Option<Section>,
+    /// For an alternate branch, the alternate's documentation block.
+    pub doc_block: Option<Arc<Doc>>,
 }
 
 impl Branch {
+    /// An alternate branch's description in the alternate's documentation
+    /// (union branches are not documented).
+    pub fn doc(&self) -> Option<&Section> {
+        self.doc_block.as_ref()?.args.get(&self.name)
+    }
+
     /// A union branch the schema does not write: a tag value without a
     /// branch, of type `q_empty`.
     pub fn is_implied(&self) -> bool {

@@ -87,7 +87,8 @@ pub struct LoadOptions {
 /// schema go to `diags`; only an unreadable root file is an `Err`.
 pub fn load(path: &Path, opts: LoadOptions, diags: &mut Diagnostics) -> Result<Loaded, LoadError> {
     let name = path.to_string_lossy().into_owned();
-    let root = read_and_parse(name.clone(), path.to_path_buf(), opts).map_err(|source| LoadError::Io { path: name, source })?;
+    let root = read_and_parse(name.clone(), path.to_path_buf(), opts)
+        .map_err(|source| LoadError::Io { path: name, source })?;
     Ok(walk(root, opts, diags))
 }
 
@@ -308,10 +309,8 @@ impl Loader {
                 parsed.file.set_included_from(span.clone());
                 self.file(parsed, diags);
             }
-            Err(e) => diags.push(Diagnostic::error(
-                span.clone(),
-                format!("can't read include file '{rel}': {}", io_reason(&e)),
-            )),
+            Err(e) => diags
+                .push(Diagnostic::error(span.clone(), format!("can't read include file '{rel}': {}", io_reason(&e)))),
         }
     }
 

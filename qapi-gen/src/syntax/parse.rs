@@ -153,8 +153,7 @@ impl Lower<'_> {
         }
         // The grammar guarantees the opening mark; a second '##' line closes.
         let mut lines = lines.into_iter();
-        let open =
-            lines.next().unwrap_or_else(|| DocLine { span: Span::new(self.file, start, start) });
+        let open = lines.next().unwrap_or_else(|| DocLine { span: Span::new(self.file, start, start) });
         let mut lines: Vec<DocLine> = lines.collect();
         let close = if lines.last().is_some_and(|l| l.text().starts_with("##")) { lines.pop() } else { None };
         let next = next_token(&self.file.text, end);
