@@ -52,7 +52,7 @@ impl SourceFile {
         let start = self.line_starts[line];
         let mut col = 1u32;
         for ch in self.text.get(start..offset).unwrap_or("").chars() {
-            col = if ch == '\t' { (col + 7) / 8 * 8 + 1 } else { col + 1 };
+            col = if ch == '\t' { col.div_ceil(8) * 8 + 1 } else { col + 1 };
         }
         (line as u32 + 1, col)
     }

@@ -182,7 +182,7 @@ pub struct Definition {
     /// Its features.
     pub features: Vec<Feature>,
     /// Its documentation block.
-    pub doc: Option<Doc>,
+    pub doc: Option<std::sync::Arc<Doc>>,
     /// The whole expression.
     pub span: Span,
 }

@@ -112,7 +112,7 @@ impl fmt::Display for Source<'_> {
 /// object (the reader has reported it already).
 fn check_definition(
     expr: &Value,
-    doc: Option<&Doc>,
+    doc: Option<&std::sync::Arc<Doc>>,
     pragma: &Pragma,
 ) -> Result<Option<ast::Definition>, Box<Diagnostic>> {
     let Some(obj) = expr.as_object() else {

@@ -18,6 +18,7 @@
 //! model is built and hands them back, completed, at the end.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::{Doc, Section, SectionKind};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -77,7 +78,9 @@ struct Bound {
 /// only the connection can tell.
 #[derive(Debug)]
 pub struct DocBinder {
-    docs: Vec<Doc>,
+    /// Shared with the definitions that carry them; a block is copied only
+    /// when a description has to be added to it.
+    docs: Vec<Arc<Doc>>,
     bound: Vec<Bound>,
     by_position: HashMap<(usize, usize), usize>,
     exceptions: HashSet<String>,
@@ -87,7 +90,7 @@ impl DocBinder {
     /// Takes every documentation block of the schema (definition and
     /// free-form, in order) and the names of the definitions exempt from
     /// the "lacks documentation" check.
-    pub fn new<'a>(docs: Vec<Doc>, exceptions: impl IntoIterator<Item = &'a String>) -> Self {
+    pub fn new<'a>(docs: Vec<Arc<Doc>>, exceptions: impl IntoIterator<Item = &'a String>) -> Self {
         let by_position = docs.iter().enumerate().map(|(i, d)| (position(&d.span), i)).collect();
         let bound = docs.iter().map(|_| Bound::default()).collect();
         DocBinder { docs, bound, by_position, exceptions: exceptions.into_iter().cloned().collect() }
@@ -95,7 +98,7 @@ impl DocBinder {
 
     /// The block `doc` (one of those given to [`DocBinder::new`], compared
     /// by position); a block not among them is added at the end.
-    pub fn find(&mut self, doc: &Doc) -> DocId {
+    pub fn find(&mut self, doc: &Arc<Doc>) -> DocId {
         let key = position(&doc.span);
         if let Some(&i) = self.by_position.get(&key) {
             return DocId(i);
@@ -108,7 +111,7 @@ impl DocBinder {
 
     /// The block as bound so far.
     pub fn doc(&self, id: DocId) -> Option<&Doc> {
-        self.docs.get(id.0)
+        self.docs.get(id.0).map(|d| &**d)
     }
 
     /// Leaves the block out of the final checks (its definition was not
@@ -132,12 +135,13 @@ impl DocBinder {
         context: impl FnOnce() -> String,
         diags: &mut Diagnostics,
     ) {
-        let Some(doc) = self.docs.get_mut(id.0) else {
+        let Some(shared) = self.docs.get_mut(id.0) else {
             return;
         };
-        let index = if let Some(i) = doc.args.get_index_of(name) {
+        let index = if let Some(i) = shared.args.get_index_of(name) {
             i
         } else {
+            let doc = Arc::make_mut(shared);
             let excepted = doc.symbol.as_ref().is_some_and(|s| self.exceptions.contains(s));
             if !excepted {
                 diags.push(
@@ -213,7 +217,7 @@ impl DocBinder {
     /// Reports descriptions of members and features that were never
     /// connected (they don't exist), and hands back every block, with the
     /// descriptions added for undocumented members.
-    pub fn finish(self, diags: &mut Diagnostics) -> Vec<Doc> {
+    pub fn finish(self, diags: &mut Diagnostics) -> Vec<Arc<Doc>> {
         for (doc, bound) in self.docs.iter().zip(&self.bound) {
             if bound.skip {
                 continue;
@@ -297,6 +301,7 @@ mod tests {
         let f = file();
         let d = doc(&f);
         let mut diags = Diagnostics::default();
+        let d = Arc::new(d);
         let mut b = DocBinder::new(vec![d.clone()], &[]);
         let id = b.find(&d);
         assert_eq!(id, DocId(0));
@@ -312,6 +317,7 @@ mod tests {
         let f = file();
         let d = doc(&f);
         let mut diags = Diagnostics::default();
+        let d = Arc::new(d);
         let mut b = DocBinder::new(vec![d.clone()], &[]);
         let id = b.find(&d);
         b.connect_member(id, Role::Member, "a", &at(&f), || "struct 'Foo'".into(), &mut diags);
@@ -346,7 +352,7 @@ mod tests {
         d.sections.push(section(&f, 5, SectionKind::Returns, None));
         let mut diags = Diagnostics::default();
         let mut b = DocBinder::new(vec![], &[]);
-        let id = b.find(&d);
+        let id = b.find(&Arc::new(d));
         b.connect_feature(id, "other", &at(&f), || "command 'foo'".into(), &mut diags);
         b.check_sections(id, Documented::Command { returns: false }, &mut diags);
         b.check_sections(id, Documented::Command { returns: true }, &mut diags);

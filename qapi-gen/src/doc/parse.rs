@@ -182,31 +182,31 @@ impl<'a> Reader<'a> {
     /// or the end. Returns the first line not taken.
     fn indented(&mut self, doc: &mut Builder) -> Res<Option<&'a str>> {
         let mut line = self.next_line()?;
-        while let Some("") = line.as_deref() {
+        while let Some("") = line {
             doc.append("");
             line = self.next_line()?;
         }
         let Some(first) = line else { return Ok(None) };
-        let indent = indentation(&first);
+        let indent = indentation(first);
         if indent == 0 {
             return Ok(Some(first));
         }
-        doc.append(&first);
+        doc.append(first);
         // QEMU considers every line after the first as if it followed a
         // blank one: only the second line can be de-indented wrongly.
         let mut after_blank = false;
         loop {
             let Some(line) = self.next_line()? else { return Ok(None) };
-            if at_name_colon(&line).is_some() {
+            if at_name_colon(line).is_some() {
                 return Ok(Some(line));
             }
-            if !line.is_empty() && indentation(&line) < indent {
+            if !line.is_empty() && indentation(line) < indent {
                 if after_blank {
                     return Ok(Some(line));
                 }
                 return self.fail(self.span(), format!("unexpected de-indent (expected at least {indent} spaces)"));
             }
-            doc.append(&line);
+            doc.append(line);
             after_blank = true;
         }
     }
@@ -218,7 +218,7 @@ impl<'a> Reader<'a> {
             match self.next_line()? {
                 None => return Ok(None),
                 Some(line) if line.is_empty() => return Ok(Some(line)),
-                Some(line) => doc.append(&line),
+                Some(line) => doc.append(line),
             }
         }
     }
@@ -230,7 +230,7 @@ impl<'a> Reader<'a> {
         mut line: Option<&'a str>,
         kind: SectionKind,
     ) -> Res<Option<&'a str>> {
-        while let Some((name, text)) = line.as_deref().and_then(at_name_colon) {
+        while let Some((name, text)) = line.and_then(at_name_colon) {
             let text = text.to_owned();
             doc.describe(self, name.to_owned(), kind)?;
             if !text.is_empty() {
@@ -251,7 +251,7 @@ impl<'a> Reader<'a> {
         let info = open.span.clone();
         let mut line = self.next_line()?;
         let mut doc;
-        match line.as_deref() {
+        match line {
             Some(first) if first.starts_with('@') => {
                 let Some(symbol) = first.strip_suffix(':').map(|s| s.get(1..).unwrap_or("")) else {
                     return self.fail(self.span(), "line should end with ':'");
@@ -267,11 +267,11 @@ impl<'a> Reader<'a> {
                 doc = Builder::new(info, None);
                 doc.untagged(self.span());
                 while let Some(text) = line {
-                    if let Some((name, _)) = at_name_colon(&text) {
+                    if let Some((name, _)) = at_name_colon(text) {
                         let msg = format!("'@{name}:' not allowed in free-form documentation");
                         return self.fail(self.span(), msg);
                     }
-                    doc.append(&text);
+                    doc.append(text);
                     line = self.next_line()?;
                 }
             }
@@ -283,7 +283,7 @@ impl<'a> Reader<'a> {
     fn definition(&mut self, doc: &mut Builder, mut line: Option<&'a str>) -> Res<()> {
         let mut no_more_args = false;
         loop {
-            while let Some("") = line.as_deref() {
+            while let Some("") = line {
                 line = self.next_line()?;
             }
             let Some(text) = line else { return Ok(()) };
@@ -292,7 +292,7 @@ impl<'a> Reader<'a> {
                     return self.fail(self.span(), "duplicated 'Features:' line");
                 }
                 line = self.next_line()?;
-                while let Some("") = line.as_deref() {
+                while let Some("") = line {
                     line = self.next_line()?;
                 }
                 line = self.descriptions(doc, line, SectionKind::Feature)?;
@@ -300,13 +300,13 @@ impl<'a> Reader<'a> {
                     return self.fail(self.span(), "feature descriptions expected");
                 }
                 no_more_args = true;
-            } else if let Some((name, _)) = at_name_colon(&text) {
+            } else if let Some((name, _)) = at_name_colon(text) {
                 if no_more_args {
                     return self.fail(self.span(), format!("description of '@{name}:' follows a section"));
                 }
                 line = self.descriptions(doc, Some(text), SectionKind::Member)?;
                 no_more_args = true;
-            } else if let Some((tag, rest)) = section_tag(&text) {
+            } else if let Some((tag, rest)) = section_tag(text) {
                 let kind = match tag {
                     "Returns" => SectionKind::Returns,
                     "Errors" => SectionKind::Errors,
@@ -335,7 +335,7 @@ impl<'a> Reader<'a> {
                 no_more_args = true;
             } else {
                 doc.untagged(self.span());
-                doc.append(&text);
+                doc.append(text);
                 line = self.paragraph(doc)?;
             }
         }
@@ -980,7 +980,7 @@ mod tests {
         while i < lines.len() {
             let stub = lines[i].starts_with("    arg=")
                 && lines.get(i + 1) == Some(&"")
-                && lines.get(i + 2).map_or(true, |l| l.starts_with("    ") || l.starts_with("doc "));
+                && lines.get(i + 2).is_none_or(|l| l.starts_with("    ") || l.starts_with("doc "));
             if stub {
                 i += 2;
                 continue;

@@ -1525,7 +1525,7 @@ fn freeze(
     names: FastMap<String, Id>,
     items: Vec<Item>,
     features: Vec<String>,
-    docs: Vec<Doc>,
+    docs: Vec<Arc<Doc>>,
     root: &str,
 ) -> Schema {
     // Modules: built-in, root, then included files in order of inclusion.
@@ -1575,7 +1575,6 @@ fn freeze(
         slot.or_default().push(entry);
     }
 
-    let docs: Vec<Arc<Doc>> = docs.into_iter().map(Arc::new).collect();
     let block = |doc: Option<DocId>| docs.get(doc?.0).cloned();
     let features_of = |fs: Vec<RawFeature>| -> Vec<Feature> {
         fs.into_iter()

@@ -45,7 +45,7 @@ pub enum Entry {
         /// The expression; an object (anything else was reported).
         expr: Value,
         /// The documentation block just before it, when there is one.
-        doc: Option<Doc>,
+        doc: Option<Arc<Doc>>,
     },
 }
 
@@ -55,7 +55,7 @@ pub struct Loaded {
     /// Every expression, includes followed.
     pub entries: Vec<Entry>,
     /// Every documentation block, definition and free-form, in order.
-    pub docs: Vec<Doc>,
+    pub docs: Vec<Arc<Doc>>,
     /// The pragmas in force.
     pub pragma: Pragma,
     /// Every file read, root first.
@@ -122,7 +122,7 @@ struct Parsed {
 
 enum ParsedItem {
     /// A documentation block, parsed, with the problems found in it.
-    Doc(Option<Doc>, Vec<Diagnostic>),
+    Doc(Option<Arc<Doc>>, Vec<Diagnostic>),
     Expr(Value),
 }
 
@@ -141,7 +141,7 @@ fn parse(file: Arc<SourceFile>, diags: Vec<Diagnostic>, opts: LoadOptions) -> Pa
             Item::Doc(block) => {
                 let mut d = Diagnostics::default();
                 let doc = doc::parse(&block, opts.doc_style, &mut d);
-                ParsedItem::Doc(doc, d.into_vec())
+                ParsedItem::Doc(doc.map(Arc::new), d.into_vec())
             }
             Item::Expr(v) => ParsedItem::Expr(v),
         })
@@ -227,7 +227,7 @@ impl Loader {
         if syntax_failed {
             return;
         }
-        let mut pending: Option<Doc> = None;
+        let mut pending: Option<Arc<Doc>> = None;
         for item in items {
             let expr = match item {
                 ParsedItem::Doc(doc, doc_diags) => {
@@ -336,7 +336,7 @@ impl Loader {
     }
 }
 
-fn reject_pending(doc: Option<Doc>, diags: &mut Diagnostics) {
+fn reject_pending(doc: Option<Arc<Doc>>, diags: &mut Diagnostics) {
     if let Some(doc) = doc {
         if let Some(sym) = &doc.symbol {
             diags.push(Diagnostic::error(
