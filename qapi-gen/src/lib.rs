@@ -15,6 +15,7 @@
 pub mod check;
 pub mod diag;
 pub mod doc;
+pub mod gen;
 pub mod model;
 pub mod source;
 pub mod syntax;

@@ -1,0 +1,82 @@
+//! `qapi-gen check` and `qapi-gen dump`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use qapi_gen::{Checked, DocStyle, Frontend};
+
+use super::report::report;
+
+/// How documentation style problems count.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum StyleArg {
+    /// Documentation style problems are errors (QEMU 10.2's rule).
+    Error,
+    /// Documentation style problems are warnings (for older schemas).
+    Warn,
+}
+
+/// A schema to read, and how strictly.
+#[derive(clap::Args)]
+pub struct Input {
+    /// The schema's root file.
+    pub file: PathBuf,
+    /// How documentation style problems (line length, sentence spacing) count.
+    #[arg(long, value_enum, default_value = "error")]
+    pub doc_style: StyleArg,
+}
+
+impl Input {
+    /// The front end these options ask for.
+    pub fn frontend(&self) -> Frontend {
+        Frontend::new().doc_style(match self.doc_style {
+            StyleArg::Error => DocStyle::Error,
+            StyleArg::Warn => DocStyle::Warn,
+        })
+    }
+
+    /// Reads and checks the schema, printing every diagnostic. `Err` holds
+    /// the exit status when it can't go on: 2 for I/O, 1 for an invalid schema.
+    pub fn load(&self) -> Result<Checked, ExitCode> {
+        let out = match self.frontend().check_file(&self.file) {
+            Ok(out) => out,
+            Err(e) => {
+                eprintln!("qapi-gen: {e}");
+                return Err(ExitCode::from(2));
+            }
+        };
+        report(&out.diagnostics);
+        if out.is_valid() {
+            Ok(out)
+        } else {
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+/// `qapi-gen check`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: Input,
+}
+
+/// Checks a schema; exit 0 when valid.
+pub fn run(args: &Args) -> ExitCode {
+    match args.input.load() {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+/// Prints the model in QEMU's test-dump format.
+pub fn dump(input: &Input) -> ExitCode {
+    match input.load() {
+        Ok(out) => {
+            print!("{}", qapi_gen::model::dump::dump(&out.schema));
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}

@@ -1,0 +1,56 @@
+//! Rendering diagnostics for the terminal: the GNU-style line, then a
+//! source snippet (miette).
+
+use qapi_gen::Diagnostic;
+
+/// Prints each diagnostic: its GNU-style line first, then a source snippet.
+pub fn report(diags: &[Diagnostic]) {
+    let handler = miette::GraphicalReportHandler::new_themed(if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    });
+    for d in diags {
+        eprintln!("{d}");
+        let mut snippet = String::new();
+        if handler.render_report(&mut snippet, &Snippet(d)).is_ok() {
+            eprintln!("{snippet}");
+        }
+    }
+}
+
+/// Adapts a diagnostic to miette for the source snippet only.
+#[derive(Debug)]
+struct Snippet<'a>(&'a Diagnostic);
+
+impl std::fmt::Display for Snippet<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0.context {
+            Some(ctx) => write!(f, "in {ctx}"),
+            None => f.write_str(&self.0.message),
+        }
+    }
+}
+
+impl std::error::Error for Snippet<'_> {}
+
+impl miette::Diagnostic for Snippet<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.0.severity {
+            qapi_gen::Severity::Error => miette::Severity::Error,
+            qapi_gen::Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.0.span.file.text)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let s = &self.0.span;
+        let text_len = s.file.text.len();
+        let start = s.start.min(text_len);
+        let len = s.end.saturating_sub(start).clamp(1, 80).min(text_len - start);
+        Some(Box::new(std::iter::once(miette::LabeledSpan::new(None, start, len))))
+    }
+}

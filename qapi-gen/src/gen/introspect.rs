@@ -1,0 +1,1 @@
+//! `query-qmp-schema`: the schema's introspection value (not written yet).
