@@ -50,7 +50,9 @@ impl miette::Diagnostic for Snippet<'_> {
         let s = &self.0.span;
         let text_len = s.file.text.len();
         let start = s.start.min(text_len);
-        let len = s.end.saturating_sub(start).clamp(1, 80).min(text_len - start);
+        // Underline the first line only: a whole definition is too much.
+        let line_end = s.file.text.get(start..).and_then(|t| t.find('\n')).map_or(text_len, |i| start + i);
+        let len = s.end.min(line_end).saturating_sub(start).max(1).min(text_len - start);
         Some(Box::new(std::iter::once(miette::LabeledSpan::new(None, start, len))))
     }
 }
