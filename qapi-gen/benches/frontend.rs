@@ -58,9 +58,25 @@ fn main() {
         },
         runs,
     );
+    let old_root = root.join("../../../10.0/qapi/qapi-schema.json");
+    let compat = match (
+        Frontend::new().doc_style(qapi_gen::DocStyle::Warn).check_file(&old_root),
+        Frontend::new().check_file(&root),
+    ) {
+        (Ok(old), Ok(new)) => Some(median(
+            || {
+                std::hint::black_box(qapi_gen::compat::compare(&old.schema, &new.schema, &Default::default()));
+            },
+            runs,
+        )),
+        _ => None,
+    };
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!("QEMU 10.2 qapi-schema.json: {} files, {lines} lines, median of {runs} runs", files.len());
     println!("  read files only (baseline)      {:8.2} ms", ms(read));
     println!("  parse + includes + doc blocks   {:8.2} ms", ms(syntax));
     println!("  parse + all checks + model      {:8.2} ms   (target <= 20 ms)", ms(full));
+    if let Some(c) = compat {
+        println!("  compat 10.0 -> 10.2, models built {:8.2} ms   (target: well under 1 s)", ms(c));
+    }
 }

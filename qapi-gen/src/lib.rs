@@ -13,6 +13,7 @@
 //! ```
 
 pub mod check;
+pub mod compat;
 pub mod diag;
 pub mod doc;
 pub mod gen;

@@ -60,13 +60,31 @@ impl Input {
 pub struct Args {
     #[command(flatten)]
     pub input: Input,
+    /// Also check `Since:` versions against X.Y, the release being
+    /// developed. One schema can't tell what is new (`qapi-gen compat OLD
+    /// NEW --since-current X.Y` can), so this reports what is wrong
+    /// whatever is new: a `Since:` or `(Since ...)` note naming a release
+    /// later than X.Y (an error), and a documented definition without
+    /// `Since:` (a warning).
+    #[arg(long, value_name = "X.Y")]
+    pub since_current: Option<qapi_gen::compat::Version>,
 }
 
-/// Checks a schema; exit 0 when valid.
+/// Checks a schema; exit 0 when valid (and, with `--since-current`, when
+/// no `Since:` names a later release).
 pub fn run(args: &Args) -> ExitCode {
-    match args.input.load() {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(code) => code,
+    let out = match args.input.load() {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
+    let Some(current) = &args.since_current else { return ExitCode::SUCCESS };
+    let problems = qapi_gen::compat::since_lint(&out.schema, current);
+    let diags: Vec<_> = problems.iter().filter_map(qapi_gen::compat::SinceProblem::to_diagnostic).collect();
+    report(&diags);
+    if diags.iter().any(qapi_gen::Diagnostic::is_error) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
