@@ -1,0 +1,446 @@
+//! What the simulated QEMUs report: `query-migrate` (as plain structs named
+//! after the QMP members), `query-status`, and HMP `info migrate` /
+//! `info status` text (model §1.2, §1.14).
+//!
+//! The structs mirror the project schema's `MigrationInfo`,
+//! `MigrationStats`, `XBZRLECacheStats`, `VfioStats` and
+//! `DeviceSaveStateTime` member for member (optional members are `Option`,
+//! absent on the wire when `None`), so that mapping them onto the generated
+//! types is mechanical.
+
+use std::fmt::Write as _;
+
+use crate::status::{MigrationStatus, RunState};
+use crate::units::Nanos;
+
+/// RAM statistics (QAPI `MigrationStats`).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MigrationStats {
+    /// Bytes written on all channels.
+    pub transferred: i64,
+    /// Bytes of RAM still pending in the migration bitmap.
+    pub remaining: i64,
+    /// Bytes of RAM being migrated (all RAMBlocks).
+    pub total: i64,
+    /// Zero pages.
+    pub duplicate: i64,
+    /// Pages sent in full.
+    pub normal: i64,
+    /// `normal` × page size.
+    pub normal_bytes: i64,
+    /// Dirty pages per second over the last period (source only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dirty_pages_rate: Option<i64>,
+    /// Throughput, Mbit/s.
+    pub mbps: f64,
+    /// Dirty bitmap syncs (source only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dirty_sync_count: Option<i64>,
+    /// Postcopy page requests (source only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postcopy_requests: Option<i64>,
+    /// Target page size.
+    pub page_size: i64,
+    /// Bytes on multifd channels (source only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multifd_bytes: Option<u64>,
+    /// Pages per second over the last window.
+    pub pages_per_second: u64,
+    /// RAM bytes on the main channel while the VM ran (source only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precopy_bytes: Option<u64>,
+    /// RAM bytes on the main channel while stopped (source only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downtime_bytes: Option<u64>,
+    /// RAM bytes on the main channel in postcopy (source only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postcopy_bytes: Option<u64>,
+    /// Zero-copy fallbacks (source only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dirty_sync_missed_zero_copy: Option<u64>,
+}
+
+/// XBZRLE statistics (QAPI `XBZRLECacheStats`).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct XbzrleCacheStats {
+    /// Cache size, bytes.
+    pub cache_size: u64,
+    /// Encoded bytes sent.
+    pub bytes: i64,
+    /// Pages sent encoded.
+    pub pages: i64,
+    /// Cache misses.
+    pub cache_miss: i64,
+    /// Miss rate over the last period.
+    pub cache_miss_rate: f64,
+    /// Encoding rate over the last period.
+    pub encoding_rate: f64,
+    /// Encodings that overflowed.
+    pub overflow: i64,
+}
+
+/// VFIO statistics (QAPI `VfioStats`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct VfioStats {
+    /// Device data bytes sent.
+    pub transferred: i64,
+}
+
+/// One device's switchover save time (seed QAPI `DeviceSaveStateTime`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DeviceSaveStateTime {
+    /// Section id string.
+    pub name: String,
+    /// Instance id.
+    pub instance_id: u32,
+    /// Save time, µs.
+    pub save_time: u64,
+}
+
+/// An inet socket address (the `socket-address` member's common case).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InetAddress {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: String,
+}
+
+/// `query-migrate`'s answer (QAPI `MigrationInfo`).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MigrationInfo {
+    /// Status; absent before any migration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<MigrationStatus>,
+    /// RAM statistics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ram: Option<MigrationStats>,
+    /// VFIO statistics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vfio: Option<VfioStats>,
+    /// XBZRLE statistics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xbzrle_cache: Option<XbzrleCacheStats>,
+    /// Total time, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_time: Option<i64>,
+    /// Expected downtime, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_downtime: Option<i64>,
+    /// Downtime, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downtime: Option<i64>,
+    /// Setup time, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_time: Option<i64>,
+    /// Current throttle, percent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_throttle_percentage: Option<i64>,
+    /// Error description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_desc: Option<String>,
+    /// Why migration is blocked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_reasons: Option<Vec<String>>,
+    /// Postcopy blocktime (not simulated; always absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postcopy_blocktime: Option<u32>,
+    /// Destination listening addresses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket_address: Option<Vec<InetAddress>>,
+    /// Seed: per-device save times (completed only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_state_times: Option<Vec<DeviceSaveStateTime>>,
+    /// Seed: system-wide remaining bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
+}
+
+/// `query-status`'s answer (QAPI `StatusInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StatusInfo {
+    /// Whether the VM runs.
+    pub running: bool,
+    /// The run state.
+    pub status: RunState,
+}
+
+/// The last completed statistics window of the source (model §1.4). Not a
+/// QMP member: exposed so that checkers can verify `mbps` exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct WindowInfo {
+    /// ms clock at the window's start.
+    pub start_ms: u64,
+    /// ms clock at its end (the update).
+    pub end_ms: u64,
+    /// Bytes transferred during it.
+    pub bytes: u64,
+    /// Whether the rate budget was exhausted during it.
+    pub rate_limited: bool,
+    /// Whether any window has completed in this migration.
+    pub valid: bool,
+}
+
+/// Simulator internals sampled with each snapshot. Not QMP: the invariant
+/// checker uses them to verify what QMP shows.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Internals {
+    /// The last statistics window.
+    pub window: WindowInfo,
+    /// RAM `save_live_iterate` calls (8-byte end-of-section markers).
+    pub iterate_calls: u64,
+    /// Main-channel bytes that are neither RAM page records nor RAM
+    /// markers: stream header, section headers, device state, VFIO data,
+    /// vmdesc.
+    pub non_ram_bytes: u64,
+    /// Device state bytes (vmstate sections and VFIO data) sent so far.
+    pub device_bytes: u64,
+    /// RAM accounting bytes that are not page records (8-byte end-of-section
+    /// and multifd flush markers).
+    pub ram_marker_bytes: u64,
+    /// Multifd on.
+    pub multifd: bool,
+    /// Zero pages detected in the multifd threads (not the main channel).
+    pub zero_pages_in_channels: bool,
+    /// `downtime-limit` at the start of the migration, ms.
+    pub downtime_limit_ms: u64,
+    /// `cpu-throttle-initial` / `max-cpu-throttle`.
+    pub throttle_range: (u8, u8),
+    /// `xbzrle-cache-size`.
+    pub xbzrle_cache_size: u64,
+    /// Throttle increases so far (time ns, new percentage).
+    pub throttle_changes: Vec<(Nanos, u8)>,
+    /// Entries of `device-state-times` that ran concurrently with others
+    /// (multifd device-state transfer) and so do not add up to downtime.
+    pub concurrent_entries: Vec<(String, u32)>,
+    /// Dirty bitmap syncs, with their times (ns).
+    pub sync_times: Vec<Nanos>,
+    /// Heap held by the RAM engine, bytes.
+    pub engine_bytes: usize,
+    /// The migration thread is in the middle of a burst of writes (the
+    /// counters shown are interpolated within it). Fast-forwarded windows
+    /// (see [`crate::Simulation::set_batching`]) spread their bytes evenly
+    /// and do not count as a burst.
+    pub sending: bool,
+    /// A fast-forwarded batch of steady windows in flight: (start, end) on
+    /// the ms clock. Its windows are closed when it ends.
+    pub batch_ms: Option<(u64, u64)>,
+}
+
+/// Everything observable at one simulated instant.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Snapshot {
+    /// Simulated time.
+    pub time_ns: Nanos,
+    /// `query-migrate` on the source.
+    pub source: MigrationInfo,
+    /// `query-migrate` on the destination.
+    pub destination: MigrationInfo,
+    /// `query-status` on the source.
+    pub source_status: StatusInfo,
+    /// `query-status` on the destination.
+    pub destination_status: StatusInfo,
+    /// Simulator internals.
+    pub internals: Internals,
+}
+
+/// C's `%.Ng` for a non-negative finite value: `N` significant digits,
+/// trailing zeros removed, exponent form when the exponent is < −4 or ≥ N.
+pub fn format_g(v: f64, n: usize) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    let n = n.max(1);
+    let sci = format!("{:.*e}", n - 1, v);
+    let (mant, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let strip = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if exp < -4 || exp >= n as i32 {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{}{:02}", strip(mant), sign, exp.abs())
+    } else {
+        let decimals = (n as i32 - 1 - exp).max(0) as usize;
+        strip(&format!("{:.*}", decimals, v))
+    }
+}
+
+/// A size the way QEMU's HMP prints it: three significant digits and a
+/// binary unit, switching unit once the value reaches 1000 of the smaller
+/// one ("0 B", "4 KiB", "1.01 GiB", "0.977 KiB").
+pub fn size_to_str(val: u64) -> String {
+    const SUFFIXES: [&str; 7] = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    let unit = if val == 0 {
+        0
+    } else {
+        // The binary exponent e of val·1024/1000 (value = m·2^e, m in
+        // [0.5, 1)); (e − 1) / 10 picks the unit.
+        let x = val as f64 * 1.024;
+        let e = ((x.to_bits() >> 52) & 0x7ff) as i64 - 1022;
+        ((e - 1) / 10).clamp(0, 6) as usize
+    };
+    let div = (1u64 << (unit * 10)) as f64;
+    format!("{} {}B", format_g(val as f64 / div, 3), SUFFIXES[unit])
+}
+
+/// HMP `info migrate` (10.2 layout); `all` is `info migrate -a`.
+pub fn render_info_migrate(info: &MigrationInfo, all: bool) -> String {
+    let mut s = String::new();
+    if let Some(reasons) = &info.blocked_reasons {
+        s.push_str("Outgoing migration blocked:\n");
+        for r in reasons {
+            let _ = writeln!(s, "  {r}");
+        }
+    }
+    if let Some(status) = info.status {
+        let _ = write!(s, "Status: \t\t{status}");
+        match (&info.error_desc, status) {
+            (Some(e), MigrationStatus::Failed | MigrationStatus::PostcopyPaused) => {
+                let _ = writeln!(s, " ({e})");
+            }
+            _ => s.push('\n'),
+        }
+        if let Some(total) = info.total_time.filter(|&t| t != 0) {
+            let _ = write!(s, "Time (ms): \t\ttotal={total}");
+            if let Some(v) = info.setup_time {
+                let _ = write!(s, ", setup={v}");
+            }
+            if let Some(v) = info.expected_downtime {
+                let _ = write!(s, ", exp_down={v}");
+            }
+            if let Some(v) = info.downtime {
+                let _ = write!(s, ", down={v}");
+            }
+            s.push('\n');
+        }
+    }
+    if let Some(addrs) = &info.socket_address {
+        s.push_str("Sockets: [\n");
+        for a in addrs {
+            let _ = writeln!(s, "\ttcp:{}:{}", a.host, a.port);
+        }
+        s.push_str("]\n");
+    }
+    if let Some(ram) = &info.ram {
+        let sz = |v: i64| size_to_str(v.max(0) as u64);
+        let _ = writeln!(s, "RAM info:");
+        let _ = writeln!(s, "  Throughput (Mbps): \t{:.2}", ram.mbps);
+        let _ = writeln!(s, "  Sizes: \t\tpagesize={}, total={}", sz(ram.page_size), sz(ram.total));
+        let _ = writeln!(s, "  Transfers: \t\ttransferred={}, remain={}", sz(ram.transferred), sz(ram.remaining));
+        let _ = write!(
+            s,
+            "    Channels: \t\tprecopy={}, multifd={}, postcopy={}",
+            size_to_str(ram.precopy_bytes.unwrap_or(0)),
+            size_to_str(ram.multifd_bytes.unwrap_or(0)),
+            size_to_str(ram.postcopy_bytes.unwrap_or(0))
+        );
+        if let Some(v) = &info.vfio {
+            let _ = write!(s, ", vfio={}", sz(v.transferred));
+        }
+        s.push('\n');
+        let _ = writeln!(s, "    Page Types: \tnormal={}, zero={}", ram.normal, ram.duplicate);
+        let _ = write!(s, "  Page Rates (pps): \ttransfer={}", ram.pages_per_second);
+        if let Some(r) = ram.dirty_pages_rate.filter(|&r| r != 0) {
+            let _ = write!(s, ", dirty={r}");
+        }
+        s.push('\n');
+        let _ = write!(s, "  Others: \t\tdirty_syncs={}", ram.dirty_sync_count.unwrap_or(0));
+        if let Some(v) = ram.postcopy_requests.filter(|&v| v != 0) {
+            let _ = write!(s, ", postcopy_req={v}");
+        }
+        if let Some(v) = ram.downtime_bytes.filter(|&v| v != 0) {
+            let _ = write!(s, ", downtime_bytes={v}");
+        }
+        if let Some(v) = ram.dirty_sync_missed_zero_copy.filter(|&v| v != 0) {
+            let _ = write!(s, ", zerocopy_fallbacks={v}");
+        }
+        s.push('\n');
+    }
+    if all {
+        if let Some(x) = &info.xbzrle_cache {
+            let _ = writeln!(
+                s,
+                "XBZRLE: size={}, transferred={}, pages={}, miss={}\n  miss_rate={:.2}, encode_rate={:.2}, overflow={}",
+                size_to_str(x.cache_size),
+                size_to_str(x.bytes.max(0) as u64),
+                x.pages,
+                x.cache_miss,
+                x.cache_miss_rate,
+                x.encoding_rate,
+                x.overflow
+            );
+        }
+        if let Some(p) = info.cpu_throttle_percentage {
+            let _ = writeln!(s, "CPU Throttle (%): {p}");
+        }
+    }
+    s
+}
+
+/// HMP `info status`.
+pub fn render_info_status(st: &StatusInfo) -> String {
+    if st.running {
+        "VM status: running\n".to_string()
+    } else if st.status == RunState::Paused {
+        "VM status: paused\n".to_string()
+    } else {
+        format!("VM status: paused ({})\n", st.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_like_qemu() {
+        assert_eq!(size_to_str(0), "0 B");
+        assert_eq!(size_to_str(4096), "4 KiB");
+        assert_eq!(size_to_str(999), "999 B");
+        assert_eq!(size_to_str(1000), "0.977 KiB");
+        assert_eq!(size_to_str(1023), "0.999 KiB");
+        assert_eq!(size_to_str(1_084_227_584), "1.01 GiB");
+        assert_eq!(size_to_str(8 << 30), "8 GiB");
+        assert_eq!(size_to_str(286_334_976), "273 MiB");
+    }
+
+    #[test]
+    fn info_status() {
+        let st = |running, status| render_info_status(&StatusInfo { running, status });
+        assert_eq!(st(true, RunState::Running), "VM status: running\n");
+        assert_eq!(st(false, RunState::Postmigrate), "VM status: paused (postmigrate)\n");
+        assert_eq!(st(false, RunState::FinishMigrate), "VM status: paused (finish-migrate)\n");
+        assert_eq!(st(false, RunState::Paused), "VM status: paused\n");
+    }
+
+    #[test]
+    fn info_migrate_layout() {
+        let info = MigrationInfo {
+            status: Some(MigrationStatus::Failed),
+            error_desc: Some("Unable to write to socket: Broken pipe".into()),
+            ..MigrationInfo::default()
+        };
+        assert_eq!(render_info_migrate(&info, false), "Status: \t\tfailed (Unable to write to socket: Broken pipe)\n");
+        assert_eq!(render_info_migrate(&MigrationInfo::default(), true), "");
+    }
+
+    #[test]
+    fn g_format() {
+        assert_eq!(format_g(999.7, 3), "1e+03");
+        assert_eq!(format_g(0.000_012_34, 3), "1.23e-05");
+        assert_eq!(format_g(12.5, 3), "12.5");
+        assert_eq!(format_g(100.0, 3), "100");
+    }
+}
