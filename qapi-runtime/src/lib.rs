@@ -15,9 +15,21 @@
 //! assert_eq!(QueryStatus::NAME, "query-status");
 //! ```
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod dispatch;
 pub mod error;
+#[cfg(feature = "server")]
+pub mod server;
+pub mod stream;
+pub mod types;
 pub mod wire;
+
+/// The serde generated code uses (`#[serde(crate = ...)]`), so that a crate
+/// with generated code needs no serde dependency of its own.
+pub use serde;
+/// The JSON value type of `any` members, re-exported for generated code.
+pub use serde_json;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
