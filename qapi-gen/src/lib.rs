@@ -12,6 +12,7 @@
 //! # Ok::<(), qapi_gen::syntax::load::LoadError>(())
 //! ```
 
+pub mod builder;
 pub mod check;
 pub mod compat;
 pub mod diag;
@@ -23,6 +24,7 @@ pub mod syntax;
 
 use std::path::Path;
 
+pub use builder::{BuildError, Builder};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use doc::DocStyle;
 pub use model::Schema;

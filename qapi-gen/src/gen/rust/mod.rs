@@ -1,10 +1,67 @@
 //! Rust code for a schema: types with serde impls, commands, events, docs.
 //!
 //! The contract is the table in the project's design notes (DESIGN.md,
-//! "Generated Rust: the contract").
+//! "Generated Rust: the contract"). What a user of the generated code
+//! sees, for a schema's definitions:
+//!
+//! - **struct** `Foo` → `pub struct Foo` (QAPI type names are kept when they
+//!   are tidy CamelCase, converted otherwise: `__org.qemu_x-Struct` →
+//!   `OrgQemuXStruct`), members in wire order with base members inlined,
+//!   snake_case fields (`r#type`, `_1` for keywords and leading digits),
+//!   optional members `Option<T>` absent from the wire when `None`, with
+//!   `has_m()` / `set_m()`.
+//! - **enum** → a Rust enum of CamelCase variants with `as_str()` /
+//!   `from_wire()`; in [`Mode::Client`] an extra `Unknown(String)` variant
+//!   keeps values this side doesn't know and writes them back unchanged
+//!   (it is named `UnknownValue` or `Other` if the enum has a value called
+//!   `unknown`). `prefix` only shapes QEMU's C constant names; Rust
+//!   variants are scoped by their enum, so it changes nothing here.
+//! - **union** whose base holds only the discriminator → a Rust enum, one
+//!   variant per branch (unit variants for branches without members);
+//!   otherwise a struct of the base members where the discriminator member
+//!   holds a `FooBranch` enum. `tag()` gives the discriminator value. A
+//!   client keeps branches it doesn't know (`Unknown { tag, members }`).
+//! - **alternate** → a Rust enum, one variant per branch, decoded by the
+//!   JSON type of the value as QEMU does (`null` branches are unit
+//!   variants).
+//! - **command** `query-foo` → a unit struct `QueryFoo` implementing
+//!   `Command` (arguments: `QueryFooArguments` for arguments written in
+//!   place, the named type otherwise, `NoArguments` for none; returns:
+//!   `Empty` when nothing is declared). In [`Mode::Server`] also a
+//!   `CommandServer` trait (one method per command, defaulting to
+//!   `CommandNotFound`) and `CommandDispatcher<S>` implementing the
+//!   runtime's `Dispatcher`.
+//! - **event** `FOO_BAR` → `FooBarEvent` (its data's members, the named
+//!   data type wrapped, or nothing) implementing `Event`, and an `Event`
+//!   enum of all of them with `Unknown { name, data }`, `Event::decode`,
+//!   `Event::encode` and `Event::name`.
+//!
+//! Serialization of structs, unions, alternates and enums is written out
+//! by the generator (no `serde(flatten)`, no `serde(untagged)`); structs
+//! use serde's derive for decoding. In server mode structs refuse unknown
+//! members, as QEMU does; a client ignores them.
+//!
+//! **Conditions** ([`CondPolicy`]): an item's condition is its own `if`
+//! and the conditions of the types it refers to (a member of a
+//! conditional type is as conditional as the type). With
+//! [`CondPolicy::Cfg`], items, members, variants, match arms and
+//! statements get `#[cfg(...)]`; a conditional `deprecated` feature
+//! becomes `#[cfg_attr(..., deprecated)]`. `unstable` features with a
+//! condition count as unconditionally unstable for
+//! [`Options::gate_unstable`]. The crate including the code declares the
+//! cfg names it uses (`cargo::rustc-check-cfg`) and the `unstable` feature.
 
-use std::collections::BTreeSet;
+mod api;
+mod doc;
+mod names;
+mod types;
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use crate::model::{Builtin, Cond, Entity, EntityId, EntityKind, Feature};
 use crate::Schema;
 
 /// Which side of QMP the generated code is for.
@@ -27,8 +84,9 @@ pub enum CondPolicy {
     AllTrue,
     /// A condition holds when it is true of this set of defined names.
     Defined(BTreeSet<String>),
-    /// Conditions become `#[cfg(feature = "...")]`-style attributes:
-    /// `cfg_prefix` + the name, e.g. `CONFIG_VNC` → `#[cfg(qapi = "CONFIG_VNC")]`.
+    /// Conditions become `#[cfg(...)]` attributes: [`Options::cfg_key`] =
+    /// the name, e.g. `CONFIG_VNC` → `#[cfg(qapi = "CONFIG_VNC")]`, with
+    /// `all`, `any` and `not` kept.
     Cfg,
 }
 
@@ -43,6 +101,9 @@ pub struct Options {
     pub gate_unstable: bool,
     /// The path generated code uses for the runtime crate.
     pub runtime_path: String,
+    /// The cfg key conditions use with [`CondPolicy::Cfg`] (`qapi`, or
+    /// `feature` to map them to Cargo features).
+    pub cfg_key: String,
 }
 
 impl Default for Options {
@@ -52,12 +113,530 @@ impl Default for Options {
             cond: CondPolicy::AllTrue,
             gate_unstable: false,
             runtime_path: "::qapi_runtime".into(),
+            cfg_key: "qapi".into(),
         }
     }
 }
 
-/// Generates the Rust module for `schema`: formatted source text.
-pub fn generate(schema: &Schema, opts: &Options) -> String {
-    let _ = (schema, opts);
-    String::new()
+/// Why Rust code could not be generated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenError {
+    /// Two definitions (or members, or variants) map to one Rust name.
+    #[error("{first} and {second} both become the Rust name `{rust}`{scope}")]
+    Clash {
+        /// The Rust name.
+        rust: String,
+        /// The first QAPI name.
+        first: String,
+        /// The second QAPI name.
+        second: String,
+        /// ` in TYPE` for names within a type, empty for top-level items.
+        scope: String,
+    },
+    /// The runtime path is not a Rust path.
+    #[error("runtime path `{0}` is not a Rust path")]
+    RuntimePath(String),
+    /// The generated tokens did not parse (a bug in the generator).
+    #[error("generated code does not parse: {0}")]
+    Internal(String),
+}
+
+/// Generates the Rust module for `schema`: formatted source text, to be
+/// `include!`d (it has no inner attributes), items separated by blank
+/// lines. The schema's entities are generated and formatted in parallel
+/// chunks; the output does not depend on how they are split.
+pub fn generate(schema: &Schema, opts: &Options) -> Result<String, GenError> {
+    use rayon::prelude::*;
+    // Check the names (and the runtime path) once, up front.
+    Cx::new(schema, opts)?;
+    let n = schema.entities().len();
+    let chunks = rayon::current_num_threads().max(1) * 4;
+    let size = n.div_ceil(chunks).max(1);
+    let ranges: Vec<(usize, usize)> = (0..n).step_by(size).map(|s| (s, (s + size).min(n))).collect();
+    let mut parts: Vec<String> = ranges
+        .into_par_iter()
+        .map(|(start, end)| {
+            let cx = Cx::new(schema, opts)?;
+            let items = cx.entity_items(start, end)?;
+            format_items(quote! { #(#items)* })
+        })
+        .collect::<Result<_, GenError>>()?;
+    let cx = Cx::new(schema, opts)?;
+    parts.push(format_items(cx.trailing_items()?)?);
+    let mut out = String::from("// @generated by qapi-gen. Do not edit.\n");
+    for p in parts.iter().filter(|p| !p.is_empty()) {
+        out.push('\n');
+        out.push_str(p);
+    }
+    Ok(out)
+}
+
+/// Formats items with prettyplease, a blank line between two.
+fn format_items(tokens: TokenStream) -> Result<String, GenError> {
+    let mut file: syn::File = syn::parse2(tokens).map_err(|e| GenError::Internal(e.to_string()))?;
+    let mut out = String::new();
+    for item in std::mem::take(&mut file.items) {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        file.items = vec![item];
+        out.push_str(&prettyplease::unparse(&file));
+    }
+    Ok(out)
+}
+
+/// Generates the Rust module for `schema` as tokens (unformatted).
+pub fn generate_tokens(schema: &Schema, opts: &Options) -> Result<TokenStream, GenError> {
+    let cx = Cx::new(schema, opts)?;
+    let items = cx.entity_items(0, schema.entities().len())?;
+    let trailing = cx.trailing_items()?;
+    Ok(quote! { #(#items)* #trailing })
+}
+
+impl Cx<'_> {
+    /// The items for the entities in `start..end`.
+    fn entity_items(&self, start: usize, end: usize) -> Result<Vec<TokenStream>, GenError> {
+        let mut items = Vec::new();
+        for e in self.schema.entities().skip(start).take(end - start) {
+            match &e.kind {
+                EntityKind::Enum(en) if !e.is_builtin() => items.push(self.enum_type(e, en)?),
+                EntityKind::Object(obj) if self.is_plain_type(e) => items.push(self.object_type(e, obj)?),
+                EntityKind::Alternate(alt) => items.push(self.alternate(e, alt)?),
+                EntityKind::Command(c) => items.push(self.command(e, c)?),
+                EntityKind::Event(ev) => items.push(self.event(e, ev)?),
+                _ => {}
+            }
+        }
+        Ok(items)
+    }
+
+    /// The items after the entities': the event enum, and in server mode
+    /// the server trait and dispatcher.
+    fn trailing_items(&self) -> Result<TokenStream, GenError> {
+        let events = self.event_enum()?;
+        let server = if self.opts.mode == Mode::Server { self.server()? } else { TokenStream::new() };
+        Ok(quote! { #events #server })
+    }
+}
+
+/// Who introduced an implicit object type.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    Command(EntityId),
+    Event(EntityId),
+}
+
+/// What the generators share.
+pub(crate) struct Cx<'a> {
+    schema: &'a Schema,
+    opts: &'a Options,
+    /// The runtime path.
+    rt: TokenStream,
+    /// The runtime path as text, for serde attributes.
+    rt_str: String,
+    /// The Rust name of each entity that gets one.
+    names: HashMap<EntityId, Ident>,
+    /// Implicit argument types and who uses them.
+    owners: HashMap<EntityId, Owner>,
+    /// Member/branch edges (container, contained type) that are boxed.
+    boxed: HashSet<(EntityId, EntityId)>,
+    /// `cfg` predicate key.
+    cfg_key: String,
+}
+
+/// Whether an item is generated, and its `#[cfg]` attributes if so.
+type Guard = Option<TokenStream>;
+
+impl<'a> Cx<'a> {
+    fn new(schema: &'a Schema, opts: &'a Options) -> Result<Self, GenError> {
+        let path: syn::Path =
+            syn::parse_str(&opts.runtime_path).map_err(|_| GenError::RuntimePath(opts.runtime_path.clone()))?;
+        let rt = quote!(#path);
+        let rt_str = rt.to_string().replace(' ', "");
+        let mut cx = Cx {
+            schema,
+            opts,
+            rt,
+            rt_str,
+            names: HashMap::new(),
+            owners: HashMap::new(),
+            boxed: HashSet::new(),
+            cfg_key: opts.cfg_key.clone(),
+        };
+        for e in schema.entities() {
+            match &e.kind {
+                EntityKind::Command(c) => {
+                    if let Some(a) = c.arg_type.filter(|&a| schema[a].name.starts_with("q_obj_")) {
+                        cx.owners.insert(a, Owner::Command(e.id));
+                    }
+                }
+                EntityKind::Event(ev) => {
+                    if let Some(a) = ev.arg_type.filter(|&a| schema[a].name.starts_with("q_obj_")) {
+                        cx.owners.insert(a, Owner::Event(e.id));
+                    }
+                }
+                _ => {}
+            }
+        }
+        cx.assign_names()?;
+        cx.boxed = types::boxed_edges(schema);
+        Ok(cx)
+    }
+
+    /// Names every generated item, reporting clashes.
+    fn assign_names(&mut self) -> Result<(), GenError> {
+        let mut taken: HashMap<String, String> = HashMap::new();
+        let mut claim = |rust: String, qapi: String| -> Result<Ident, GenError> {
+            if let Some(first) = taken.get(&rust) {
+                return Err(GenError::Clash { rust, first: first.clone(), second: qapi, scope: String::new() });
+            }
+            let id = names::ident(&rust);
+            taken.insert(rust, qapi);
+            Ok(id)
+        };
+        claim("Event".into(), "the enum of all events".into())?;
+        if self.opts.mode == Mode::Server {
+            claim("CommandServer".into(), "the server trait".into())?;
+            claim("CommandDispatcher".into(), "the dispatcher".into())?;
+        }
+        for e in self.schema.entities() {
+            let name = match &e.kind {
+                EntityKind::Enum(_) | EntityKind::Alternate(_) if !e.is_builtin() => {
+                    Some((names::type_name(&e.name), format!("type '{}'", e.name)))
+                }
+                EntityKind::Object(o) if self.is_plain_type(e) => {
+                    if o.is_union() && !self.union_is_enum(e) {
+                        let branch = format!("{}Branch", names::type_name(&e.name));
+                        claim(branch, format!("the branches of union '{}'", e.name))?;
+                    }
+                    Some((names::type_name(&e.name), format!("type '{}'", e.name)))
+                }
+                EntityKind::Object(_) => match self.owners.get(&e.id) {
+                    Some(Owner::Command(c)) => {
+                        let c = &self.schema[*c];
+                        Some((format!("{}Arguments", names::camel(&c.name)), format!("the arguments of '{}'", c.name)))
+                    }
+                    Some(Owner::Event(ev)) => {
+                        let ev = &self.schema[*ev];
+                        Some((format!("{}Event", names::camel(&ev.name)), format!("event '{}'", ev.name)))
+                    }
+                    None => None,
+                },
+                EntityKind::Command(_) => {
+                    Some((format!("{}Command", names::camel(&e.name)), format!("command '{}'", e.name)))
+                }
+                EntityKind::Event(ev) => match ev.arg_type.and_then(|a| self.owners.get(&a)) {
+                    Some(_) => None,
+                    None => Some((format!("{}Event", names::camel(&e.name)), format!("event '{}'", e.name))),
+                },
+                _ => None,
+            };
+            if let Some((rust, qapi)) = name {
+                let id = claim(rust, qapi)?;
+                self.names.insert(e.id, id);
+            }
+        }
+        Ok(())
+    }
+
+    /// An object type generated as a type of its own: not `q_empty`, not an
+    /// implicit base or argument type.
+    fn is_plain_type(&self, e: &Entity) -> bool {
+        matches!(e.kind, EntityKind::Object(_)) && !e.name.starts_with("q_")
+    }
+
+    /// The Rust name of an entity.
+    fn name(&self, id: EntityId) -> Ident {
+        match self.names.get(&id) {
+            Some(n) => n.clone(),
+            None => names::ident(&names::type_name(&self.schema[id].name)),
+        }
+    }
+
+    /// The name of the branch enum of a union generated as a struct.
+    fn branch_name(&self, e: &Entity) -> Ident {
+        names::ident(&format!("{}Branch", names::type_name(&e.name)))
+    }
+
+    /// A union whose base has no member but the discriminator: generated
+    /// as a Rust enum.
+    fn union_is_enum(&self, e: &Entity) -> bool {
+        let Some(obj) = e.as_object() else { return false };
+        let Some(b) = &obj.branches else { return false };
+        obj.all_members(self.schema).all(|m| m.name == b.tag.name || self.member_guard(m).is_none())
+    }
+
+    /// The Rust type of values of type `id`.
+    fn ty(&self, id: EntityId) -> TokenStream {
+        let rt = &self.rt;
+        let e = &self.schema[id];
+        match &e.kind {
+            EntityKind::Builtin(b) => match b {
+                Builtin::Str => quote!(::std::string::String),
+                Builtin::Number => quote!(f64),
+                Builtin::Int | Builtin::Int64 => quote!(i64),
+                Builtin::Int8 => quote!(i8),
+                Builtin::Int16 => quote!(i16),
+                Builtin::Int32 => quote!(i32),
+                Builtin::Uint8 => quote!(u8),
+                Builtin::Uint16 => quote!(u16),
+                Builtin::Uint32 => quote!(u32),
+                Builtin::Uint64 | Builtin::Size => quote!(u64),
+                Builtin::Bool => quote!(bool),
+                Builtin::Any => quote!(#rt::serde_json::Value),
+                Builtin::Null => quote!(()),
+            },
+            EntityKind::Array(a) => {
+                let el = self.ty(a.element);
+                quote!(::std::vec::Vec<#el>)
+            }
+            _ => {
+                let n = self.name(id);
+                quote!(#n)
+            }
+        }
+    }
+
+    /// The type of a member or branch of `container` holding `id`, boxed
+    /// where it closes a cycle.
+    fn held_ty(&self, container: EntityId, id: EntityId) -> TokenStream {
+        let t = self.ty(id);
+        if self.boxed.contains(&(container, id)) {
+            quote!(::std::boxed::Box<#t>)
+        } else {
+            t
+        }
+    }
+
+    fn is_boxed(&self, container: EntityId, id: EntityId) -> bool {
+        self.boxed.contains(&(container, id))
+    }
+
+    // ---- conditions and features -------------------------------------
+
+    /// The condition of type `id` (an array's is its element's).
+    fn type_cond(&self, id: EntityId) -> Option<&'a Cond> {
+        let schema: &'a Schema = self.schema;
+        let e = &schema[id];
+        match &e.kind {
+            EntityKind::Array(a) => self.type_cond(a.element),
+            _ => e.cond.as_ref(),
+        }
+    }
+
+    /// Type `id` is marked `unstable` (an array if its element is).
+    fn type_unstable(&self, id: EntityId) -> bool {
+        let e = &self.schema[id];
+        match &e.kind {
+            EntityKind::Array(a) => self.type_unstable(a.element),
+            _ => self.has_feature(&e.features, "unstable"),
+        }
+    }
+
+    /// `features` has `name`, and its condition can hold.
+    fn has_feature(&self, features: &[Feature], name: &str) -> bool {
+        features.iter().any(|f| f.name == name && (self.eval(f.cond.as_ref()) != Some(false)))
+    }
+
+    /// The value of a condition under [`CondPolicy::Defined`]; `None`
+    /// when it is decided at compile time ([`CondPolicy::Cfg`]).
+    fn eval(&self, cond: Option<&Cond>) -> Option<bool> {
+        let Some(c) = cond else { return Some(true) };
+        match &self.opts.cond {
+            CondPolicy::AllTrue => Some(true),
+            CondPolicy::Defined(set) => Some(holds(c, set)),
+            CondPolicy::Cfg => None,
+        }
+    }
+
+    fn cfg_pred(&self, c: &Cond) -> TokenStream {
+        match c {
+            Cond::Name(n) => {
+                let key = names::ident(&self.cfg_key);
+                quote!(#key = #n)
+            }
+            Cond::All(v) => {
+                let v = v.iter().map(|c| self.cfg_pred(c));
+                quote!(all(#(#v),*))
+            }
+            Cond::Any(v) => {
+                let v = v.iter().map(|c| self.cfg_pred(c));
+                quote!(any(#(#v),*))
+            }
+            Cond::Not(c) => {
+                let c = self.cfg_pred(c);
+                quote!(not(#c))
+            }
+        }
+    }
+
+    /// Whether something with these conditions (and `unstable` marking)
+    /// is generated (`Some`), and the `cfg` predicate it needs if any.
+    fn pred(&self, conds: &[Option<&Cond>], unstable: bool) -> Option<Option<TokenStream>> {
+        let mut uniq: Vec<&Cond> = Vec::new();
+        for c in conds.iter().flatten() {
+            if !uniq.contains(c) {
+                uniq.push(c);
+            }
+        }
+        let mut preds = Vec::new();
+        for c in &uniq {
+            match self.eval(Some(c)) {
+                Some(true) => {}
+                Some(false) => return None,
+                None => preds.push(self.cfg_pred(c)),
+            }
+        }
+        if unstable && self.opts.gate_unstable {
+            preds.push(quote!(feature = "unstable"));
+        }
+        Some(match preds.len() {
+            0 => None,
+            1 => Some(quote!(#(#preds)*)),
+            _ => Some(quote!(all(#(#preds),*))),
+        })
+    }
+
+    /// Whether something with these conditions (and `unstable` marking)
+    /// is generated, and its `#[cfg]` if it is.
+    fn guard(&self, conds: &[Option<&Cond>], unstable: bool) -> Guard {
+        self.pred(conds, unstable).map(|p| match p {
+            Some(p) => quote!(#[cfg(#p)]),
+            None => TokenStream::new(),
+        })
+    }
+
+    /// The guard of a type definition.
+    fn type_guard(&self, id: EntityId) -> Guard {
+        self.guard(&[self.type_cond(id)], self.type_unstable(id))
+    }
+
+    /// The guard of a member: its own condition and its type's.
+    fn member_guard(&self, m: &crate::model::Member) -> Guard {
+        self.guard(
+            &[m.cond.as_ref(), self.type_cond(m.ty)],
+            self.has_feature(&m.features, "unstable") || self.type_unstable(m.ty),
+        )
+    }
+
+    /// `#[deprecated]` for `features` that include `deprecated`.
+    fn deprecated(&self, features: &[Feature]) -> TokenStream {
+        let Some(f) = features.iter().find(|f| f.name == "deprecated") else { return TokenStream::new() };
+        let note = f.doc().map(|s| one_line(&s.text)).filter(|s| !s.is_empty());
+        let attr = match &note {
+            Some(n) => quote!(deprecated(note = #n)),
+            None => quote!(deprecated),
+        };
+        match self.eval(f.cond.as_ref()) {
+            Some(true) => quote!(#[#attr]),
+            Some(false) => TokenStream::new(),
+            None => {
+                let p = f.cond.as_ref().map(|c| self.cfg_pred(c));
+                quote!(#[cfg_attr(#p, #attr)])
+            }
+        }
+    }
+
+    // ---- documentation ---------------------------------------------------
+
+    /// Docs of a definition: description, sections, features, `Since:`.
+    fn entity_docs(&self, e: &Entity) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(d) = &e.doc {
+            lines.extend(doc::render(&d.body.text));
+            for s in &d.sections {
+                use crate::doc::SectionKind as K;
+                let heading = match s.kind {
+                    K::Returns => Some("# Returns"),
+                    K::Errors => Some("# Errors"),
+                    K::Since | K::Todo | K::Member | K::Feature => continue,
+                    K::Plain => None,
+                };
+                push_para(&mut lines, heading.map(str::to_owned));
+                lines.extend(doc::render(&s.text));
+            }
+        }
+        self.feature_docs(&e.features, &mut lines);
+        if let Some(since) = e.doc.as_ref().and_then(|d| d.since()) {
+            push_para(&mut lines, Some(format!("*Since: {}*", doc::prose(&one_line(since)))));
+        }
+        trim_end(&mut lines);
+        lines
+    }
+
+    /// Notes for special features and a list of the others.
+    fn feature_docs(&self, features: &[Feature], lines: &mut Vec<String>) {
+        for f in features {
+            let text = f.doc().map(|s| doc::render(&s.text)).unwrap_or_default();
+            let label = match f.name.as_str() {
+                "deprecated" => "**Deprecated.**".to_owned(),
+                "unstable" => "**Unstable.**".to_owned(),
+                n => format!("**Feature `{n}`.**"),
+            };
+            push_para(lines, None);
+            match text.split_first() {
+                Some((first, rest)) => {
+                    lines.push(format!("{label} {first}"));
+                    lines.extend(rest.iter().cloned());
+                }
+                None => lines.push(label),
+            }
+        }
+    }
+
+    /// Docs of a member: its description, features, and a `Since:` unless
+    /// the description says since when.
+    fn member_docs(&self, m: &crate::model::Member, since: Option<&str>) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut noted = false;
+        if let Some(s) = m.doc() {
+            lines.extend(doc::render(&s.text));
+            noted = s.since_note().is_some();
+        }
+        self.feature_docs(&m.features, &mut lines);
+        if !noted {
+            if let Some(since) = since {
+                push_para(&mut lines, Some(format!("*Since: {}*", doc::prose(&one_line(since)))));
+            }
+        }
+        trim_end(&mut lines);
+        lines
+    }
+
+    /// The guard and attributes common to every generated type item.
+    fn strict(&self) -> bool {
+        self.opts.mode == Mode::Server
+    }
+}
+
+/// Starts a new paragraph (optionally with a first line).
+fn push_para(lines: &mut Vec<String>, first: Option<String>) {
+    if lines.last().is_some_and(|l| !l.is_empty()) {
+        lines.push(String::new());
+    }
+    if let Some(f) = first {
+        lines.push(f);
+        lines.push(String::new());
+    }
+}
+
+fn trim_end(lines: &mut Vec<String>) {
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+}
+
+/// Text on one line, white space collapsed.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether `c` holds when the names in `set` are defined.
+fn holds(c: &Cond, set: &BTreeSet<String>) -> bool {
+    match c {
+        Cond::Name(n) => set.contains(n),
+        Cond::All(v) => v.iter().all(|c| holds(c, set)),
+        Cond::Any(v) => v.iter().any(|c| holds(c, set)),
+        Cond::Not(c) => !holds(c, set),
+    }
 }

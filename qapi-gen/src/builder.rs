@@ -1,0 +1,594 @@
+//! Generating Rust from a build script: [`Builder`].
+//!
+//! This is the `build.rs` way in, next to the `qapi_macros::include_schema!`
+//! macro and the `qapi-gen generate` command. It reads the schema, checks it
+//! as QEMU does, generates the Rust module, writes it to `OUT_DIR` (only
+//! when its text changed, so that nothing rebuilds for nothing) and tells
+//! Cargo to run the build script again when any file the schema is made of
+//! changes, included files too.
+//!
+//! ```no_run
+//! // build.rs
+//! use qapi_gen::gen::rust::Mode;
+//!
+//! fn main() -> Result<(), qapi_gen::BuildError> {
+//!     qapi_gen::Builder::new("schema/qapi-schema.json").mode(Mode::Client).out_file("qmp.rs").generate()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! and in the crate:
+//!
+//! ```ignore
+//! pub mod qmp {
+//!     include!(concat!(env!("OUT_DIR"), "/qmp.rs"));
+//! }
+//! ```
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::diag::Diagnostic;
+use crate::doc::DocStyle;
+use crate::gen::rust::{CondPolicy, GenError, Mode, Options};
+use crate::syntax::load::LoadError;
+use crate::Frontend;
+
+/// The file name the output gets unless [`Builder::out_file`] says otherwise.
+pub const DEFAULT_OUT_FILE: &str = "qapi.rs";
+
+/// Generated code and the schema's warnings.
+type Code = (String, Vec<Diagnostic>);
+
+/// Generates Rust code for a schema from a build script.
+///
+/// Setters take and return `&mut Self`, so a whole configuration fits in
+/// one expression. [`generate`](Builder::generate) does the work.
+///
+/// A complete `build.rs` for a QMP server whose schema uses conditions
+/// (`'if': 'CONFIG_VNC'`):
+///
+/// ```no_run
+/// use qapi_gen::gen::rust::Mode;
+/// use qapi_gen::{Builder, DocStyle};
+///
+/// fn main() {
+///     let result = Builder::new("schema/qapi-schema.json")
+///         .mode(Mode::Server)
+///         .define("CONFIG_VNC")
+///         .gate_unstable(true)
+///         .doc_style(DocStyle::Warn)
+///         .out_file("qmp.rs")
+///         .generate();
+///     if let Err(e) = result {
+///         // Every problem, one GNU-style `FILE:LINE:COL: error: ...` line each.
+///         eprintln!("{e}");
+///         std::process::exit(1);
+///     }
+/// }
+/// ```
+///
+/// The crate then includes `$OUT_DIR/qmp.rs`, best inside a module of its own:
+///
+/// ```ignore
+/// pub mod qmp {
+///     include!(concat!(env!("OUT_DIR"), "/qmp.rs"));
+/// }
+/// ```
+///
+/// A schema file that no schema file includes yet is not watched: when a
+/// build adds one, the edit to the including file triggers the rerun.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    schema: PathBuf,
+    options: Options,
+    doc_style: DocStyle,
+    out_dir: Option<PathBuf>,
+    out_file: PathBuf,
+    cargo_output: Option<bool>,
+}
+
+/// The generated code and what it was made from, as [`Builder::render`]
+/// returns it.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The generated Rust source.
+    pub source: String,
+    /// Every schema file read, root first, includes too.
+    pub files: Vec<PathBuf>,
+    /// The warnings the schema drew (it has no errors, or this would be an
+    /// [`BuildError::Invalid`]).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Why [`Builder::generate`] failed.
+///
+/// `Debug` prints the same report as `Display`, so that a build script's
+/// `fn main() -> Result<(), BuildError>` shows readable diagnostics.
+///
+/// ```
+/// let dir = std::env::temp_dir().join("qapi-gen-doc-builderror");
+/// std::fs::create_dir_all(&dir)?;
+/// let schema = dir.join("bad.json");
+/// std::fs::write(&schema, "{ 'struct': 'Foo', 'data': { 'a': 'Nope' } }\n")?;
+/// let err = qapi_gen::Builder::new(&schema).out_dir(&dir).generate().unwrap_err();
+/// assert!(err.to_string().contains("bad.json:1:"), "{err}");
+/// assert_eq!(err.diagnostics().len(), 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The schema's root file could not be read.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The schema has errors; every diagnostic, warnings too, is listed.
+    #[error("{}", invalid_report(schema, diagnostics))]
+    Invalid {
+        /// The schema's root file.
+        schema: PathBuf,
+        /// Every problem found, in the order found.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// The schema is valid but has no Rust form (two names that become one
+    /// Rust name, a bad runtime path).
+    #[error("can't generate Rust code for '{}': {source}", schema.display())]
+    Generate {
+        /// The schema's root file.
+        schema: PathBuf,
+        /// What the generator said.
+        #[source]
+        source: GenError,
+    },
+    /// The output file is relative and there is neither an
+    /// [`out_dir`](Builder::out_dir) nor an `OUT_DIR` in the environment
+    /// (which Cargo sets for build scripts).
+    #[error("no output directory for '{}': OUT_DIR is not set (not run from a build script?) and no out_dir was given", out_file.display())]
+    NoOutDir {
+        /// The relative output file.
+        out_file: PathBuf,
+    },
+    /// The output could not be written.
+    #[error("can't write '{}': {source}", path.display())]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl BuildError {
+    /// The schema's diagnostics, when the schema was invalid; empty otherwise.
+    ///
+    /// ```
+    /// let err = qapi_gen::Builder::new("/nonexistent/qapi-schema.json").out_dir("/tmp").generate().unwrap_err();
+    /// assert!(err.diagnostics().is_empty());
+    /// ```
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            BuildError::Invalid { diagnostics, .. } => diagnostics,
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+fn invalid_report(schema: &Path, diagnostics: &[Diagnostic]) -> String {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let mut out =
+        format!("schema '{}' is invalid: {} error{}", schema.display(), errors, if errors == 1 { "" } else { "s" });
+    for d in diagnostics {
+        out.push('\n');
+        out.push_str(&d.to_string());
+    }
+    out
+}
+
+impl Builder {
+    /// A builder for the schema whose root file is `schema` (relative paths
+    /// are relative to the current directory, which for a build script is
+    /// the package's root), with default [`Options`].
+    ///
+    /// ```
+    /// let b = qapi_gen::Builder::new("schema/qapi-schema.json");
+    /// assert_eq!(b.options().mode, qapi_gen::gen::rust::Mode::Client);
+    /// ```
+    pub fn new(schema: impl Into<PathBuf>) -> Self {
+        Builder {
+            schema: schema.into(),
+            options: Options::default(),
+            doc_style: DocStyle::default(),
+            out_dir: None,
+            out_file: PathBuf::from(DEFAULT_OUT_FILE),
+            cargo_output: None,
+        }
+    }
+
+    /// Replaces every generator option at once.
+    ///
+    /// ```
+    /// use qapi_gen::gen::rust::{Mode, Options};
+    /// let mut b = qapi_gen::Builder::new("s.json");
+    /// b.generator_options(Options { mode: Mode::Server, ..Options::default() });
+    /// assert_eq!(b.options().mode, Mode::Server);
+    /// ```
+    pub fn generator_options(&mut self, options: Options) -> &mut Self {
+        self.options = options;
+        self
+    }
+
+    /// Client (default) or server code.
+    ///
+    /// ```
+    /// use qapi_gen::gen::rust::Mode;
+    /// let mut b = qapi_gen::Builder::new("s.json");
+    /// assert_eq!(b.mode(Mode::Server).options().mode, Mode::Server);
+    /// ```
+    pub fn mode(&mut self, mode: Mode) -> &mut Self {
+        self.options.mode = mode;
+        self
+    }
+
+    /// How `if` conditions are treated (default: all hold).
+    ///
+    /// ```
+    /// use qapi_gen::gen::rust::CondPolicy;
+    /// let mut b = qapi_gen::Builder::new("s.json");
+    /// assert_eq!(b.cond(CondPolicy::Cfg).options().cond, CondPolicy::Cfg);
+    /// ```
+    pub fn cond(&mut self, cond: CondPolicy) -> &mut Self {
+        self.options.cond = cond;
+        self
+    }
+
+    /// Defines a condition name: conditions are then evaluated against the
+    /// names defined this way ([`CondPolicy::Defined`]).
+    ///
+    /// ```
+    /// use qapi_gen::gen::rust::CondPolicy;
+    /// let mut b = qapi_gen::Builder::new("s.json");
+    /// b.define("CONFIG_VNC").define("CONFIG_SPICE");
+    /// let CondPolicy::Defined(names) = &b.options().cond else { panic!() };
+    /// assert_eq!(names.len(), 2);
+    /// ```
+    pub fn define(&mut self, name: impl Into<String>) -> &mut Self {
+        match &mut self.options.cond {
+            CondPolicy::Defined(names) => {
+                names.insert(name.into());
+            }
+            other => *other = CondPolicy::Defined([name.into()].into_iter().collect()),
+        }
+        self
+    }
+
+    /// Puts items marked `unstable` behind `#[cfg(feature = "unstable")]`.
+    ///
+    /// ```
+    /// let mut b = qapi_gen::Builder::new("s.json");
+    /// assert!(b.gate_unstable(true).options().gate_unstable);
+    /// ```
+    pub fn gate_unstable(&mut self, gate: bool) -> &mut Self {
+        self.options.gate_unstable = gate;
+        self
+    }
+
+    /// The path generated code uses for the runtime crate (default
+    /// `::qapi_runtime`), for crates that re-export it.
+    ///
+    /// ```
+    /// let mut b = qapi_gen::Builder::new("s.json");
+    /// assert_eq!(b.runtime_path("::my_crate::qapi_runtime").options().runtime_path, "::my_crate::qapi_runtime");
+    /// ```
+    pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.options.runtime_path = path.into();
+        self
+    }
+
+    /// The cfg key conditions use with [`CondPolicy::Cfg`] (default
+    /// `qapi`, giving `#[cfg(qapi = "CONFIG_VNC")]`; `feature` maps
+    /// conditions to Cargo features).
+    ///
+    /// ```
+    /// use qapi_gen::gen::rust::CondPolicy;
+    /// let mut b = qapi_gen::Builder::new("s.json");
+    /// assert_eq!(b.cond(CondPolicy::Cfg).cfg_key("feature").options().cfg_key, "feature");
+    /// ```
+    pub fn cfg_key(&mut self, key: impl Into<String>) -> &mut Self {
+        self.options.cfg_key = key.into();
+        self
+    }
+
+    /// How documentation style problems count (default: errors, as in
+    /// QEMU 10.2; [`DocStyle::Warn`] for older schemas).
+    ///
+    /// ```
+    /// qapi_gen::Builder::new("s.json").doc_style(qapi_gen::DocStyle::Warn);
+    /// ```
+    pub fn doc_style(&mut self, style: DocStyle) -> &mut Self {
+        self.doc_style = style;
+        self
+    }
+
+    /// The directory a relative [`out_file`](Builder::out_file) goes in
+    /// (default: `OUT_DIR`, which Cargo sets for build scripts).
+    ///
+    /// ```
+    /// qapi_gen::Builder::new("s.json").out_dir("generated");
+    /// ```
+    pub fn out_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// The output file: a name in the output directory, or an absolute
+    /// path (default [`DEFAULT_OUT_FILE`]).
+    ///
+    /// ```
+    /// qapi_gen::Builder::new("s.json").out_file("qmp.rs");
+    /// ```
+    pub fn out_file(&mut self, file: impl Into<PathBuf>) -> &mut Self {
+        self.out_file = file.into();
+        self
+    }
+
+    /// Whether [`generate`](Builder::generate) prints Cargo instructions:
+    /// `cargo:rerun-if-changed=` for every schema file read,
+    /// `cargo:warning=` for every schema warning and, with
+    /// [`CondPolicy::Cfg`], `cargo::rustc-check-cfg=` declaring the cfg key
+    /// (unless it is `feature`: declare those features in `Cargo.toml`). By default it does when
+    /// run by Cargo as a build script (`CARGO` and `OUT_DIR` are set).
+    ///
+    /// Note that once a build script prints one `rerun-if-changed`, Cargo
+    /// no longer reruns it for other changes in the package.
+    ///
+    /// ```
+    /// qapi_gen::Builder::new("s.json").cargo_output(false);
+    /// ```
+    pub fn cargo_output(&mut self, on: bool) -> &mut Self {
+        self.cargo_output = Some(on);
+        self
+    }
+
+    /// The generator options set so far.
+    ///
+    /// ```
+    /// assert!(!qapi_gen::Builder::new("s.json").options().gate_unstable);
+    /// ```
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Where [`generate`](Builder::generate) writes: the output file,
+    /// joined to the output directory when relative.
+    ///
+    /// ```
+    /// let p = qapi_gen::Builder::new("s.json").out_dir("/tmp/x").out_file("q.rs").out_path()?;
+    /// assert_eq!(p, std::path::Path::new("/tmp/x/q.rs"));
+    /// # Ok::<(), qapi_gen::BuildError>(())
+    /// ```
+    pub fn out_path(&self) -> Result<PathBuf, BuildError> {
+        if self.out_file.is_absolute() {
+            return Ok(self.out_file.clone());
+        }
+        let dir = match &self.out_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or_else(|| BuildError::NoOutDir { out_file: self.out_file.clone() })?,
+        };
+        Ok(dir.join(&self.out_file))
+    }
+
+    /// Reads and checks the schema and generates the code, writing nothing
+    /// and printing nothing. On success, the code and the files read.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join("qapi-gen-doc-render");
+    /// std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join("s.json"), "{ 'enum': 'Color', 'data': ['red'] }\n")?;
+    /// let out = qapi_gen::Builder::new(dir.join("s.json")).render()?;
+    /// assert_eq!(out.files.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn render(&self) -> Result<Rendered, BuildError> {
+        let (files, result) = self.render_inner();
+        result.map(|(source, warnings)| Rendered { source, files, warnings })
+    }
+
+    /// What `render` does: the files read (even on failure, for
+    /// `rerun-if-changed`), and the code with the schema's warnings.
+    fn render_inner(&self) -> (Vec<PathBuf>, Result<Code, BuildError>) {
+        let checked = match Frontend::new().doc_style(self.doc_style).check_file(&self.schema) {
+            Ok(checked) => checked,
+            Err(e) => return (vec![self.schema.clone()], Err(e.into())),
+        };
+        if !checked.is_valid() {
+            let invalid = BuildError::Invalid { schema: self.schema.clone(), diagnostics: checked.diagnostics };
+            return (checked.files, Err(invalid));
+        }
+        let result = crate::gen::rust::generate(&checked.schema, &self.options)
+            .map(|source| (source, checked.diagnostics))
+            .map_err(|source| BuildError::Generate { schema: self.schema.clone(), source });
+        (checked.files, result)
+    }
+
+    /// Reads, checks, generates and writes the output file (only when its
+    /// text changed); returns the file's path. Prints Cargo instructions
+    /// to standard output as [`cargo_output`](Builder::cargo_output) says.
+    ///
+    /// See the [`Builder`] documentation for a complete `build.rs`.
+    ///
+    /// ```no_run
+    /// let path = qapi_gen::Builder::new("schema/qapi-schema.json").generate()?;
+    /// println!("wrote {}", path.display());
+    /// # Ok::<(), qapi_gen::BuildError>(())
+    /// ```
+    pub fn generate(&self) -> Result<PathBuf, BuildError> {
+        let under_cargo = std::env::var_os("CARGO").is_some() && std::env::var_os("OUT_DIR").is_some();
+        if self.cargo_output.unwrap_or(under_cargo) {
+            self.generate_reporting_to(&mut io::stdout().lock())
+        } else {
+            self.generate_reporting_to(&mut io::sink())
+        }
+    }
+
+    /// Like [`generate`](Builder::generate), but writes the Cargo
+    /// instructions to `cargo`, whatever the environment and
+    /// [`cargo_output`](Builder::cargo_output) say: for tools that drive
+    /// build scripts, and for tests.
+    ///
+    /// The `rerun-if-changed` lines name every file the front end read,
+    /// also when the schema turns out invalid (a fix then reruns the build
+    /// script); for an unreadable root file, the root file.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join("qapi-gen-doc-reporting");
+    /// std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join("root.json"), "{ 'include': 'sub.json' }\n")?;
+    /// std::fs::write(dir.join("sub.json"), "{ 'enum': 'Color', 'data': ['red'] }\n")?;
+    /// let mut lines = Vec::new();
+    /// qapi_gen::Builder::new(dir.join("root.json")).out_dir(&dir).generate_reporting_to(&mut lines)?;
+    /// let lines = String::from_utf8(lines)?;
+    /// assert!(lines.contains("cargo:rerun-if-changed=") && lines.contains("sub.json"), "{lines}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn generate_reporting_to(&self, cargo: &mut dyn Write) -> Result<PathBuf, BuildError> {
+        let out = self.out_path()?;
+        let (files, result) = self.render_inner();
+        // Cargo instructions are best effort: failing to print them must
+        // not hide the schema's errors.
+        let _ = rerun_if_changed(cargo, &files);
+        let (source, warnings) = result?;
+        let wrote = write_if_changed(&out, source.as_bytes());
+        if self.options.cond == CondPolicy::Cfg && self.options.cfg_key != "feature" {
+            // Declares the key, or rustc warns about every condition.
+            let _ = writeln!(cargo, "cargo::rustc-check-cfg=cfg({}, values(any()))", self.options.cfg_key);
+        }
+        for w in &warnings {
+            let _ = writeln!(cargo, "cargo:warning={}", w.to_string().replace('\n', ";"));
+        }
+        wrote.map_err(|source| BuildError::Write { path: out.clone(), source })?;
+        Ok(out)
+    }
+}
+
+fn rerun_if_changed(cargo: &mut dyn Write, files: &[PathBuf]) -> io::Result<()> {
+    for f in files {
+        writeln!(cargo, "cargo:rerun-if-changed={}", f.display())?;
+    }
+    cargo.flush()
+}
+
+/// Writes `contents` to `path` unless the file already holds exactly that,
+/// creating missing parent directories; returns whether it wrote. Keeping
+/// an unchanged file untouched keeps its modification time, so nothing
+/// that depends on it rebuilds.
+///
+/// ```
+/// let path = std::env::temp_dir().join("qapi-gen-doc-wic").join("out.rs");
+/// let _ = std::fs::remove_file(&path);
+/// assert!(qapi_gen::builder::write_if_changed(&path, b"// a\n")?);
+/// assert!(!qapi_gen::builder::write_if_changed(&path, b"// a\n")?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn write_if_changed(path: &Path, contents: &[u8]) -> io::Result<bool> {
+    if std::fs::read(path).is_ok_and(|old| old == contents) {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, contents)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("qapi-gen-builder-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn rerun_lines_name_every_file_read() {
+        let dir = temp_dir("rerun");
+        std::fs::write(dir.join("root.json"), "{ 'include': 'sub/inc.json' }\n{ 'struct': 'Point', 'data': {} }\n")
+            .unwrap();
+        std::fs::write(dir.join("sub/inc.json"), "{ 'enum': 'Letter', 'data': ['x'] }\n").unwrap();
+        let mut lines = Vec::new();
+        let out = Builder::new(dir.join("root.json")).out_dir(&dir).generate_reporting_to(&mut lines).unwrap();
+        assert_eq!(out, dir.join(DEFAULT_OUT_FILE));
+        let lines = String::from_utf8(lines).unwrap();
+        let reruns: Vec<&str> = lines.lines().filter_map(|l| l.strip_prefix("cargo:rerun-if-changed=")).collect();
+        assert_eq!(reruns.len(), 2, "{lines}");
+        assert!(reruns[0].ends_with("root.json"));
+        assert!(reruns[1].ends_with("inc.json"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn invalid_schema_reports_every_diagnostic_and_still_watches_files() {
+        let dir = temp_dir("invalid");
+        std::fs::write(
+            dir.join("root.json"),
+            "{ 'include': 'sub/inc.json' }\n{ 'struct': 'A', 'data': { 'm': 'Nope' } }\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("sub/inc.json"), "{ 'enum': 'E', 'data': ['x'], 'bogus': 1 }\n").unwrap();
+        let mut lines = Vec::new();
+        let err = Builder::new(dir.join("root.json")).out_dir(&dir).generate_reporting_to(&mut lines).unwrap_err();
+        let text = err.to_string();
+        assert!(err.diagnostics().len() >= 2, "{text}");
+        assert!(text.contains("inc.json:1:"), "{text}");
+        assert!(text.contains("root.json:2:"), "{text}");
+        assert_eq!(format!("{err:?}"), text);
+        let lines = String::from_utf8(lines).unwrap();
+        assert!(lines.contains("inc.json"), "{lines}");
+        assert!(!dir.join(DEFAULT_OUT_FILE).exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn unreadable_root_is_a_load_error_and_watched() {
+        let dir = temp_dir("missing");
+        let mut lines = Vec::new();
+        let err = Builder::new(dir.join("nope.json")).out_dir(&dir).generate_reporting_to(&mut lines).unwrap_err();
+        assert!(matches!(err, BuildError::Load(_)), "{err}");
+        assert!(String::from_utf8(lines).unwrap().contains("nope.json"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn relative_out_file_needs_a_directory() {
+        let b = Builder::new("s.json");
+        if std::env::var_os("OUT_DIR").is_none() {
+            assert!(matches!(b.out_path(), Err(BuildError::NoOutDir { .. })));
+        }
+        let mut b = Builder::new("s.json");
+        b.out_file("/abs/q.rs");
+        assert_eq!(b.out_path().unwrap(), Path::new("/abs/q.rs"));
+    }
+
+    #[test]
+    fn unchanged_output_is_not_rewritten() {
+        let dir = temp_dir("unchanged");
+        let path = dir.join("deep/er/out.rs");
+        assert!(write_if_changed(&path, b"x").unwrap());
+        assert!(!write_if_changed(&path, b"x").unwrap());
+        assert!(write_if_changed(&path, b"y").unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"y");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

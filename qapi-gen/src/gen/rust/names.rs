@@ -1,0 +1,97 @@
+//! Rust identifiers for QAPI names: CamelCase types and variants,
+//! snake_case members and methods, keywords escaped, leading digits and
+//! downstream (`__org.example_`) prefixes handled.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::{Ident, Span};
+
+/// Words Rust reserves: strict and reserved keywords of every edition.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn", "else", "enum",
+    "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod", "move",
+    "mut", "override", "priv", "pub", "ref", "return", "static", "struct", "trait", "true", "try", "type", "typeof",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Keywords that cannot be raw identifiers: they get a trailing `_`.
+const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
+
+/// Strips the `__RFQDN_` prefix of a downstream extension's name
+/// (`__org.qemu_x-Enum` → `x-Enum`), keeping the domain as a word so that
+/// downstream names stay apart from upstream ones.
+fn words(name: &str) -> String {
+    name.trim_start_matches('_').replace('.', "_")
+}
+
+/// An identifier from already converted text: keywords escaped, a leading
+/// digit prefixed with `_`, an empty name `_`-prefixed.
+pub fn ident(text: &str) -> Ident {
+    if NOT_RAW.contains(&text) {
+        return Ident::new(&format!("{text}_"), Span::call_site());
+    }
+    if KEYWORDS.contains(&text) {
+        return Ident::new_raw(text, Span::call_site());
+    }
+    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_digit()) {
+        return Ident::new(&format!("_{text}"), Span::call_site());
+    }
+    Ident::new(text, Span::call_site())
+}
+
+/// The text of a CamelCase name (types, variants) for `name`.
+pub fn camel(name: &str) -> String {
+    name_text(name, true)
+}
+
+/// The text of a snake_case name (members, methods) for `name`.
+pub fn snake(name: &str) -> String {
+    name_text(name, false)
+}
+
+fn name_text(name: &str, upper: bool) -> String {
+    let w = words(name);
+    let s = if upper { w.to_upper_camel_case() } else { w.to_snake_case() };
+    if s.is_empty() {
+        // Nothing alphanumeric: spell the bytes.
+        return name.bytes().map(|b| format!("x{b:02x}")).collect();
+    }
+    s
+}
+
+/// A type's Rust name: the QAPI name itself when it already is a tidy
+/// CamelCase identifier (`MigrationInfo`, `QCryptoTLSCredsEndpoint`), so
+/// that QEMU's documentation finds it; otherwise converted
+/// (`__org.qemu_x-Struct` → `OrgQemuXStruct`).
+pub fn type_name(name: &str) -> String {
+    let b = name.as_bytes();
+    let tidy = matches!(b.first(), Some(c) if c.is_ascii_uppercase())
+        && b.iter().all(u8::is_ascii_alphanumeric)
+        && b.iter().any(u8::is_ascii_lowercase);
+    if tidy {
+        name.to_owned()
+    } else {
+        camel(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions() {
+        assert_eq!(type_name("MigrationInfo"), "MigrationInfo");
+        assert_eq!(type_name("QCryptoTLSCredsEndpoint"), "QCryptoTLSCredsEndpoint");
+        assert_eq!(type_name("__org.qemu_x-Struct"), "OrgQemuXStruct");
+        assert_eq!(type_name("CPU"), "Cpu");
+        assert_eq!(camel("x-colo"), "XColo");
+        assert_eq!(camel("1"), "1");
+        assert_eq!(snake("tls-creds"), "tls_creds");
+        assert_eq!(snake("__org.qemu_x-member1"), "org_qemu_x_member1");
+        assert_eq!(ident("type").to_string(), "r#type");
+        assert_eq!(ident("self").to_string(), "self_");
+        assert_eq!(ident("Self").to_string(), "Self_");
+        assert_eq!(ident("1").to_string(), "_1");
+        assert_eq!(camel("x86_64"), "X8664");
+    }
+}

@@ -1,0 +1,146 @@
+//! The Rust backend's output, without compiling it (`rust_compile.rs`
+//! does that): names, modes, conditions, features, determinism.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use qapi_gen::gen::rust::{generate, CondPolicy, GenError, Mode, Options};
+
+fn qemu() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/qemu")
+}
+
+fn test_schema() -> qapi_gen::Schema {
+    let checked = qapi_gen::Frontend::new()
+        .check_file(&qemu().join("10.2/tests-qapi-schema/qapi-schema-test.json"))
+        .expect("test schema");
+    assert!(checked.is_valid());
+    checked.schema
+}
+
+fn gen_str(text: &str, opts: &Options) -> Result<String, GenError> {
+    let checked = qapi_gen::Frontend::new().check_str("t.json", text);
+    assert!(checked.is_valid(), "{:?}", checked.diagnostics);
+    generate(&checked.schema, opts)
+}
+
+#[test]
+fn client_and_server_shapes() {
+    let schema = test_schema();
+    let client = generate(&schema, &Options::default()).unwrap();
+    let server = generate(&schema, &Options { mode: Mode::Server, ..Options::default() }).unwrap();
+    for out in [&client, &server] {
+        assert!(!out.contains("flatten") && !out.contains("untagged"));
+        assert!(!out.contains("#!["), "no inner attributes in include!d code");
+        assert!(out.contains("pub struct OrgQemuXStruct {"));
+        assert!(out.contains("pub struct UserDefCmd2Arguments {"));
+        assert!(out.contains("pub struct UserDefCmd2Command;"));
+        assert!(out.contains("type Arguments = UserDefFlatUnion;"), "boxed command");
+        assert!(out.contains("pub struct EventCEvent {"));
+        assert!(out.contains("pub struct EventEEvent(pub UserDefZero);"));
+        assert!(out.contains("pub enum Event {"));
+        assert!(out.contains("pub fn has_ud1b(&self) -> bool"));
+    }
+    assert!(client.contains("Unknown(::std::string::String)"));
+    assert!(!server.contains("Unknown(::std::string::String)"));
+    assert!(server.contains("pub trait CommandServer"));
+    assert!(server.contains("#[serde(deny_unknown_fields)]"));
+    assert!(!client.contains("CommandServer") && !client.contains("deny_unknown_fields"));
+}
+
+#[test]
+fn output_is_deterministic() {
+    let schema = test_schema();
+    let opts = Options { mode: Mode::Server, cond: CondPolicy::Cfg, ..Options::default() };
+    assert_eq!(generate(&schema, &opts).unwrap(), generate(&schema, &opts).unwrap());
+}
+
+#[test]
+fn conditions() {
+    let schema = test_schema();
+    let all = generate(&schema, &Options::default()).unwrap();
+    assert!(all.contains("pub struct TestIfStruct {") && !all.contains("#[cfg("));
+    let none =
+        generate(&schema, &Options { cond: CondPolicy::Defined(BTreeSet::new()), ..Options::default() }).unwrap();
+    assert!(!none.contains("TestIfStruct") && !none.contains("TestIfUnion"));
+    let some: BTreeSet<String> = ["TEST_IF_STRUCT".to_owned()].into();
+    let some = generate(&schema, &Options { cond: CondPolicy::Defined(some), ..Options::default() }).unwrap();
+    assert!(some.contains("pub struct TestIfStruct {") && !some.contains("pub bar: i64"));
+    let cfg = generate(&schema, &Options { cond: CondPolicy::Cfg, ..Options::default() }).unwrap();
+    assert!(cfg.contains(r#"#[cfg(qapi = "TEST_IF_STRUCT")]"#));
+    assert!(cfg.contains(r#"#[cfg(all(qapi = "TEST_IF_UNION", qapi = "TEST_IF_STRUCT"))]"#));
+    assert!(cfg.contains(r#"#[cfg_attr(qapi = "TEST_IF_FEATURE_1""#) || !cfg.contains("TEST_IF_FEATURE_1, deprecated"));
+}
+
+#[test]
+fn features() {
+    let schema = test_schema();
+    let out = generate(&schema, &Options { gate_unstable: true, ..Options::default() }).unwrap();
+    assert!(out.contains("#[deprecated]\n    pub foo: i64"), "deprecated member");
+    assert!(out.contains("#[deprecated]\n    Drei"), "deprecated value");
+    let at = out.find("pub struct TestCommandFeatures3Command;").expect("command");
+    assert!(out[at - 300..at].contains("#[cfg(feature = \"unstable\")]"));
+    let ungated = generate(&schema, &Options::default()).unwrap();
+    assert!(!ungated.contains("feature = \"unstable\""));
+    assert!(ungated.contains("**Unstable.**") || !ungated.contains("unstable"));
+}
+
+#[test]
+fn docs_and_names() {
+    let text = r#"
+##
+# @Colour:
+#
+# A colour, see https://example.org/[x].
+#
+# @red: like <blood>
+#
+# @1st: the first
+#
+# @type: a type
+#
+# Since: 9.1
+##
+{ 'enum': 'Colour', 'data': [ 'red', '1st', 'type' ] }
+
+##
+# @Paint:
+#
+# @type: which
+#
+# @self: the one (since 9.2)
+#
+# Since: 9.1
+##
+{ 'struct': 'Paint', 'data': { 'type': 'Colour', '*self': 'int' } }
+"#;
+    let out = gen_str(text, &Options::default()).unwrap();
+    assert!(out.contains("/// A colour, see <https://example.org/[x]>."), "{out}");
+    assert!(out.contains("/// like \\<blood\\>"));
+    assert!(out.contains("_1st,") && out.contains("Type,"));
+    assert!(out.contains("pub r#type: Colour,"));
+    assert!(out.contains("pub self_: ::core::option::Option<i64>,"));
+    assert!(out.contains("pub fn has_self_(&self)"));
+    assert!(out.contains("/// *Since: 9.1*"));
+}
+
+#[test]
+fn name_clashes_are_errors() {
+    let text = "{ 'struct': 'Foo', 'data': { 'a-b': 'int', 'a--b': 'int' } }";
+    let err = gen_str(text, &Options::default()).unwrap_err();
+    assert!(matches!(err, GenError::Clash { .. }), "{err}");
+    assert!(err.to_string().contains("`a_b`"), "{err}");
+}
+
+#[test]
+fn recursion_is_boxed_once() {
+    let text = "
+{ 'struct': 'Node', 'data': { '*next': 'Node', 'kids': ['Node'] } }
+{ 'alternate': 'Ref', 'data': { 'name': 'str', 'def': 'Def' } }
+{ 'struct': 'Def', 'data': { 'a': 'Ref', 'b': 'Ref', '*c': 'Ref' } }
+";
+    let out = gen_str(text, &Options::default()).unwrap();
+    assert!(out.contains("pub next: ::core::option::Option<::std::boxed::Box<Node>>"));
+    assert!(out.contains("pub kids: ::std::vec::Vec<Node>"));
+    assert_eq!(out.matches("::std::boxed::Box<").count(), 2, "{out}");
+}

@@ -1,0 +1,109 @@
+//! `qapi-gen generate --check`: exit 0 when the output file is up to
+//! date, 1 (with a message naming the file) when it is stale or missing,
+//! and it never writes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The `qapi-gen` binary of this workspace, up to date.
+fn qapi_gen() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // This test runs from target/<profile>/deps/; binaries sit one up.
+        let exe = std::env::current_exe().expect("test executable path");
+        let dir = exe.parent().and_then(Path::parent).expect("target directory");
+        let bin = dir.join(format!("qapi-gen{}", std::env::consts::EXE_SUFFIX));
+        // `cargo test -p qapi-tests` does not rebuild it: ask Cargo (a
+        // no-op when it is fresh, as under `cargo test --workspace`).
+        if let Some(cargo) = std::env::var_os("CARGO") {
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "qapi-gen", "--bin", "qapi-gen"]);
+            match dir.file_name().and_then(|n| n.to_str()) {
+                Some("debug") | None => {}
+                Some(profile) => {
+                    build.args(["--profile", profile]);
+                }
+            }
+            let status = build.status().expect("cargo runs");
+            assert!(status.success(), "building qapi-gen failed");
+        }
+        assert!(bin.exists(), "qapi-gen is not at {}", bin.display());
+        bin
+    })
+}
+
+fn schema() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/commands.json")
+}
+
+fn generate(args: &[&str], out: &Path) -> Output {
+    Command::new(qapi_gen())
+        .arg("generate")
+        .arg(schema())
+        .arg("-o")
+        .arg(out)
+        .args(args)
+        .output()
+        .expect("qapi-gen runs")
+}
+
+#[test]
+fn check_tells_fresh_from_stale() {
+    let dir = std::env::temp_dir().join(format!("qapi-tests-{}-check", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let out = dir.join("qmp.rs");
+
+    // Missing: stale, and not created.
+    let r = generate(&["--check"], &out);
+    assert_eq!(r.status.code(), Some(1), "{r:?}");
+    assert!(String::from_utf8_lossy(&r.stderr).contains("qmp.rs' is stale"), "{r:?}");
+    assert!(!out.exists());
+
+    // Written, then checked with the same options: fresh.
+    let r = generate(&["--mode", "server"], &out);
+    assert_eq!(r.status.code(), Some(0), "{r:?}");
+    let fresh = std::fs::read(&out).expect("output written");
+    let r = generate(&["--mode", "server", "--check"], &out);
+    assert_eq!(r.status.code(), Some(0), "{r:?}");
+    assert!(r.stdout.is_empty() && r.stderr.is_empty(), "{r:?}");
+
+    // Other options generate other code: stale, and left alone.
+    let r = generate(&["--check"], &out);
+    assert_eq!(r.status.code(), Some(1), "{r:?}");
+    assert_eq!(std::fs::read(&out).expect("still there"), fresh);
+
+    // Edited by hand: stale, with the line of the first difference.
+    let mut edited = fresh.clone();
+    edited.extend_from_slice(b"// hand edit\n");
+    std::fs::write(&out, &edited).expect("edit");
+    let r = generate(&["--mode", "server", "--check"], &out);
+    assert_eq!(r.status.code(), Some(1), "{r:?}");
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(stderr.contains("is stale") && stderr.contains("from line"), "{stderr}");
+    assert_eq!(std::fs::read(&out).expect("still there"), edited);
+
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn check_without_output_is_a_usage_error() {
+    let r = Command::new(qapi_gen()).arg("generate").arg(schema()).arg("--check").output().expect("qapi-gen runs");
+    assert_eq!(r.status.code(), Some(2), "{r:?}");
+}
+
+#[test]
+fn invalid_schema_exits_1_and_writes_nothing() {
+    let dir = std::env::temp_dir().join(format!("qapi-tests-{}-invalid", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{ 'struct': 'lower', 'data': {} }\n").expect("schema written");
+    let out = dir.join("out.rs");
+    let r = Command::new(qapi_gen()).arg("generate").arg(&bad).arg("-o").arg(&out).output().expect("qapi-gen runs");
+    assert_eq!(r.status.code(), Some(1), "{r:?}");
+    assert!(String::from_utf8_lossy(&r.stderr).contains("bad.json:1:"), "{r:?}");
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

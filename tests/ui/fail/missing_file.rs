@@ -1,0 +1,3 @@
+qapi_macros::include_schema!("ui/schemas/does-not-exist.json");
+
+fn main() {}

@@ -1,0 +1,3 @@
+qapi_macros::include_schema!(schema = "ui/schemas/valid.json");
+
+fn main() {}

@@ -1,0 +1,3 @@
+qapi_macros::include_schema!("ui/schemas/syntax.json");
+
+fn main() {}
