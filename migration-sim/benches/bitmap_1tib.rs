@@ -46,14 +46,14 @@ fn run(s: &Scenario) -> (f64, String) {
     let out = sim.run_to_completion();
     let wall = t.elapsed().as_secs_f64();
     let info = sim.query_migrate_source();
-    let ram = info.ram.unwrap_or_default();
+    let ram = info.ram.as_ref();
     let summary = format!(
         "{:?} total-time={} ms downtime={} ms syncs={} transferred={:.1} GiB",
         out.source_status,
         info.total_time.unwrap_or(0),
         info.downtime.unwrap_or(0),
-        ram.dirty_sync_count.unwrap_or(0),
-        ram.transferred as f64 / GIB as f64
+        ram.and_then(|r| r.dirty_sync_count).unwrap_or(0),
+        ram.map_or(0, |r| r.transferred) as f64 / GIB as f64
     );
     (wall, summary)
 }

@@ -9,7 +9,7 @@
 //! (switchover ACK, postcopy PONG, SHUT) from the same schedule.
 
 use crate::events::{Event, EventLog, Side};
-use crate::report::{InetAddress, MigrationInfo, MigrationStats, StatusInfo};
+use crate::report::{inet_address, MigrationInfo, MigrationStats, StatusInfo};
 use crate::status::{MigrationStatus, RunState};
 use crate::units::{ms_clock, Nanos};
 
@@ -51,8 +51,8 @@ pub struct Destination {
     pub(crate) dest_stats: bool,
     page_size: u64,
     total_bytes: u64,
-    host: String,
-    port: String,
+    pub(crate) host: String,
+    pub(crate) port: String,
     queue: Vec<(Nanos, u64, DestAction)>,
     seq: u64,
     pub(crate) active_ns: Option<Nanos>,
@@ -209,7 +209,7 @@ impl Destination {
         let listening =
             matches!(self.status, MigrationStatus::Setup | MigrationStatus::Active) || self.status.is_postcopy();
         if listening && !self.host.is_empty() {
-            info.socket_address = Some(vec![InetAddress { host: self.host.clone(), port: self.port.clone() }]);
+            info.socket_address = Some(vec![inet_address(self.host.clone(), self.port.clone())]);
         }
         if self.status == MigrationStatus::Failed {
             info.error_desc = self.error_desc.clone();
@@ -236,7 +236,15 @@ impl Destination {
                     mbps,
                     page_size: self.page_size as i64,
                     pages_per_second: pps,
-                    ..MigrationStats::default()
+                    // Source-only members: the destination cannot fill them.
+                    dirty_pages_rate: None,
+                    dirty_sync_count: None,
+                    postcopy_requests: None,
+                    multifd_bytes: None,
+                    precopy_bytes: None,
+                    downtime_bytes: None,
+                    postcopy_bytes: None,
+                    dirty_sync_missed_zero_copy: None,
                 });
             }
         }

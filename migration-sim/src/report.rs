@@ -1,172 +1,38 @@
-//! What the simulated QEMUs report: `query-migrate` (as plain structs named
-//! after the QMP members), `query-status`, and HMP `info migrate` /
-//! `info status` text (model §1.2, §1.14).
+//! What the simulated QEMUs report: `query-migrate`, `query-status` (the
+//! types generated from the project schema, see [`crate::qapi`]) and HMP
+//! `info migrate` / `info status` text (model §1.2, §1.14).
 //!
-//! The structs mirror the project schema's `MigrationInfo`,
-//! `MigrationStats`, `XBZRLECacheStats`, `VfioStats` and
-//! `DeviceSaveStateTime` member for member (optional members are `Option`,
-//! absent on the wire when `None`), so that mapping them onto the generated
-//! types is mechanical.
+//! The QMP types are not written here: `MigrationInfo`, `MigrationStats`,
+//! `XBZRLECacheStats`, `VfioStats`, `DeviceSaveStateTime` and `StatusInfo`
+//! are re-exported from the code `build.rs` generates from
+//! `schema/migration.json` and `schema/run-state.json`, so what the
+//! simulator reports is what the schema says, member for member.
 
 use std::fmt::Write as _;
 
+pub use crate::qapi::{
+    DeviceSaveStateTime, InetSocketAddress, MigrationInfo, MigrationStats, SocketAddress, StatusInfo, VfioStats,
+    XBZRLECacheStats,
+};
 use crate::status::{MigrationStatus, RunState};
 use crate::units::Nanos;
 
-/// RAM statistics (QAPI `MigrationStats`).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct MigrationStats {
-    /// Bytes written on all channels.
-    pub transferred: i64,
-    /// Bytes of RAM still pending in the migration bitmap.
-    pub remaining: i64,
-    /// Bytes of RAM being migrated (all RAMBlocks).
-    pub total: i64,
-    /// Zero pages.
-    pub duplicate: i64,
-    /// Pages sent in full.
-    pub normal: i64,
-    /// `normal` × page size.
-    pub normal_bytes: i64,
-    /// Dirty pages per second over the last period (source only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dirty_pages_rate: Option<i64>,
-    /// Throughput, Mbit/s.
-    pub mbps: f64,
-    /// Dirty bitmap syncs (source only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dirty_sync_count: Option<i64>,
-    /// Postcopy page requests (source only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub postcopy_requests: Option<i64>,
-    /// Target page size.
-    pub page_size: i64,
-    /// Bytes on multifd channels (source only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub multifd_bytes: Option<u64>,
-    /// Pages per second over the last window.
-    pub pages_per_second: u64,
-    /// RAM bytes on the main channel while the VM ran (source only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub precopy_bytes: Option<u64>,
-    /// RAM bytes on the main channel while stopped (source only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub downtime_bytes: Option<u64>,
-    /// RAM bytes on the main channel in postcopy (source only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub postcopy_bytes: Option<u64>,
-    /// Zero-copy fallbacks (source only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dirty_sync_missed_zero_copy: Option<u64>,
-}
-
-/// XBZRLE statistics (QAPI `XBZRLECacheStats`).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct XbzrleCacheStats {
-    /// Cache size, bytes.
-    pub cache_size: u64,
-    /// Encoded bytes sent.
-    pub bytes: i64,
-    /// Pages sent encoded.
-    pub pages: i64,
-    /// Cache misses.
-    pub cache_miss: i64,
-    /// Miss rate over the last period.
-    pub cache_miss_rate: f64,
-    /// Encoding rate over the last period.
-    pub encoding_rate: f64,
-    /// Encodings that overflowed.
-    pub overflow: i64,
-}
-
-/// VFIO statistics (QAPI `VfioStats`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
-pub struct VfioStats {
-    /// Device data bytes sent.
-    pub transferred: i64,
-}
-
-/// One device's switchover save time (seed QAPI `DeviceSaveStateTime`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct DeviceSaveStateTime {
-    /// Section id string.
-    pub name: String,
-    /// Instance id.
-    pub instance_id: u32,
-    /// Save time, µs.
-    pub save_time: u64,
-}
-
-/// An inet socket address (the `socket-address` member's common case).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct InetAddress {
-    /// Host.
-    pub host: String,
-    /// Port.
-    pub port: String,
-}
-
-/// `query-migrate`'s answer (QAPI `MigrationInfo`).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct MigrationInfo {
-    /// Status; absent before any migration.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<MigrationStatus>,
-    /// RAM statistics.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ram: Option<MigrationStats>,
-    /// VFIO statistics.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vfio: Option<VfioStats>,
-    /// XBZRLE statistics.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub xbzrle_cache: Option<XbzrleCacheStats>,
-    /// Total time, ms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_time: Option<i64>,
-    /// Expected downtime, ms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected_downtime: Option<i64>,
-    /// Downtime, ms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub downtime: Option<i64>,
-    /// Setup time, ms.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub setup_time: Option<i64>,
-    /// Current throttle, percent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_throttle_percentage: Option<i64>,
-    /// Error description.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_desc: Option<String>,
-    /// Why migration is blocked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blocked_reasons: Option<Vec<String>>,
-    /// Postcopy blocktime (not simulated; always absent).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub postcopy_blocktime: Option<u32>,
-    /// Destination listening addresses.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub socket_address: Option<Vec<InetAddress>>,
-    /// Seed: per-device save times (completed only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_state_times: Option<Vec<DeviceSaveStateTime>>,
-    /// Seed: system-wide remaining bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remaining: Option<u64>,
-}
-
-/// `query-status`'s answer (QAPI `StatusInfo`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct StatusInfo {
-    /// Whether the VM runs.
-    pub running: bool,
-    /// The run state.
-    pub status: RunState,
+/// A `SocketAddress` of type `inet` with only `host` and `port` set (what
+/// QEMU reports as a destination's listening address).
+pub fn inet_address(host: impl Into<String>, port: impl Into<String>) -> SocketAddress {
+    SocketAddress::Inet(InetSocketAddress {
+        host: host.into(),
+        port: port.into(),
+        numeric: None,
+        to: None,
+        ipv4: None,
+        ipv6: None,
+        keep_alive: None,
+        keep_alive_count: None,
+        keep_alive_idle: None,
+        keep_alive_interval: None,
+        mptcp: None,
+    })
 }
 
 /// The last completed statistics window of the source (model §1.4). Not a
@@ -295,6 +161,17 @@ pub fn size_to_str(val: u64) -> String {
     format!("{} {}B", format_g(val as f64 / div, 3), SUFFIXES[unit])
 }
 
+/// A socket address as a URI, the way HMP lists listening sockets
+/// (`tcp:HOST:PORT`, `unix:PATH`, `vsock:CID:PORT`, `fd:NAME`).
+pub fn socket_uri(addr: &SocketAddress) -> String {
+    match addr {
+        SocketAddress::Inet(a) => format!("tcp:{}:{}", a.host, a.port),
+        SocketAddress::Unix(a) => format!("unix:{}", a.path),
+        SocketAddress::Vsock(a) => format!("vsock:{}:{}", a.cid, a.port),
+        SocketAddress::Fd(a) => format!("fd:{}", a.str),
+    }
+}
+
 /// HMP `info migrate` (10.2 layout); `all` is `info migrate -a`.
 pub fn render_info_migrate(info: &MigrationInfo, all: bool) -> String {
     let mut s = String::new();
@@ -325,11 +202,16 @@ pub fn render_info_migrate(info: &MigrationInfo, all: bool) -> String {
             }
             s.push('\n');
         }
+        // Seed: the system-wide remaining (RAM plus device state), in
+        // bytes, whenever query-migrate reports it.
+        if let Some(r) = info.remaining {
+            let _ = writeln!(s, "Remaining (bytes): \t{r}");
+        }
     }
     if let Some(addrs) = &info.socket_address {
         s.push_str("Sockets: [\n");
         for a in addrs {
-            let _ = writeln!(s, "\ttcp:{}:{}", a.host, a.port);
+            let _ = writeln!(s, "\t{}", socket_uri(a));
         }
         s.push_str("]\n");
     }
@@ -434,6 +316,18 @@ mod tests {
         };
         assert_eq!(render_info_migrate(&info, false), "Status: \t\tfailed (Unable to write to socket: Broken pipe)\n");
         assert_eq!(render_info_migrate(&MigrationInfo::default(), true), "");
+        let info = MigrationInfo {
+            status: Some(MigrationStatus::Active),
+            total_time: Some(1500),
+            setup_time: Some(2),
+            expected_downtime: Some(300),
+            remaining: Some(2_147_483_648),
+            ..MigrationInfo::default()
+        };
+        assert_eq!(
+            render_info_migrate(&info, false),
+            "Status: \t\tactive\nTime (ms): \t\ttotal=1500, setup=2, exp_down=300\nRemaining (bytes): \t2147483648\n"
+        );
     }
 
     #[test]

@@ -448,6 +448,78 @@ impl Simulation {
         self.command(Command::Continue(state))
     }
 
+    /// QMP `migrate` to `uri` now: like [`Simulation::migrate`], with the
+    /// URI's target (what follows the scheme) named in connection errors.
+    /// A refused command changes nothing, the target included.
+    pub fn migrate_to(&mut self, uri: &str) -> Result<(), CommandError> {
+        self.process_due();
+        if self.src.status.is_running() {
+            return Err(CommandError::generic("There's a migration process in progress".into()));
+        }
+        let old = std::mem::replace(
+            &mut self.src.uri_target,
+            uri.split_once(':').map_or(String::new(), |(_, t)| t.to_string()),
+        );
+        let r = self.command(Command::Migrate);
+        if r.is_err() {
+            self.src.uri_target = old;
+        }
+        r
+    }
+
+    /// The source's migration status.
+    pub fn source_status(&self) -> MigrationStatus {
+        self.src.status
+    }
+
+    /// The destination's migration status.
+    pub fn destination_status(&self) -> MigrationStatus {
+        self.sh.dest.status
+    }
+
+    /// Whether the destination listens for an incoming migration (started
+    /// with `-incoming URI`, or after `migrate-incoming`).
+    pub fn destination_listening(&self) -> bool {
+        self.sh.dest.listening
+    }
+
+    /// QMP `migrate-incoming` on a destination started with
+    /// `-incoming defer`: start listening on `uri` now. The caller checks
+    /// QEMU's preconditions (deferred, not started yet); a `tcp:HOST:PORT`
+    /// URI becomes the reported listening address.
+    pub fn migrate_incoming(&mut self, uri: &str) {
+        self.process_due();
+        if let Some(rest) = uri.strip_prefix("tcp:") {
+            if let Some((h, p)) = rest.rsplit_once(':') {
+                self.sh.dest.host = h.trim_start_matches('[').trim_end_matches(']').to_string();
+                self.sh.dest.port = p.to_string();
+            }
+        } else {
+            self.sh.dest.host.clear();
+            self.sh.dest.port.clear();
+        }
+        self.sh.dest.listening = true;
+        self.sh.dest.start_incoming(self.now, &mut self.sh.events);
+        self.snapshot_if_changed();
+        self.process_due();
+    }
+
+    /// The destination's `events` capability (each side has its own).
+    pub fn set_destination_events(&mut self, on: bool) {
+        self.sh.dest.events_on = on;
+    }
+
+    /// The destination's `events` capability.
+    pub fn destination_events(&self) -> bool {
+        self.sh.dest.events_on
+    }
+
+    /// Change the time after which [`Simulation::run_to_completion`] stops
+    /// (a server pacing the simulation runs without one).
+    pub fn set_time_limit(&mut self, limit_ns: Nanos) {
+        self.time_limit_ns = limit_ns;
+    }
+
     /// Break the link now (simulator control).
     pub fn link_fail(&mut self, error: &str) {
         let _ = self.command(Command::LinkFail(error.to_string()));

@@ -18,7 +18,7 @@ use crate::destination::{DestAction, DestStats, Destination};
 use crate::events::{Event, EventLog, Side};
 use crate::memory::{MemoryEngine, PageCost, SendCosts, TakeOutcome, TakeRequest};
 use crate::report::{
-    DeviceSaveStateTime, Internals, MigrationInfo, MigrationStats, StatusInfo, VfioStats, WindowInfo, XbzrleCacheStats,
+    DeviceSaveStateTime, Internals, MigrationInfo, MigrationStats, StatusInfo, VfioStats, WindowInfo, XBZRLECacheStats,
 };
 use crate::status::{MigrationStatus, RunState};
 use crate::units::{ceil_ns, ms_clock, ms_to_ns, us_to_ns, Nanos, GIB, MIB, NS_PER_MS, NS_PER_S};
@@ -283,7 +283,7 @@ pub struct Source {
     link_up: bool,
     link_error: String,
     connect_error: String,
-    uri_target: String,
+    pub(crate) uri_target: String,
     throttle_sensitivity: f64,
     features: Features,
     dest_vm_start_ns: Nanos,
@@ -1998,7 +1998,7 @@ impl Source {
             info.vfio = Some(VfioStats { transferred: c.vfio_transferred as i64 });
         }
         if self.caps.xbzrle {
-            info.xbzrle_cache = Some(XbzrleCacheStats {
+            info.xbzrle_cache = Some(XBZRLECacheStats {
                 cache_size: self.params.xbzrle_cache_size.0,
                 bytes: c.xbz_bytes as i64,
                 pages: c.xbz_pages as i64,

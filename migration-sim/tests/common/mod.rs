@@ -798,6 +798,9 @@ fn check_hmp(info: &MigrationInfo, ctx: &dyn Fn(u32, String) -> String, v: &mut 
         }
         expect.push(l);
     }
+    if let Some(r) = info.remaining {
+        expect.push(format!("Remaining (bytes): \t{r}"));
+    }
     if let Some(r) = &info.ram {
         expect.push(format!("  Throughput (Mbps): \t{:.2}", r.mbps));
         expect.push(format!(

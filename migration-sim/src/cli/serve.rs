@@ -1,0 +1,92 @@
+//! `migration-sim serve`: a source and a destination QMP monitor over one
+//! simulated migration, paced against the wall clock, for real QMP
+//! clients (libvirt-style tooling, `qemu.qmp`, `qmp-shell`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use migration_sim::qmp::{serve, ServeOptions, SimHost};
+use qapi_runtime::server::{ListenAddr, Listening};
+
+use super::{fail, load_scenario, Preset};
+
+/// `migration-sim serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The source QEMU's monitor: unix:PATH or tcp:HOST:PORT.
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    pub qmp: ListenAddr,
+    /// The destination QEMU's monitor: unix:PATH or tcp:HOST:PORT.
+    #[arg(long = "dest-qmp", value_name = "ADDR", value_parser = parse_addr)]
+    pub dest_qmp: ListenAddr,
+    /// Simulated seconds per wall-clock second.
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    pub speed: f64,
+    /// The guest, link and devices, from a scenario file (TOML); its
+    /// automatic migrate and time limit are ignored: clients migrate.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// The built-in guest to serve when no scenario file is given.
+    #[arg(long, value_enum, default_value = "default")]
+    pub preset: Preset,
+    /// Start the destination as with `-incoming defer`: it listens only
+    /// after `migrate-incoming`.
+    #[arg(long)]
+    pub defer_incoming: bool,
+}
+
+fn parse_addr(s: &str) -> Result<ListenAddr, String> {
+    s.parse()
+}
+
+fn describe(l: &Listening) -> String {
+    match l {
+        Listening::Unix(p) => format!("unix:{}", p.display()),
+        Listening::Tcp(a) => format!("tcp:{a}"),
+    }
+}
+
+/// Reports why serving could not start, as every subcommand reports its
+/// errors (exit status 2).
+fn serve_failed(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("migration-sim: error: {e}");
+    ExitCode::from(2)
+}
+
+/// Runs the monitors until interrupted or until a client sends `quit`.
+pub fn run(args: &Args) -> ExitCode {
+    let scenario = match load_scenario(args.scenario.as_deref(), args.preset) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let options =
+        ServeOptions { speed: args.speed, defer_incoming: args.defer_incoming, tick: Duration::from_millis(10) };
+    let host = match SimHost::new(&scenario, &options) {
+        Ok(h) => h,
+        Err(e) => return serve_failed(&e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return serve_failed(&e),
+    };
+    runtime.block_on(async {
+        let served = match serve(host.clone(), &args.qmp, &args.dest_qmp, &options).await {
+            Ok(s) => s,
+            Err(e) => return serve_failed(&e),
+        };
+        eprintln!(
+            "migration-sim: source QMP on {}, destination QMP on {} (speed {}x{})",
+            describe(&served.source_addr),
+            describe(&served.destination_addr),
+            args.speed,
+            if args.defer_incoming { ", destination waits for migrate-incoming" } else { "" }
+        );
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = host.quit_requested() => {}
+        }
+        served.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
