@@ -306,6 +306,19 @@ impl Builder {
         self
     }
 
+    /// Keeps type names in the generated introspection (`qmp_schema()`)
+    /// instead of masking them as numbers as QEMU does (QEMU's
+    /// `--unmask`).
+    ///
+    /// ```
+    /// let mut b = qapi_gen::Builder::new("s.json");
+    /// assert!(b.unmask_introspection(true).options().unmask_introspection);
+    /// ```
+    pub fn unmask_introspection(&mut self, unmask: bool) -> &mut Self {
+        self.options.unmask_introspection = unmask;
+        self
+    }
+
     /// How documentation style problems count (default: errors, as in
     /// QEMU 10.2; [`DocStyle::Warn`] for older schemas).
     ///

@@ -360,6 +360,154 @@ impl ::qapi_runtime::Command for FireAndForgetCommand {
     type Returns = ::qapi_runtime::Empty;
 }
 
+/// The arguments of command `add-device`.
+///
+/// *Since: 1.3*
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[allow(deprecated)]
+pub struct AddDeviceArguments {
+    /// the device's driver
+    ///
+    /// *Since: 1.3*
+    pub driver: ::std::string::String,
+    /// the device's name
+    ///
+    /// *Since: 1.3*
+    pub id: ::core::option::Option<::std::string::String>,
+    /// Members the schema does not declare, passed on as they are
+    /// (the command has `'gen': false`).
+    pub additional: ::qapi_runtime::serde_json::Map<
+        ::std::string::String,
+        ::qapi_runtime::serde_json::Value,
+    >,
+}
+
+#[allow(deprecated)]
+impl ::qapi_runtime::types::ObjectMembers for AddDeviceArguments {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("driver", &self.driver)?;
+        if let ::core::option::Option::Some(value) = &self.id {
+            map.serialize_entry("id", value)?;
+        }
+        for (key, value) in &self.additional {
+            map.serialize_entry(key, value)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+}
+
+#[allow(deprecated)]
+impl ::qapi_runtime::serde::Serialize for AddDeviceArguments {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for AddDeviceArguments {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::qapi_runtime::serde::de::Visitor<'de> for Visitor {
+            type Value = AddDeviceArguments;
+            fn expecting(
+                &self,
+                f: &mut ::core::fmt::Formatter<'_>,
+            ) -> ::core::fmt::Result {
+                f.write_str("an object (q_obj_add-device-arg)")
+            }
+            fn visit_map<A: ::qapi_runtime::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::core::result::Result<AddDeviceArguments, A::Error> {
+                let mut m0 = ::core::option::Option::None;
+                let mut m1 = ::core::option::Option::None;
+                let mut additional = ::qapi_runtime::serde_json::Map::new();
+                while let ::core::option::Option::Some(key) = map
+                    .next_key::<::std::string::String>()?
+                {
+                    match key.as_str() {
+                        "driver" => {
+                            ::qapi_runtime::types::member::<
+                                _,
+                                ::std::string::String,
+                            >(&mut map, &mut m0, "driver")?
+                        }
+                        "id" => {
+                            ::qapi_runtime::types::member::<
+                                _,
+                                ::std::string::String,
+                            >(&mut map, &mut m1, "id")?
+                        }
+                        _ => {
+                            ::qapi_runtime::types::collect(
+                                &mut map,
+                                &mut additional,
+                                key,
+                            )?
+                        }
+                    }
+                }
+                ::core::result::Result::Ok(AddDeviceArguments {
+                    driver: ::qapi_runtime::types::required(m0, "driver")?,
+                    id: m1,
+                    additional,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+#[allow(deprecated)]
+impl AddDeviceArguments {
+    /// Whether `id` is present.
+    pub fn has_id(&self) -> bool {
+        self.id.is_some()
+    }
+    /// Sets `id`, making it present.
+    pub fn set_id(&mut self, value: ::std::string::String) -> &mut Self {
+        self.id = ::core::option::Option::Some(value);
+        self
+    }
+}
+
+/// Adds a device.  Its properties are arguments too, although the
+/// schema does not list them (QEMU's device_add is like this).
+///
+/// *Since: 1.3*
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::marker::Copy,
+    ::core::default::Default,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
+pub struct AddDeviceCommand;
+
+#[allow(deprecated)]
+impl ::qapi_runtime::Command for AddDeviceCommand {
+    const NAME: &'static str = "add-device";
+    const FLAGS: ::qapi_runtime::CommandFlags = ::qapi_runtime::CommandFlags {
+        boxed: false,
+        allow_oob: false,
+        success_response: true,
+        allow_preconfig: false,
+        coroutine: false,
+    };
+    type Arguments = AddDeviceArguments;
+    type Returns = ::qapi_runtime::Empty;
+}
+
 /// An event of the schema, or one this side does not know.
 #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
@@ -492,6 +640,19 @@ pub trait CommandServer: ::core::marker::Send + ::core::marker::Sync + 'static {
             ::qapi_runtime::Error::command_not_found("fire-and-forget"),
         )
     }
+    /// Adds a device.  Its properties are arguments too, although the
+    /// schema does not list them (QEMU's device_add is like this).
+    ///
+    /// *Since: 1.3*
+    fn add_device(
+        &self,
+        arguments: AddDeviceArguments,
+    ) -> ::core::result::Result<::qapi_runtime::Empty, ::qapi_runtime::Error> {
+        let _ = arguments;
+        ::core::result::Result::Err(
+            ::qapi_runtime::Error::command_not_found("add-device"),
+        )
+    }
 }
 
 /// Runs the commands of a `CommandServer`: decodes arguments
@@ -587,6 +748,19 @@ impl<S: CommandServer> ::qapi_runtime::dispatch::Dispatcher for CommandDispatche
                             },
                         },
                     ),
+                    (
+                        true,
+                        ::qapi_runtime::dispatch::CommandInfo {
+                            name: "add-device",
+                            flags: ::qapi_runtime::CommandFlags {
+                                boxed: false,
+                                allow_oob: false,
+                                success_response: true,
+                                allow_preconfig: false,
+                                coroutine: false,
+                            },
+                        },
+                    ),
                 ];
                 all.iter().filter(|c| c.0).map(|c| c.1).collect()
             })
@@ -641,6 +815,15 @@ impl<S: CommandServer> ::qapi_runtime::dispatch::Dispatcher for CommandDispatche
                 >(arguments)?;
                 ::qapi_runtime::types::encode_return(self.0.fire_and_forget()?)
             }
+            "add-device" => {
+                ::qapi_runtime::types::encode_return(
+                    self
+                        .0
+                        .add_device(
+                            ::qapi_runtime::dispatch::decode_arguments(arguments)?,
+                        )?,
+                )
+            }
             _ => {
                 let _ = arguments;
                 ::core::result::Result::Err(
@@ -649,4 +832,35 @@ impl<S: CommandServer> ::qapi_runtime::dispatch::Dispatcher for CommandDispatche
             }
         }
     }
+}
+
+/// The schema's introspection: the value `query-qmp-schema` returns, an array of
+/// `SchemaInfo` objects as QEMU's generator makes them for this schema.
+/// Type names are masked as numbers, as QEMU reports them.
+/// Every `if` condition is taken to hold.
+pub const QMP_SCHEMA_JSON: &str = r#"[
+{"arg-type":"0","ret-type":"0","name":"stop","meta-type":"command"},
+{"arg-type":"0","ret-type":"1","name":"query-status","meta-type":"command"},
+{"arg-type":"2","ret-type":"0","name":"set-speed","meta-type":"command"},
+{"arg-type":"3","ret-type":"[4]","name":"list-names","meta-type":"command"},
+{"arg-type":"1","ret-type":"0","allow-oob":true,"name":"watch","meta-type":"command"},
+{"arg-type":"0","ret-type":"0","name":"fire-and-forget","meta-type":"command"},
+{"arg-type":"5","ret-type":"0","name":"add-device","meta-type":"command"},
+{"members":[],"name":"0","meta-type":"object"},
+{"members":[{"name":"running","type":"bool"},{"name":"uptime","type":"int"}],"name":"1","meta-type":"object"},
+{"members":[{"name":"speed","type":"int"},{"name":"burst","type":"int","default":null}],"name":"2","meta-type":"object"},
+{"members":[{"name":"pattern","type":"str"}],"name":"3","meta-type":"object"},
+{"element-type":"4","name":"[4]","meta-type":"array"},
+{"members":[{"name":"name","type":"str"}],"name":"4","meta-type":"object"},
+{"members":[{"name":"driver","type":"str"},{"name":"id","type":"str","default":null}],"name":"5","meta-type":"object"},
+{"json-type":"boolean","name":"bool","meta-type":"builtin"},
+{"json-type":"int","name":"int","meta-type":"builtin"},
+{"json-type":"string","name":"str","meta-type":"builtin"}
+]"#;
+
+/// The value of `query-qmp-schema` for this schema: [`QMP_SCHEMA_JSON`] parsed.
+/// A QMP server built on this code answers `query-qmp-schema` with it.
+pub fn qmp_schema() -> ::qapi_runtime::serde_json::Value {
+    ::qapi_runtime::serde_json::from_str(QMP_SCHEMA_JSON)
+        .expect("QMP_SCHEMA_JSON is JSON: the generator wrote it")
 }

@@ -534,3 +534,145 @@ impl Event {
         )
     }
 }
+
+/// The schema's introspection: the value `query-qmp-schema` returns, an array of
+/// `SchemaInfo` objects as QEMU's generator makes them for this schema.
+/// Type names are masked as numbers, as QEMU reports them.
+///
+/// Conditions are decided when this code is compiled: an entry, member, enum value, branch or feature
+/// is present when its `#[cfg]` holds, as in a QEMU built with that configuration. A QMP
+/// server built on this code answers `query-qmp-schema` with it.
+pub fn qmp_schema() -> ::qapi_runtime::serde_json::Value {
+    #[allow(dead_code)]
+    fn parse(text: &str) -> ::qapi_runtime::serde_json::Value {
+        ::qapi_runtime::serde_json::from_str(text)
+            .expect("the introspection pieces are JSON: the generator wrote it")
+    }
+    #[allow(dead_code)]
+    fn elements(text: &str) -> ::std::vec::Vec<::qapi_runtime::serde_json::Value> {
+        match ::qapi_runtime::serde_json::from_str::<
+            ::qapi_runtime::serde_json::Value,
+        >(text)
+            .expect("the introspection pieces are JSON: the generator wrote it")
+        {
+            ::qapi_runtime::serde_json::Value::Array(elements) => elements,
+            _ => ::std::vec::Vec::new(),
+        }
+    }
+    {
+        #[allow(unused_mut)]
+        let mut array = ::std::vec::Vec::new();
+        #[cfg(qapi = "CONFIG_VNC")]
+        array
+            .extend([
+                parse(
+                    r#"{"arg-type":"0","ret-type":"1","name":"query-vnc","meta-type":"command"}"#,
+                ),
+            ]);
+        #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
+        array
+            .extend([
+                parse(r#"{"arg-type":"2","name":"DISPLAY_CHANGED","meta-type":"event"}"#),
+            ]);
+        array.extend(elements(r#"[
+{"members":[],"name":"0","meta-type":"object"}
+]"#));
+        #[cfg(qapi = "CONFIG_VNC")]
+        array
+            .extend([
+                {
+                    let mut object = ::qapi_runtime::serde_json::Map::new();
+                    object
+                        .insert(
+                            ::std::string::String::from("members"),
+                            {
+                                #[allow(unused_mut)]
+                                let mut array = ::std::vec::Vec::new();
+                                array.extend(elements(r#"[{"name":"port","type":"int"}]"#));
+                                #[cfg(qapi = "CONFIG_VNC_AUTH")]
+                                array
+                                    .extend([
+                                        parse(r#"{"name":"password","type":"bool","default":null}"#),
+                                    ]);
+                                ::qapi_runtime::serde_json::Value::Array(array)
+                            },
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("name"),
+                            ::qapi_runtime::serde_json::Value::from("1"),
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("meta-type"),
+                            ::qapi_runtime::serde_json::Value::from("object"),
+                        );
+                    ::qapi_runtime::serde_json::Value::Object(object)
+                },
+            ]);
+        #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
+        array
+            .extend([
+                parse(
+                    r#"{"members":[{"name":"backend","type":"3"}],"name":"2","meta-type":"object"}"#,
+                ),
+            ]);
+        array
+            .extend(
+                elements(
+                    r#"[
+{"json-type":"int","name":"int","meta-type":"builtin"},
+{"json-type":"boolean","name":"bool","meta-type":"builtin"}
+]"#,
+                ),
+            );
+        array
+            .extend([
+                {
+                    let mut object = ::qapi_runtime::serde_json::Map::new();
+                    object
+                        .insert(
+                            ::std::string::String::from("members"),
+                            {
+                                #[allow(unused_mut)]
+                                let mut array = ::std::vec::Vec::new();
+                                array.extend(elements(r#"[{"name":"none"}]"#));
+                                #[cfg(qapi = "CONFIG_VNC")]
+                                array.extend([parse(r#"{"name":"vnc"}"#)]);
+                                #[cfg(all(qapi = "CONFIG_SPICE", qapi = "CONFIG_OPENGL"))]
+                                array.extend([parse(r#"{"name":"spice"}"#)]);
+                                ::qapi_runtime::serde_json::Value::Array(array)
+                            },
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("values"),
+                            {
+                                #[allow(unused_mut)]
+                                let mut array = ::std::vec::Vec::new();
+                                array.extend(elements(r#"["none"]"#));
+                                #[cfg(qapi = "CONFIG_VNC")]
+                                array
+                                    .extend([::qapi_runtime::serde_json::Value::from("vnc")]);
+                                #[cfg(all(qapi = "CONFIG_SPICE", qapi = "CONFIG_OPENGL"))]
+                                array
+                                    .extend([::qapi_runtime::serde_json::Value::from("spice")]);
+                                ::qapi_runtime::serde_json::Value::Array(array)
+                            },
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("name"),
+                            ::qapi_runtime::serde_json::Value::from("3"),
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("meta-type"),
+                            ::qapi_runtime::serde_json::Value::from("enum"),
+                        );
+                    ::qapi_runtime::serde_json::Value::Object(object)
+                },
+            ]);
+        ::qapi_runtime::serde_json::Value::Array(array)
+    }
+}

@@ -458,3 +458,25 @@ impl Event {
         )
     }
 }
+
+/// The schema's introspection: the value `query-qmp-schema` returns, an array of
+/// `SchemaInfo` objects as QEMU's generator makes them for this schema.
+/// Type names are masked as numbers, as QEMU reports them.
+/// Conditions were evaluated with these names defined: `CONFIG_VNC`.
+pub const QMP_SCHEMA_JSON: &str = r#"[
+{"arg-type":"0","ret-type":"1","name":"query-vnc","meta-type":"command"},
+{"arg-type":"2","name":"DISPLAY_CHANGED","meta-type":"event"},
+{"members":[],"name":"0","meta-type":"object"},
+{"members":[{"name":"port","type":"int"}],"name":"1","meta-type":"object"},
+{"members":[{"name":"backend","type":"3"}],"name":"2","meta-type":"object"},
+{"json-type":"int","name":"int","meta-type":"builtin"},
+{"json-type":"boolean","name":"bool","meta-type":"builtin"},
+{"members":[{"name":"none"},{"name":"vnc"}],"values":["none","vnc"],"name":"3","meta-type":"enum"}
+]"#;
+
+/// The value of `query-qmp-schema` for this schema: [`QMP_SCHEMA_JSON`] parsed.
+/// A QMP server built on this code answers `query-qmp-schema` with it.
+pub fn qmp_schema() -> ::qapi_runtime::serde_json::Value {
+    ::qapi_runtime::serde_json::from_str(QMP_SCHEMA_JSON)
+        .expect("QMP_SCHEMA_JSON is JSON: the generator wrote it")
+}

@@ -505,3 +505,27 @@ impl Event {
         )
     }
 }
+
+/// The schema's introspection: the value `query-qmp-schema` returns, an array of
+/// `SchemaInfo` objects as QEMU's generator makes them for this schema.
+/// Type names are masked as numbers, as QEMU reports them.
+/// Every `if` condition is taken to hold.
+pub const QMP_SCHEMA_JSON: &str = r#"[
+{"arg-type":"0","ret-type":"1","name":"start-job","meta-type":"command","features":["deprecated","fancy"]},
+{"arg-type":"2","ret-type":"3","name":"x-start-job","meta-type":"command","features":["unstable"]},
+{"arg-type":"4","name":"JOB_DONE","meta-type":"event","features":["deprecated"]},
+{"members":[{"name":"mode","type":"5"}],"name":"0","meta-type":"object"},
+{"members":[],"name":"1","meta-type":"object"},
+{"members":[{"name":"job","type":"3"}],"name":"2","meta-type":"object"},
+{"members":[{"name":"id","type":"str"},{"name":"old-id","type":"str","default":null,"features":["deprecated"]},{"name":"x-debug","type":"str","default":null,"features":["unstable"]}],"name":"3","meta-type":"object"},
+{"members":[{"name":"id","type":"str"}],"name":"4","meta-type":"object"},
+{"members":[{"name":"fast"},{"name":"careful"},{"name":"legacy","features":["deprecated"]},{"name":"x-turbo","features":["unstable"]}],"values":["fast","careful","legacy","x-turbo"],"name":"5","meta-type":"enum"},
+{"json-type":"string","name":"str","meta-type":"builtin"}
+]"#;
+
+/// The value of `query-qmp-schema` for this schema: [`QMP_SCHEMA_JSON`] parsed.
+/// A QMP server built on this code answers `query-qmp-schema` with it.
+pub fn qmp_schema() -> ::qapi_runtime::serde_json::Value {
+    ::qapi_runtime::serde_json::from_str(QMP_SCHEMA_JSON)
+        .expect("QMP_SCHEMA_JSON is JSON: the generator wrote it")
+}

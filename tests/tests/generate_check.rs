@@ -107,3 +107,18 @@ fn invalid_schema_exits_1_and_writes_nothing() {
     assert!(!out.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn unmask_introspection_keeps_type_names() {
+    let dir = std::env::temp_dir().join(format!("qapi-tests-{}-unmask", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let (masked, unmasked) = (dir.join("masked.rs"), dir.join("unmasked.rs"));
+    assert_eq!(generate(&[], &masked).status.code(), Some(0));
+    assert_eq!(generate(&["--unmask-introspection"], &unmasked).status.code(), Some(0));
+    let read = |p: &Path| std::fs::read_to_string(p).expect("output written");
+    let entry = r#"{"arg-type":"q_empty","ret-type":"Status","name":"query-status","meta-type":"command"}"#;
+    assert!(read(&unmasked).contains(entry), "no unmasked query-status entry");
+    assert!(!read(&masked).contains(entry) && read(&masked).contains(r#""name":"query-status""#));
+    let _ = std::fs::remove_dir_all(&dir);
+}

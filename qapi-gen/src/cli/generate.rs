@@ -59,6 +59,9 @@ pub struct Args {
     /// The path generated code uses for the runtime crate.
     #[arg(long, value_name = "PATH", default_value = "::qapi_runtime")]
     pub runtime_path: String,
+    /// Keep type names in the generated introspection (qmp_schema()) instead of masking them.
+    #[arg(long)]
+    pub unmask_introspection: bool,
     /// Write nothing: exit 0 when OUT is what the schema generates, 1 when it is stale.
     #[arg(long, requires = "output")]
     pub check: bool,
@@ -82,6 +85,7 @@ impl Args {
         .gate_unstable(self.gate_unstable)
         .cfg_key(self.cfg_key.clone())
         .runtime_path(self.runtime_path.clone())
+        .unmask_introspection(self.unmask_introspection)
         .doc_style(match self.input.doc_style {
             StyleArg::Error => DocStyle::Error,
             StyleArg::Warn => DocStyle::Warn,

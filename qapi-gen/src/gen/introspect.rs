@@ -37,7 +37,8 @@
 //!   preprocessor would drop (entries, members, enum values, branches and
 //!   features whose condition is false); masked numbers and the set of
 //!   types are decided before that, as in QEMU, so a type used only by a
-//!   dropped command is still listed.
+//!   dropped command is still listed. [`introspect_conditional`] keeps the
+//!   conditions instead, for code that decides them at compile time.
 //!
 //! ```
 //! use qapi_gen::gen::introspect::{introspect, Options};
@@ -62,7 +63,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::model::{Cond, Entity, EntityId, EntityKind, Feature, JsonType, ModuleItem, Schema};
 
@@ -173,14 +174,108 @@ impl Options {
 /// assert_eq!(info[2]["values"], serde_json::json!(["red", "blue"]));
 /// ```
 pub fn introspect(schema: &Schema, options: &Options) -> Value {
-    Value::Array(Introspector::new(schema, options).run())
+    introspect_conditional(schema, options.unmask).evaluate(&options.conditions)
+}
+
+/// The `query-qmp-schema` value of `schema` with its `if` conditions kept
+/// instead of evaluated: what QEMU compiles into its C table, where the
+/// preprocessor decides later which entries, members, enum values,
+/// branches and features a build has.
+///
+/// [`CondTree::evaluate`] with some [`Conditions`] gives exactly what
+/// [`introspect`] gives with them; a code generator can instead turn the
+/// conditions into its own compile-time tests (the Rust backend's
+/// `#[cfg]`). Masked numbers do not depend on conditions, as in QEMU.
+///
+/// ```
+/// use qapi_gen::gen::introspect::{introspect, introspect_conditional, Conditions, CondTree, Options};
+///
+/// let schema = "{ 'command': 'ping', 'if': 'CONFIG_PING' }
+///               { 'command': 'quit' }";
+/// let out = qapi_gen::Frontend::new().check_str("ping.json", schema);
+/// let tree = introspect_conditional(&out.schema, false);
+/// let CondTree::Array(entries) = &tree else { unreachable!() };
+/// assert!(entries[0].0.is_some() && entries[1].0.is_none());
+/// let none = Conditions::defined(Vec::<String>::new());
+/// assert_eq!(tree.evaluate(&none), introspect(&out.schema, &Options::new().conditions(none.clone())));
+/// assert_eq!(tree.evaluate(&none).as_array().map(Vec::len), Some(2)); // quit and q_empty
+/// ```
+pub fn introspect_conditional(schema: &Schema, unmask: bool) -> CondTree {
+    CondTree::Array(Introspector::new(schema, unmask).run())
+}
+
+/// A JSON value some of whose array elements hold only under a condition:
+/// the shape of QEMU's introspection before the C preprocessor runs (see
+/// [`introspect_conditional`]). Conditions sit only on array elements:
+/// entries, members, enum values, branches and features.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CondTree {
+    /// A value without conditional parts.
+    Value(Value),
+    /// An object, its keys in QEMU's order.
+    Object(Vec<(String, CondTree)>),
+    /// An array; each element is present when its condition holds (`None`:
+    /// always).
+    Array(Vec<(Option<Cond>, CondTree)>),
+}
+
+impl CondTree {
+    /// The JSON value when the conditions are decided by `conditions`.
+    ///
+    /// ```
+    /// use qapi_gen::gen::introspect::{Conditions, CondTree};
+    /// use qapi_gen::model::Cond;
+    ///
+    /// let t = CondTree::Array(vec![
+    ///     (None, CondTree::Value("a".into())),
+    ///     (Some(Cond::Name("B".into())), CondTree::Value("b".into())),
+    /// ]);
+    /// assert_eq!(t.evaluate(&Conditions::AllTrue), serde_json::json!(["a", "b"]));
+    /// assert_eq!(t.evaluate(&Conditions::defined(["C"])), serde_json::json!(["a"]));
+    /// ```
+    pub fn evaluate(&self, conditions: &Conditions) -> Value {
+        match self {
+            CondTree::Value(v) => v.clone(),
+            CondTree::Object(members) => {
+                Value::Object(members.iter().map(|(k, t)| (k.clone(), t.evaluate(conditions))).collect())
+            }
+            CondTree::Array(elements) => Value::Array(
+                elements
+                    .iter()
+                    .filter(|(c, _)| conditions.holds(c.as_ref()))
+                    .map(|(_, t)| t.evaluate(conditions))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Whether any part of the tree is conditional.
+    ///
+    /// ```
+    /// use qapi_gen::gen::introspect::CondTree;
+    /// assert!(!CondTree::Object(vec![("a".into(), CondTree::Value(1.into()))]).is_conditional());
+    /// ```
+    pub fn is_conditional(&self) -> bool {
+        match self {
+            CondTree::Value(_) => false,
+            CondTree::Object(members) => members.iter().any(|(_, t)| t.is_conditional()),
+            CondTree::Array(elements) => elements.iter().any(|(c, t)| c.is_some() || t.is_conditional()),
+        }
+    }
+}
+
+/// An object's keys and values, in order.
+type Fields = Vec<(String, CondTree)>;
+
+fn leaf(v: impl Into<Value>) -> CondTree {
+    CondTree::Value(v.into())
 }
 
 /// Builds the entries; mirrors the walk QEMU's generator makes, so that the
 /// order of entries and of masked numbers is the same.
 struct Introspector<'a> {
     schema: &'a Schema,
-    opts: &'a Options,
+    unmask: bool,
     /// The work list: types in order of first use.
     used: Vec<EntityId>,
     /// `used` as a set, by entity index.
@@ -191,16 +286,16 @@ struct Introspector<'a> {
     int: Option<EntityId>,
     int_list: Option<EntityId>,
     empty: Option<EntityId>,
-    out: Vec<Value>,
+    out: Vec<(Option<Cond>, CondTree)>,
 }
 
 impl<'a> Introspector<'a> {
-    fn new(schema: &'a Schema, opts: &'a Options) -> Self {
+    fn new(schema: &'a Schema, unmask: bool) -> Self {
         let n = schema.entities().len();
         let id_of = |name: &str| schema.lookup_type(name).map(|e| e.id);
         Introspector {
             schema,
-            opts,
+            unmask,
             used: Vec::new(),
             is_used: vec![false; n],
             masked: vec![None; n],
@@ -212,7 +307,7 @@ impl<'a> Introspector<'a> {
         }
     }
 
-    fn run(mut self) -> Vec<Value> {
+    fn run(mut self) -> Vec<(Option<Cond>, CondTree)> {
         let schema = self.schema;
         for module in schema.modules() {
             for item in &module.items {
@@ -220,20 +315,20 @@ impl<'a> Introspector<'a> {
                 let Some(entity) = schema.get(id) else { continue };
                 match &entity.kind {
                     EntityKind::Command(c) => {
-                        let mut obj = Map::new();
+                        let mut obj = Fields::new();
                         let arg = self.use_or_empty(c.arg_type);
-                        obj.insert("arg-type".into(), arg.into());
+                        obj.push(("arg-type".into(), leaf(arg)));
                         let ret = self.use_or_empty(c.ret_type);
-                        obj.insert("ret-type".into(), ret.into());
+                        obj.push(("ret-type".into(), leaf(ret)));
                         if c.allow_oob {
-                            obj.insert("allow-oob".into(), true.into());
+                            obj.push(("allow-oob".into(), leaf(true)));
                         }
                         self.push(entity, entity.name.clone(), "command", obj);
                     }
                     EntityKind::Event(ev) => {
-                        let mut obj = Map::new();
+                        let mut obj = Fields::new();
                         let arg = self.use_or_empty(ev.arg_type);
-                        obj.insert("arg-type".into(), arg.into());
+                        obj.push(("arg-type".into(), leaf(arg)));
                         self.push(entity, entity.name.clone(), "event", obj);
                     }
                     _ => {}
@@ -253,16 +348,16 @@ impl<'a> Introspector<'a> {
 
     fn visit_type(&mut self, entity: &'a Entity) {
         let schema = self.schema;
-        let mut obj = Map::new();
+        let mut obj = Fields::new();
         let mtype = match &entity.kind {
             EntityKind::Builtin(b) => {
-                obj.insert("json-type".into(), b.json_type().as_str().into());
+                obj.push(("json-type".into(), leaf(b.json_type().as_str())));
                 self.push(entity, entity.name.clone(), "builtin", obj);
                 return;
             }
             EntityKind::Array(a) => {
                 let element = self.use_type(a.element);
-                obj.insert("element-type".into(), element.clone().into());
+                obj.push(("element-type".into(), leaf(element.clone())));
                 self.push(entity, format!("[{element}]"), "array", obj);
                 return;
             }
@@ -270,53 +365,39 @@ impl<'a> Introspector<'a> {
                 let mut members = Vec::new();
                 let mut values = Vec::new();
                 for v in &e.values {
-                    if !self.holds(v.cond.as_ref()) {
-                        continue;
-                    }
-                    let mut m = Map::new();
-                    m.insert("name".into(), v.name.clone().into());
-                    self.add_features(&mut m, &v.features);
-                    members.push(Value::Object(m));
-                    values.push(Value::from(v.name.clone()));
+                    let mut m = vec![("name".to_owned(), leaf(v.name.clone()))];
+                    add_features(&mut m, &v.features);
+                    members.push((v.cond.clone(), CondTree::Object(m)));
+                    values.push((v.cond.clone(), leaf(v.name.clone())));
                 }
-                obj.insert("members".into(), members.into());
-                obj.insert("values".into(), values.into());
+                obj.push(("members".into(), CondTree::Array(members)));
+                obj.push(("values".into(), CondTree::Array(values)));
                 "enum"
             }
             EntityKind::Object(o) => {
                 let mut members = Vec::new();
                 for m in o.all_members(schema) {
-                    // Use the type even when the member is dropped: QEMU
+                    // Use the type whatever the member's condition: QEMU
                     // decides the types and their numbers before the C
                     // preprocessor sees the conditions.
                     let ty = self.use_type(m.ty);
-                    if !self.holds(m.cond.as_ref()) {
-                        continue;
-                    }
-                    let mut v = Map::new();
-                    v.insert("name".into(), m.name.clone().into());
-                    v.insert("type".into(), ty.into());
+                    let mut v = vec![("name".to_owned(), leaf(m.name.clone())), ("type".to_owned(), leaf(ty))];
                     if m.optional {
-                        v.insert("default".into(), Value::Null);
+                        v.push(("default".into(), leaf(Value::Null)));
                     }
-                    self.add_features(&mut v, &m.features);
-                    members.push(Value::Object(v));
+                    add_features(&mut v, &m.features);
+                    members.push((m.cond.clone(), CondTree::Object(v)));
                 }
-                obj.insert("members".into(), members.into());
+                obj.push(("members".into(), CondTree::Array(members)));
                 if let Some(br) = &o.branches {
-                    obj.insert("tag".into(), br.tag.name.clone().into());
+                    obj.push(("tag".into(), leaf(br.tag.name.clone())));
                     let mut variants = Vec::new();
                     for b in &br.branches {
                         let ty = self.use_type(b.ty);
-                        if !self.holds(b.cond.as_ref()) {
-                            continue;
-                        }
-                        let mut v = Map::new();
-                        v.insert("case".into(), b.name.clone().into());
-                        v.insert("type".into(), ty.into());
-                        variants.push(Value::Object(v));
+                        let v = vec![("case".to_owned(), leaf(b.name.clone())), ("type".to_owned(), leaf(ty))];
+                        variants.push((b.cond.clone(), CondTree::Object(v)));
                     }
-                    obj.insert("variants".into(), variants.into());
+                    obj.push(("variants".into(), CondTree::Array(variants)));
                 }
                 "object"
             }
@@ -324,14 +405,9 @@ impl<'a> Introspector<'a> {
                 let mut members = Vec::new();
                 for b in &a.branches {
                     let ty = self.use_type(b.ty);
-                    if !self.holds(b.cond.as_ref()) {
-                        continue;
-                    }
-                    let mut v = Map::new();
-                    v.insert("type".into(), ty.into());
-                    members.push(Value::Object(v));
+                    members.push((b.cond.clone(), CondTree::Object(vec![("type".to_owned(), leaf(ty))])));
                 }
-                obj.insert("members".into(), members.into());
+                obj.push(("members".into(), CondTree::Array(members)));
                 "alternate"
             }
             EntityKind::Command(_) | EntityKind::Event(_) => return,
@@ -341,29 +417,12 @@ impl<'a> Introspector<'a> {
     }
 
     /// Appends an entry with `name`, `meta-type` and the entity's features
-    /// after what `obj` already holds, unless its condition is false.
-    fn push(&mut self, entity: &Entity, name: String, mtype: &str, mut obj: Map<String, Value>) {
-        if !self.holds(entity.cond.as_ref()) {
-            return;
-        }
-        obj.insert("name".into(), name.into());
-        obj.insert("meta-type".into(), mtype.into());
-        self.add_features(&mut obj, &entity.features);
-        self.out.push(Value::Object(obj));
-    }
-
-    /// `features`, when there are any (the list itself keeps only those
-    /// whose condition holds, as QEMU's C table does).
-    fn add_features(&self, obj: &mut Map<String, Value>, features: &[Feature]) {
-        if features.is_empty() {
-            return;
-        }
-        let list = features.iter().filter(|f| self.holds(f.cond.as_ref())).map(|f| Value::from(f.name.clone()));
-        obj.insert("features".into(), list.collect::<Vec<_>>().into());
-    }
-
-    fn holds(&self, cond: Option<&Cond>) -> bool {
-        self.opts.conditions.holds(cond)
+    /// after what `obj` already holds, under the entity's condition.
+    fn push(&mut self, entity: &Entity, name: String, mtype: &str, mut obj: Fields) {
+        obj.push(("name".into(), leaf(name)));
+        obj.push(("meta-type".into(), leaf(mtype)));
+        add_features(&mut obj, &entity.features);
+        self.out.push((entity.cond.clone(), CondTree::Object(obj)));
     }
 
     /// The name of a type as a reference to it, queueing the type for an
@@ -403,7 +462,7 @@ impl<'a> Introspector<'a> {
 
     /// The (possibly masked) name of a schema-defined type.
     fn name(&mut self, entity: &Entity) -> String {
-        if self.opts.unmask {
+        if self.unmask {
             return entity.name.clone();
         }
         let Some(slot) = self.masked.get_mut(entity.id.index()) else { return entity.name.clone() };
@@ -414,6 +473,17 @@ impl<'a> Introspector<'a> {
         });
         n.to_string()
     }
+}
+
+/// `features`, when there are any, each under its condition (the list
+/// itself is there even when no feature's condition holds, as in QEMU's C
+/// table).
+fn add_features(obj: &mut Fields, features: &[Feature]) {
+    if features.is_empty() {
+        return;
+    }
+    let list = features.iter().map(|f| (f.cond.clone(), leaf(f.name.clone()))).collect();
+    obj.push(("features".into(), CondTree::Array(list)));
 }
 
 #[cfg(test)]

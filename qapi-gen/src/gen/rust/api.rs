@@ -78,7 +78,12 @@ impl Cx<'_> {
                 let adocs = doc::attrs(&lines);
                 let mut item_entity = ae.clone();
                 item_entity.doc = e.doc.clone();
-                out.extend(self.struct_item(&item_entity, obj, &self.name(a), guard.clone(), adocs, dep.clone())?);
+                let item = if c.gen {
+                    self.struct_item(&item_entity, obj, &self.name(a), guard.clone(), adocs, dep.clone())?
+                } else {
+                    self.open_struct_item(&item_entity, obj, &self.name(a), guard.clone(), adocs, dep.clone())?
+                };
+                out.extend(item);
             }
         }
         let args = self.args_ty(c);
@@ -112,7 +117,7 @@ impl Cx<'_> {
     }
 
     /// The Rust name of an event's payload type.
-    fn event_payload(&self, e: &Entity, ev: &Event) -> Ident {
+    pub(super) fn event_payload(&self, e: &Entity, ev: &Event) -> Ident {
         match ev.arg_type.filter(|a| matches!(self.owners.get(a), Some(Owner::Event(_)))) {
             Some(a) => self.name(a),
             None => self.name(e.id),

@@ -24,17 +24,32 @@
 //! - **alternate** → a Rust enum, one variant per branch, decoded by the
 //!   JSON type of the value as QEMU does (`null` branches are unit
 //!   variants).
-//! - **command** `query-foo` → a unit struct `QueryFoo` implementing
-//!   `Command` (arguments: `QueryFooArguments` for arguments written in
-//!   place, the named type otherwise, `NoArguments` for none; returns:
-//!   `Empty` when nothing is declared). In [`Mode::Server`] also a
-//!   `CommandServer` trait (one method per command, defaulting to
-//!   `CommandNotFound`) and `CommandDispatcher<S>` implementing the
-//!   runtime's `Dispatcher`.
+//! - **command** `query-foo` → a unit struct `QueryFooCommand`
+//!   implementing `Command` (arguments: `QueryFooArguments` for arguments
+//!   written in place, the named type otherwise, `NoArguments` for none;
+//!   returns: `Empty` when nothing is declared). A command with
+//!   `'gen': false`, whose QEMU handler takes the whole arguments object,
+//!   gets an `additional` map in its arguments type for the members the
+//!   schema does not declare (`device_add`'s device properties). In
+//!   [`Mode::Server`] also a `CommandServer` trait (one method per
+//!   command, defaulting to `CommandNotFound`) and `CommandDispatcher<S>`
+//!   implementing the runtime's `Dispatcher`. [`rust_names`] gives the
+//!   Rust name of every definition.
 //! - **event** `FOO_BAR` → `FooBarEvent` (its data's members, the named
 //!   data type wrapped, or nothing) implementing `Event`, and an `Event`
 //!   enum of all of them with `Unknown { name, data }`, `Event::decode`,
 //!   `Event::encode` and `Event::name`.
+//!
+//! - **introspection** → `qmp_schema()`, the schema's `query-qmp-schema`
+//!   value (equal to what `qapi-gen introspect` prints for the same
+//!   conditions; type names masked unless
+//!   [`Options::unmask_introspection`]), for a server to answer that
+//!   command with. With conditions evaluated at generation time it is
+//!   also there as JSON text, `QMP_SCHEMA_JSON`; with [`CondPolicy::Cfg`]
+//!   `qmp_schema()` assembles it under the same `#[cfg]`s as the code.
+//!   Items marked `unstable` are listed even when
+//!   [`Options::gate_unstable`] leaves them out of the build: the value
+//!   describes the schema; a server that hides them filters it.
 //!
 //! Serialization of structs, unions, alternates and enums is written out
 //! by the generator (no `serde(flatten)`, no `serde(untagged)`); structs
@@ -53,10 +68,11 @@
 
 mod api;
 mod doc;
+mod introspect;
 mod names;
 mod types;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
@@ -104,6 +120,10 @@ pub struct Options {
     /// The cfg key conditions use with [`CondPolicy::Cfg`] (`qapi`, or
     /// `feature` to map them to Cargo features).
     pub cfg_key: String,
+    /// Keep type names in the generated introspection (`QMP_SCHEMA_JSON`,
+    /// `qmp_schema()`) instead of masking them as numbers as QEMU does
+    /// (QEMU's `--unmask`).
+    pub unmask_introspection: bool,
 }
 
 impl Default for Options {
@@ -114,6 +134,7 @@ impl Default for Options {
             gate_unstable: false,
             runtime_path: "::qapi_runtime".into(),
             cfg_key: "qapi".into(),
+            unmask_introspection: false,
         }
     }
 }
@@ -171,6 +192,66 @@ pub fn generate(schema: &Schema, opts: &Options) -> Result<String, GenError> {
     Ok(out)
 }
 
+/// The Rust names generated code gives a schema's definitions, for code
+/// that refers to generated items by their QAPI names (tests, tools that
+/// write code next to the generated module). Every definition is listed
+/// whatever its condition; whether the item exists depends on the
+/// [`CondPolicy`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RustNames {
+    /// Enums, structs, unions and alternates: QAPI type name → Rust type.
+    pub types: BTreeMap<String, String>,
+    /// Commands: wire name → the unit struct implementing `Command`.
+    pub commands: BTreeMap<String, String>,
+    /// Events: wire name → the payload type implementing `Event` (the
+    /// payload of the `Event` enum's variant).
+    pub events: BTreeMap<String, String>,
+}
+
+/// The Rust names [`generate`] gives the definitions of `schema` with
+/// `opts`.
+///
+/// ```
+/// use qapi_gen::gen::rust::{rust_names, Options};
+///
+/// let schema = "{ 'struct': 'Point', 'data': { 'x': 'int' } }
+///               { 'command': 'query-point', 'returns': 'Point' }
+///               { 'event': 'POINT_MOVED', 'data': { 'to': 'Point' } }";
+/// let out = qapi_gen::Frontend::new().check_str("point.json", schema);
+/// let names = rust_names(&out.schema, &Options::default())?;
+/// assert_eq!(names.types["Point"], "Point");
+/// assert_eq!(names.commands["query-point"], "QueryPointCommand");
+/// assert_eq!(names.events["POINT_MOVED"], "PointMovedEvent");
+/// # Ok::<(), qapi_gen::gen::rust::GenError>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`generate`]: when two definitions map to one Rust name, or the
+/// runtime path is not a path.
+pub fn rust_names(schema: &Schema, opts: &Options) -> Result<RustNames, GenError> {
+    let cx = Cx::new(schema, opts)?;
+    let mut names = RustNames::default();
+    for e in schema.entities() {
+        match &e.kind {
+            EntityKind::Enum(_) | EntityKind::Alternate(_) if !e.is_builtin() => {
+                names.types.insert(e.name.clone(), cx.name(e.id).to_string());
+            }
+            EntityKind::Object(_) if cx.is_plain_type(e) => {
+                names.types.insert(e.name.clone(), cx.name(e.id).to_string());
+            }
+            EntityKind::Command(_) => {
+                names.commands.insert(e.name.clone(), cx.name(e.id).to_string());
+            }
+            EntityKind::Event(ev) => {
+                names.events.insert(e.name.clone(), cx.event_payload(e, ev).to_string());
+            }
+            _ => {}
+        }
+    }
+    Ok(names)
+}
+
 /// Formats items with prettyplease, a blank line between two.
 fn format_items(tokens: TokenStream) -> Result<String, GenError> {
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| GenError::Internal(e.to_string()))?;
@@ -210,12 +291,13 @@ impl Cx<'_> {
         Ok(items)
     }
 
-    /// The items after the entities': the event enum, and in server mode
-    /// the server trait and dispatcher.
+    /// The items after the entities': the event enum, in server mode the
+    /// server trait and dispatcher, and the introspection.
     fn trailing_items(&self) -> Result<TokenStream, GenError> {
         let events = self.event_enum()?;
         let server = if self.opts.mode == Mode::Server { self.server()? } else { TokenStream::new() };
-        Ok(quote! { #events #server })
+        let introspection = self.introspection()?;
+        Ok(quote! { #events #server #introspection })
     }
 }
 

@@ -381,6 +381,106 @@ impl Cx<'_> {
         })
     }
 
+    /// The arguments of a command with `'gen': false`: QEMU hands its
+    /// handler the whole `arguments` object, so members the schema does
+    /// not declare are accepted (`device_add` takes the device's
+    /// properties). The declared members are fields as in a struct; the
+    /// others are kept in `additional`, in both modes, and written back
+    /// after the declared ones.
+    pub(super) fn open_struct_item(
+        &self,
+        e: &Entity,
+        obj: &ObjectType,
+        name: &Ident,
+        guard: TokenStream,
+        docs: TokenStream,
+        dep: TokenStream,
+    ) -> Result<TokenStream, GenError> {
+        let rt = &self.rt;
+        let since = self.since_of(e);
+        let mut scope = Scope::new(&e.name);
+        let fields = self.fields(e.id, obj.all_members(self.schema), since.as_deref(), &mut scope)?;
+        scope.claim("additional", "the members the schema does not declare")?;
+        let decls = fields.iter().map(|f| self.field_decl(f, false));
+        let default = if fields.iter().all(|f| f.optional) { quote!(::core::default::Default,) } else { quote!() };
+        let ser = self.serialize_fields(&fields);
+        let body = quote! {
+            #ser
+            for (key, value) in &self.additional {
+                map.serialize_entry(key, value)?;
+            }
+            ::core::result::Result::Ok(())
+        };
+        let ser_impls = self.serialize_impls(name, &guard, body, true);
+        let accessors = self.accessors(name, &guard, &fields);
+        let slots: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("m{}", i)).collect();
+        let slot_decls = fields.iter().zip(&slots).map(|(f, s)| {
+            let g = &f.guard;
+            quote!(#g let mut #s = ::core::option::Option::None;)
+        });
+        let slot_arms = fields.iter().zip(&slots).map(|(f, s)| {
+            let g = &f.guard;
+            let w = lit(&f.wire);
+            let t = &f.held;
+            quote!(#g #w => #rt::types::member::<_, #t>(&mut map, &mut #s, #w)?,)
+        });
+        let inits = fields.iter().zip(&slots).map(|(f, s)| {
+            let Field { ident, guard, .. } = f;
+            let w = lit(&f.wire);
+            if f.optional {
+                quote!(#guard #ident: #s,)
+            } else {
+                quote!(#guard #ident: #rt::types::required(#s, #w)?,)
+            }
+        });
+        let expecting = lit(&format!("an object ({})", e.name));
+        Ok(quote! {
+            #docs
+            #guard
+            #dep
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, #default)]
+            #[allow(deprecated)]
+            pub struct #name {
+                #(#decls)*
+                /// Members the schema does not declare, passed on as they are
+                /// (the command has `'gen': false`).
+                pub additional: #rt::serde_json::Map<::std::string::String, #rt::serde_json::Value>,
+            }
+
+            #ser_impls
+
+            #guard
+            #[allow(deprecated)]
+            impl<'de> #rt::serde::Deserialize<'de> for #name {
+                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                    struct Visitor;
+                    impl<'de> #rt::serde::de::Visitor<'de> for Visitor {
+                        type Value = #name;
+
+                        fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                            f.write_str(#expecting)
+                        }
+
+                        fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> ::core::result::Result<#name, A::Error> {
+                            #(#slot_decls)*
+                            let mut additional = #rt::serde_json::Map::new();
+                            while let ::core::option::Option::Some(key) = map.next_key::<::std::string::String>()? {
+                                match key.as_str() {
+                                    #(#slot_arms)*
+                                    _ => #rt::types::collect(&mut map, &mut additional, key)?,
+                                }
+                            }
+                            ::core::result::Result::Ok(#name { #(#inits)* additional })
+                        }
+                    }
+                    deserializer.deserialize_map(Visitor)
+                }
+            }
+
+            #accessors
+        })
+    }
+
     /// The `Since:` of a definition (for implicit types, the command's or
     /// event's).
     pub(super) fn since_of(&self, e: &Entity) -> Option<String> {

@@ -1,0 +1,237 @@
+//! The schema's `query-qmp-schema` value in generated code:
+//! `QMP_SCHEMA_JSON` and `qmp_schema()`.
+//!
+//! The value is what [`crate::gen::introspect`] makes of the schema, so a
+//! server built on the generated code answers `query-qmp-schema` exactly
+//! as `qapi-gen introspect` prints it. Conditions follow the generator's
+//! [`CondPolicy`]: evaluated at generation time for
+//! [`CondPolicy::AllTrue`] and [`CondPolicy::Defined`] (the value is then
+//! one JSON text, `QMP_SCHEMA_JSON`), and left to the compiler for
+//! [`CondPolicy::Cfg`]: `qmp_schema()` then assembles the value from JSON
+//! pieces, each conditional entry, member, enum value, branch or feature
+//! under its `#[cfg]`, as QEMU's C table has them under `#if`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+use serde_json::Value;
+
+use super::{doc, CondPolicy, Cx, GenError};
+use crate::gen::introspect::{introspect_conditional, CondTree, Conditions};
+
+/// A raw string literal holding `text` (multi-line text stays readable in
+/// the generated source).
+fn raw_str(text: &str) -> Result<Literal, GenError> {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}").parse().map_err(|e| GenError::Internal(format!("{e:?}")))
+}
+
+/// JSON text of a value; with `lines`, an array gets one element a line.
+fn json_text(v: &Value, lines: bool) -> Result<String, GenError> {
+    let one = |v: &Value| serde_json::to_string(v).map_err(|e| GenError::Internal(e.to_string()));
+    match v {
+        Value::Array(a) if lines && !a.is_empty() => {
+            let lines = a.iter().map(one).collect::<Result<Vec<_>, _>>()?;
+            Ok(format!("[\n{}\n]", lines.join(",\n")))
+        }
+        _ => one(v),
+    }
+}
+
+/// What the `#[cfg]` assembly of the value needs.
+struct Assembly<'c, 'a> {
+    cx: &'c Cx<'a>,
+    /// The helper parsing one JSON text is used.
+    uses_parse: bool,
+    /// The helper parsing a JSON array's elements is used.
+    uses_elements: bool,
+}
+
+impl Assembly<'_, '_> {
+    /// An expression for the value of `tree`; the entries (`top`) are
+    /// written one a line.
+    fn expr(&mut self, tree: &CondTree, top: bool) -> Result<TokenStream, GenError> {
+        let rt = &self.cx.rt;
+        if let CondTree::Value(Value::String(s)) = tree {
+            return Ok(quote!(#rt::serde_json::Value::from(#s)));
+        }
+        if !tree.is_conditional() {
+            self.uses_parse = true;
+            let text = raw_str(&json_text(&tree.evaluate(&Conditions::AllTrue), top)?)?;
+            return Ok(quote!(parse(#text)));
+        }
+        match tree {
+            CondTree::Value(v) => {
+                self.uses_parse = true;
+                let text = raw_str(&json_text(v, top)?)?;
+                Ok(quote!(parse(#text)))
+            }
+            CondTree::Object(fields) => {
+                let mut inserts = Vec::new();
+                for (key, value) in fields {
+                    let value = self.expr(value, false)?;
+                    inserts.push(quote!(object.insert(::std::string::String::from(#key), #value);));
+                }
+                Ok(quote! {{
+                    let mut object = #rt::serde_json::Map::new();
+                    #(#inserts)*
+                    #rt::serde_json::Value::Object(object)
+                }})
+            }
+            CondTree::Array(elements) => {
+                let mut stmts = Vec::new();
+                // Elements without conditions anywhere go in runs, one JSON
+                // text each.
+                let mut run: Vec<Value> = Vec::new();
+                for (cond, element) in elements {
+                    if cond.is_none() && !element.is_conditional() {
+                        run.push(element.evaluate(&Conditions::AllTrue));
+                        continue;
+                    }
+                    stmts.extend(self.flush(&mut run, top)?);
+                    let value = self.expr(element, false)?;
+                    let guard = match cond {
+                        Some(c) => {
+                            let p = self.cx.cfg_pred(c);
+                            quote!(#[cfg(#p)])
+                        }
+                        None => TokenStream::new(),
+                    };
+                    stmts.push(quote!(#guard array.extend([#value]);));
+                }
+                stmts.extend(self.flush(&mut run, top)?);
+                // `mut` goes unused when every element's `cfg` is false.
+                Ok(quote! {{
+                    #[allow(unused_mut)]
+                    let mut array = ::std::vec::Vec::new();
+                    #(#stmts)*
+                    #rt::serde_json::Value::Array(array)
+                }})
+            }
+        }
+    }
+
+    /// A statement adding the elements of `run` (emptying it), if any.
+    fn flush(&mut self, run: &mut Vec<Value>, lines: bool) -> Result<Option<TokenStream>, GenError> {
+        if run.is_empty() {
+            return Ok(None);
+        }
+        self.uses_elements = true;
+        let text = raw_str(&json_text(&Value::Array(std::mem::take(run)), lines)?)?;
+        Ok(Some(quote!(array.extend(elements(#text));)))
+    }
+}
+
+impl Cx<'_> {
+    /// `QMP_SCHEMA_JSON` (conditions evaluated) and `qmp_schema()`.
+    pub(super) fn introspection(&self) -> Result<TokenStream, GenError> {
+        let rt = &self.rt;
+        let tree = introspect_conditional(self.schema, self.opts.unmask_introspection);
+        let names = if self.opts.unmask_introspection {
+            "Type names are kept as the schema spells them (QEMU's `--unmask`)."
+        } else {
+            "Type names are masked as numbers, as QEMU reports them."
+        };
+        let mut lines = vec![
+            "The schema's introspection: the value `query-qmp-schema` returns, an array of".to_owned(),
+            "`SchemaInfo` objects as QEMU's generator makes them for this schema.".to_owned(),
+            names.to_owned(),
+        ];
+        let parse_doc = "the generator wrote it";
+        let conditions = match &self.opts.cond {
+            CondPolicy::AllTrue => Some((Conditions::AllTrue, "Every `if` condition is taken to hold.".to_owned())),
+            CondPolicy::Defined(set) => {
+                let list: Vec<String> = set.iter().map(|n| format!("`{}`", doc::prose(n))).collect();
+                let text = if list.is_empty() {
+                    "Conditions were evaluated with no name defined.".to_owned()
+                } else {
+                    format!("Conditions were evaluated with these names defined: {}.", list.join(", "))
+                };
+                Some((Conditions::Defined(set.clone()), text))
+            }
+            CondPolicy::Cfg => None,
+        };
+        if let Some((conds, text)) = conditions {
+            lines.push(text);
+            let value = raw_str(&json_text(&tree.evaluate(&conds), true)?)?;
+            let const_docs = doc::attrs(&lines);
+            let fn_docs = doc::attrs(&[
+                "The value of `query-qmp-schema` for this schema: [`QMP_SCHEMA_JSON`] parsed.".to_owned(),
+                "A QMP server built on this code answers `query-qmp-schema` with it.".to_owned(),
+            ]);
+            let msg = format!("QMP_SCHEMA_JSON is JSON: {parse_doc}");
+            return Ok(quote! {
+                #const_docs
+                pub const QMP_SCHEMA_JSON: &str = #value;
+
+                #fn_docs
+                pub fn qmp_schema() -> #rt::serde_json::Value {
+                    #rt::serde_json::from_str(QMP_SCHEMA_JSON).expect(#msg)
+                }
+            });
+        }
+        lines.push(String::new());
+        lines.push(
+            "Conditions are decided when this code is compiled: an entry, member, enum value, branch or feature"
+                .to_owned(),
+        );
+        lines.push("is present when its `#[cfg]` holds, as in a QEMU built with that configuration. A QMP".to_owned());
+        lines.push("server built on this code answers `query-qmp-schema` with it.".to_owned());
+        let docs = doc::attrs(&lines);
+        let mut asm = Assembly { cx: self, uses_parse: false, uses_elements: false };
+        let body = asm.expr(&tree, true)?;
+        let msg = format!("the introspection pieces are JSON: {parse_doc}");
+        let parse = if asm.uses_parse {
+            // Unused when every `cfg` of the pieces it parses is false.
+            quote! {
+                #[allow(dead_code)]
+                fn parse(text: &str) -> #rt::serde_json::Value {
+                    #rt::serde_json::from_str(text).expect(#msg)
+                }
+            }
+        } else {
+            TokenStream::new()
+        };
+        let elements = if asm.uses_elements {
+            quote! {
+                #[allow(dead_code)]
+                fn elements(text: &str) -> ::std::vec::Vec<#rt::serde_json::Value> {
+                    match #rt::serde_json::from_str::<#rt::serde_json::Value>(text).expect(#msg) {
+                        #rt::serde_json::Value::Array(elements) => elements,
+                        _ => ::std::vec::Vec::new(),
+                    }
+                }
+            }
+        } else {
+            TokenStream::new()
+        };
+        Ok(quote! {
+            #docs
+            pub fn qmp_schema() -> #rt::serde_json::Value {
+                #parse
+                #elements
+                #body
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_strings_outlast_their_text() {
+        assert_eq!(raw_str("a").unwrap().to_string(), "r#\"a\"#");
+        assert_eq!(raw_str("say \"#hi\"").unwrap().to_string(), "r##\"say \"#hi\"\"##");
+    }
+
+    #[test]
+    fn arrays_get_a_line_per_element() {
+        assert_eq!(json_text(&serde_json::json!([1, {"a": 2}]), true).unwrap(), "[\n1,\n{\"a\":2}\n]");
+        assert_eq!(json_text(&serde_json::json!([1, [2]]), false).unwrap(), "[1,[2]]");
+        assert_eq!(json_text(&serde_json::json!([]), true).unwrap(), "[]");
+    }
+}
