@@ -35,6 +35,7 @@ use syn::{bracketed, Ident, LitBool, LitStr, Token};
 /// | `cond` | `"all-true"`, `"defined"`, `"cfg"` (conditions become `#[cfg]` attributes) | `"all-true"`, or `"defined"` with `defined` |
 /// | `cfg_key` | the key of `#[cfg(KEY = "NAME")]` with `cond = "cfg"`; `"feature"` maps conditions to Cargo features | `"qapi"` |
 /// | `doc_style` | `"error"`, `"warn"`: how documentation style problems count | `"error"` |
+/// | `unmask_introspection` | `true`, `false`: `qmp_schema()` keeps type names instead of QEMU's masked numbers | `false` |
 /// | `runtime` | the path of the runtime crate in generated code | `"::qapi_runtime"` |
 ///
 /// ```ignore
@@ -214,13 +215,15 @@ fn settings(input: &Input, errors: &mut Errors) -> (Options, DocStyle) {
             ("doc_style", _) => errors.push(bad("\"error\" or \"warn\"")),
             ("cfg_key", Value::Str(v)) => opts.cfg_key = v.value(),
             ("cfg_key", _) => errors.push(bad("a string, e.g. \"feature\"")),
+            ("unmask_introspection", Value::Bool(b)) => opts.unmask_introspection = b.value,
+            ("unmask_introspection", _) => errors.push(bad("`true` or `false`")),
             ("runtime", Value::Str(v)) => opts.runtime_path = v.value(),
             ("runtime", _) => errors.push(bad("a path as a string, e.g. \"::qapi_runtime\"")),
             _ => errors.push(syn::Error::new(
                 s.key.span(),
                 format!(
                     "unknown option `{}`; the options are `mode`, `gate_unstable`, `defined`, `cond`, \
-                     `cfg_key`, `doc_style` and `runtime`",
+                     `cfg_key`, `doc_style`, `unmask_introspection` and `runtime`",
                     s.key
                 ),
             )),
@@ -390,7 +393,8 @@ mod tests {
     #[test]
     fn options_reach_the_generator() {
         let input: Input = syn::parse_str(
-            r#""s.json", mode = "server", unstable = true, defined = ["A", "B"], doc_style = "warn", runtime = "::rt","#,
+            r#""s.json", mode = "server", unstable = true, defined = ["A", "B"], doc_style = "warn", runtime = "::rt",
+              unmask_introspection = true,"#,
         )
         .unwrap();
         let mut errors = Errors::default();
@@ -401,5 +405,6 @@ mod tests {
         assert_eq!(opts.cond, CondPolicy::Defined(["A".to_owned(), "B".to_owned()].into()));
         assert_eq!(style, DocStyle::Warn);
         assert_eq!(opts.runtime_path, "::rt");
+        assert!(opts.unmask_introspection);
     }
 }
