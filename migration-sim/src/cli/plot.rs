@@ -125,6 +125,28 @@ fn draw(path: &Path, data: &PlotData) -> DrawResult {
     Ok(())
 }
 
+/// The legend box of a time panel.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<
+        'a,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font((FONT, 16))
+        .draw()?;
+    Ok(())
+}
+
 fn switchover_line<DB: DrawingBackend>(
     chart: &mut ChartContext<
         '_,
@@ -197,13 +219,7 @@ where
         .label("RAM remaining (ram.remaining)")
         .legend(legend_line(RAM));
     switchover_line(&mut chart, data, y_max)?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FONT, 16))
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -243,13 +259,7 @@ where
         .label("dirty rate (ram.dirty-pages-rate × page size; set at each dirty sync)")
         .legend(legend_line(DIRTY));
     switchover_line(&mut chart, data, y_max)?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FONT, 16))
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -286,13 +296,7 @@ where
         .label("cpu-throttle-percentage")
         .legend(legend_line(THROTTLE));
     switchover_line(&mut chart, data, 100.0)?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font((FONT, 16))
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 
