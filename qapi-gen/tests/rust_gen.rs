@@ -142,5 +142,9 @@ fn recursion_is_boxed_once() {
     let out = gen_str(text, &Options::default()).unwrap();
     assert!(out.contains("pub next: ::core::option::Option<::std::boxed::Box<Node>>"));
     assert!(out.contains("pub kids: ::std::vec::Vec<Node>"));
-    assert_eq!(out.matches("::std::boxed::Box<").count(), 2, "{out}");
+    // Declarations only: the slots of a `Deserialize` impl (`m0: ...`)
+    // repeat a field's type.
+    let slot = |l: &str| l.trim_start().strip_prefix('m').is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()));
+    let boxes: usize = out.lines().filter(|l| !slot(l)).map(|l| l.matches("::std::boxed::Box<").count()).sum();
+    assert_eq!(boxes, 2, "{out}");
 }

@@ -132,6 +132,200 @@ pub fn collect<'de, A: MapAccess<'de>>(
     Ok(())
 }
 
+/// The members of a struct being decoded by [`deserialize_struct`]: a
+/// generated `Deserialize` impl declares one, local to it, holding an
+/// `Option` per member. Moving the loop over the map into this generic
+/// code, rather than deriving it per struct, is what keeps the generated
+/// code small and quick to compile; the errors are worded as
+/// `#[derive(Deserialize)]` words them.
+pub trait StructBuilder<'de>: Sized {
+    /// The struct that is built.
+    type Value;
+    /// The struct's Rust name (the decoder is told `struct NAME`).
+    const NAME: &'static str;
+    /// The members' wire names; a member's index is its position here.
+    const FIELDS: &'static [&'static str];
+
+    /// No member read yet.
+    fn new() -> Self;
+
+    /// Reads member `index` from `value`; `false` if this build has no
+    /// such member (it is configured out), after skipping the value.
+    fn set<D: Deserializer<'de>>(&mut self, index: usize, value: D) -> Result<bool, D::Error>;
+
+    /// The struct, or the error for the first mandatory member missing.
+    fn build<E: de::Error>(self) -> Result<Self::Value, E>;
+}
+
+/// Deserializes a struct through its [`StructBuilder`] `B`. Unknown
+/// members are errors when `strict` (server mode) and skipped otherwise.
+pub fn deserialize_struct<'de, B, D>(deserializer: D, strict: bool) -> Result<B::Value, D::Error>
+where
+    B: StructBuilder<'de>,
+    D: Deserializer<'de>,
+{
+    deserializer.deserialize_struct(
+        B::NAME,
+        B::FIELDS,
+        StructVisitor::<B> { strict, builder: std::marker::PhantomData },
+    )
+}
+
+/// Stores a member's value into its slot: the duplicate check is done by
+/// [`deserialize_struct`]. Like [`deserialize_some`], `null` is not taken
+/// for "absent".
+pub fn put<'de, D, T>(slot: &mut Option<T>, value: D) -> Result<bool, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    *slot = Some(T::deserialize(value)?);
+    Ok(true)
+}
+
+/// Skips the value of a member this build does not have.
+pub fn skip<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
+    de::IgnoredAny::deserialize(value)?;
+    Ok(false)
+}
+
+struct StructVisitor<B> {
+    strict: bool,
+    builder: std::marker::PhantomData<fn() -> B>,
+}
+
+/// Which members were seen, to refuse duplicates without allocating for
+/// structs of up to 128 members.
+enum Seen {
+    Small(u128),
+    Large(Vec<bool>),
+}
+
+impl Seen {
+    fn new(len: usize) -> Self {
+        if len <= 128 {
+            Seen::Small(0)
+        } else {
+            Seen::Large(vec![false; len])
+        }
+    }
+
+    /// Marks `index`; whether it was already marked.
+    fn insert(&mut self, index: usize) -> bool {
+        match self {
+            Seen::Small(bits) => {
+                let bit = 1u128 << index;
+                let was = *bits & bit != 0;
+                *bits |= bit;
+                was
+            }
+            Seen::Large(v) => std::mem::replace(&mut v[index], true),
+        }
+    }
+}
+
+impl<'de, B: StructBuilder<'de>> Visitor<'de> for StructVisitor<B> {
+    type Value = B::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "struct {}", B::NAME)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<B::Value, A::Error> {
+        let mut builder = B::new();
+        let mut seen = Seen::new(B::FIELDS.len());
+        while let Some(key) = map.next_key_seed(KeySeed { fields: B::FIELDS, strict: self.strict })? {
+            let Some(index) = key else {
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            };
+            if seen.insert(index) {
+                return Err(de::Error::duplicate_field(B::FIELDS[index]));
+            }
+            let known = map.next_value_seed(SlotSeed { builder: &mut builder, index })?;
+            if !known && self.strict {
+                return Err(de::Error::unknown_field(B::FIELDS[index], B::FIELDS));
+            }
+        }
+        builder.build()
+    }
+
+    /// Members in order, as the derive accepts them; the first missing
+    /// element ends the sequence.
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<B::Value, A::Error> {
+        let mut builder = B::new();
+        for index in 0..B::FIELDS.len() {
+            if seq.next_element_seed(SlotSeed { builder: &mut builder, index })?.is_none() {
+                break;
+            }
+        }
+        builder.build()
+    }
+}
+
+/// A member name: its index in `fields`, `None` for one to skip.
+struct KeySeed {
+    fields: &'static [&'static str],
+    strict: bool,
+}
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("field identifier")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        match self.fields.iter().position(|f| *f == v) {
+            Some(index) => Ok(Some(index)),
+            None if self.strict => Err(E::unknown_field(v, self.fields)),
+            None => Ok(None),
+        }
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+        match self.fields.iter().position(|f| f.as_bytes() == v) {
+            Some(index) => Ok(Some(index)),
+            None if self.strict => Err(E::unknown_field(&String::from_utf8_lossy(v), self.fields)),
+            None => Ok(None),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        match usize::try_from(v).ok().filter(|i| *i < self.fields.len()) {
+            Some(index) => Ok(Some(index)),
+            None if self.strict => Err(E::invalid_value(
+                de::Unexpected::Unsigned(v),
+                &format!("field index 0 <= i < {}", self.fields.len()).as_str(),
+            )),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The value of member `index`, stored into `builder`.
+struct SlotSeed<'b, B> {
+    builder: &'b mut B,
+    index: usize,
+}
+
+impl<'de, B: StructBuilder<'de>> de::DeserializeSeed<'de> for SlotSeed<'_, B> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        self.builder.set(self.index, deserializer)
+    }
+}
+
 /// Encodes what a command returns as the reply's `return` value.
 pub fn encode_return<T: Serialize>(value: T) -> Result<Value, Error> {
     serde_json::to_value(value).map_err(|e| Error::generic(e.to_string()))
@@ -166,6 +360,56 @@ mod tests {
         let err = deserialize_enum(&v, "Color", from_wire, None).unwrap_err();
         assert_eq!(err.to_string(), "does not accept value 'blue'");
         assert_eq!(deserialize_enum(&json!("red"), "Color", from_wire, None).unwrap(), Color::Red);
+    }
+
+    /// `{ "a": int, "*b": str }`, as a generated impl declares it.
+    #[derive(Debug, PartialEq)]
+    struct Ab {
+        a: i64,
+        b: Option<String>,
+    }
+
+    struct AbSlots(Option<i64>, Option<String>);
+
+    impl<'de> StructBuilder<'de> for AbSlots {
+        type Value = Ab;
+        const NAME: &'static str = "Ab";
+        const FIELDS: &'static [&'static str] = &["a", "b"];
+        fn new() -> Self {
+            AbSlots(None, None)
+        }
+        fn set<D: Deserializer<'de>>(&mut self, index: usize, value: D) -> Result<bool, D::Error> {
+            match index {
+                0 => put(&mut self.0, value),
+                1 => put(&mut self.1, value),
+                _ => skip(value),
+            }
+        }
+        fn build<E: de::Error>(self) -> Result<Ab, E> {
+            Ok(Ab { a: required(self.0, "a")?, b: self.1 })
+        }
+    }
+
+    fn ab(text: &str, strict: bool) -> Result<Ab, String> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        deserialize_struct::<AbSlots, _>(&mut de, strict).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn structs_decode_as_derived() {
+        assert_eq!(ab(r#"{"a": 1, "x": [1]}"#, false), Ok(Ab { a: 1, b: None }));
+        assert_eq!(ab(r#"{"b": "s", "a": 2}"#, true), Ok(Ab { a: 2, b: Some("s".into()) }));
+        assert_eq!(ab(r#"[3]"#, true), Ok(Ab { a: 3, b: None }));
+        let err = ab(r#"{"a": 1, "x": 2}"#, true).unwrap_err();
+        assert!(err.starts_with("unknown field `x`, expected `a` or `b`"), "{err}");
+        let err = ab(r#"{"a": 1, "a": 2}"#, false).unwrap_err();
+        assert!(err.starts_with("duplicate field `a`"), "{err}");
+        let err = ab(r#"{"b": "s"}"#, false).unwrap_err();
+        assert!(err.starts_with("missing field `a`"), "{err}");
+        let err = ab(r#"{"a": 1, "b": null}"#, false).unwrap_err();
+        assert!(err.starts_with("invalid type: null"), "{err}");
+        let err = ab(r#""a""#, false).unwrap_err();
+        assert!(err.starts_with("invalid type: string \"a\", expected struct Ab"), "{err}");
     }
 
     #[test]

@@ -3,13 +3,7 @@
 /// The state of the machine.
 ///
 /// *Since: 1.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct Status {
     /// true when it runs
@@ -41,6 +35,49 @@ impl ::qapi_runtime::serde::Serialize for Status {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Status {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<bool>,
+            m1: ::core::option::Option<i64>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = Status;
+            const NAME: &'static str = "Status";
+            const FIELDS: &'static [&'static str] = &["running", "uptime"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                    m1: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<Status, E> {
+                ::core::result::Result::Ok(Status {
+                    running: ::qapi_runtime::types::required(self.m0, "running")?,
+                    uptime: ::qapi_runtime::types::required(self.m1, "uptime")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 
@@ -105,13 +142,7 @@ impl ::qapi_runtime::Command for QueryStatusCommand {
 /// The arguments of command `set-speed`.
 ///
 /// *Since: 1.1*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct SetSpeedArguments {
     /// bytes per second
@@ -121,7 +152,6 @@ pub struct SetSpeedArguments {
     /// bytes that may go at once (default: unlimited)
     ///
     /// *Since: 1.1*
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub burst: ::core::option::Option<u64>,
 }
 
@@ -146,6 +176,49 @@ impl ::qapi_runtime::serde::Serialize for SetSpeedArguments {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for SetSpeedArguments {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<u64>,
+            m1: ::core::option::Option<u64>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = SetSpeedArguments;
+            const NAME: &'static str = "SetSpeedArguments";
+            const FIELDS: &'static [&'static str] = &["speed", "burst"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                    m1: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<SetSpeedArguments, E> {
+                ::core::result::Result::Ok(SetSpeedArguments {
+                    speed: ::qapi_runtime::types::required(self.m0, "speed")?,
+                    burst: self.m1,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 
@@ -193,13 +266,7 @@ impl ::qapi_runtime::Command for SetSpeedCommand {
 /// A name.
 ///
 /// *Since: 1.1*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct Name {
     /// the name
@@ -229,16 +296,49 @@ impl ::qapi_runtime::serde::Serialize for Name {
     }
 }
 
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Name {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = Name;
+            const NAME: &'static str = "Name";
+            const FIELDS: &'static [&'static str] = &["name"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<Name, E> {
+                ::core::result::Result::Ok(Name {
+                    name: ::qapi_runtime::types::required(self.m0, "name")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
 /// The arguments of command `list-names`.
 ///
 /// *Since: 1.1*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct ListNamesArguments {
     /// a glob pattern
@@ -265,6 +365,45 @@ impl ::qapi_runtime::serde::Serialize for ListNamesArguments {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for ListNamesArguments {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = ListNamesArguments;
+            const NAME: &'static str = "ListNamesArguments";
+            const FIELDS: &'static [&'static str] = &["pattern"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<ListNamesArguments, E> {
+                ::core::result::Result::Ok(ListNamesArguments {
+                    pattern: ::qapi_runtime::types::required(self.m0, "pattern")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 

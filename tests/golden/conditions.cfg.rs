@@ -84,13 +84,7 @@ impl ::core::fmt::Display for Backend {
 ///
 /// *Since: 6.0*
 #[cfg(qapi = "CONFIG_VNC")]
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct VncOptions {
     /// the port to listen on
@@ -101,7 +95,6 @@ pub struct VncOptions {
     ///
     /// *Since: 6.0*
     #[cfg(qapi = "CONFIG_VNC_AUTH")]
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub password: ::core::option::Option<bool>,
 }
 
@@ -130,6 +123,54 @@ impl ::qapi_runtime::serde::Serialize for VncOptions {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[cfg(qapi = "CONFIG_VNC")]
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for VncOptions {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<u16>,
+            #[cfg(qapi = "CONFIG_VNC_AUTH")]
+            m1: ::core::option::Option<bool>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = VncOptions;
+            const NAME: &'static str = "VncOptions";
+            const FIELDS: &'static [&'static str] = &["port", "password"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                    #[cfg(qapi = "CONFIG_VNC_AUTH")]
+                    m1: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    #[cfg(qapi = "CONFIG_VNC_AUTH")]
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<VncOptions, E> {
+                ::core::result::Result::Ok(VncOptions {
+                    port: ::qapi_runtime::types::required(self.m0, "port")?,
+                    #[cfg(qapi = "CONFIG_VNC_AUTH")]
+                    password: self.m1,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 
@@ -397,13 +438,7 @@ impl ::qapi_runtime::Command for QueryVncCommand {
 ///
 /// *Since: 6.1*
 #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct DisplayChangedEvent {
     /// the new backend
@@ -432,6 +467,46 @@ impl ::qapi_runtime::serde::Serialize for DisplayChangedEvent {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayChangedEvent {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<Backend>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = DisplayChangedEvent;
+            const NAME: &'static str = "DisplayChangedEvent";
+            const FIELDS: &'static [&'static str] = &["backend"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<DisplayChangedEvent, E> {
+                ::core::result::Result::Ok(DisplayChangedEvent {
+                    backend: ::qapi_runtime::types::required(self.m0, "backend")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 

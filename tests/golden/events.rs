@@ -32,13 +32,7 @@ impl ::core::convert::From<ResumedEvent> for Event {
 /// Emitted when the speed changes.
 ///
 /// *Since: 1.1*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct SpeedChangedEvent {
     /// the new speed, in bytes per second
@@ -48,7 +42,6 @@ pub struct SpeedChangedEvent {
     /// why it changed, if known
     ///
     /// *Since: 1.1*
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub reason: ::core::option::Option<::std::string::String>,
 }
 
@@ -73,6 +66,49 @@ impl ::qapi_runtime::serde::Serialize for SpeedChangedEvent {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for SpeedChangedEvent {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<u64>,
+            m1: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = SpeedChangedEvent;
+            const NAME: &'static str = "SpeedChangedEvent";
+            const FIELDS: &'static [&'static str] = &["speed", "reason"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                    m1: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<SpeedChangedEvent, E> {
+                ::core::result::Result::Ok(SpeedChangedEvent {
+                    speed: ::qapi_runtime::types::required(self.m0, "speed")?,
+                    reason: self.m1,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 
@@ -105,13 +141,7 @@ impl ::core::convert::From<SpeedChangedEvent> for Event {
 /// A place.
 ///
 /// *Since: 1.2*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct Where {
     /// its name
@@ -138,6 +168,45 @@ impl ::qapi_runtime::serde::Serialize for Where {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Where {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = Where;
+            const NAME: &'static str = "Where";
+            const FIELDS: &'static [&'static str] = &["place"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<Where, E> {
+                ::core::result::Result::Ok(Where {
+                    place: ::qapi_runtime::types::required(self.m0, "place")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 

@@ -89,13 +89,7 @@ impl ::core::fmt::Display for Mode {
 /// A job.
 ///
 /// *Since: 5.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct Job {
     /// its identifier
@@ -108,8 +102,6 @@ pub struct Job {
     ///
     /// *Since: 5.0*
     #[deprecated(note = "@old-id is going away; use @id.")]
-    #[serde(rename = "old-id")]
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub old_id: ::core::option::Option<::std::string::String>,
     /// debugging data
     ///
@@ -117,8 +109,6 @@ pub struct Job {
     ///
     /// *Since: 5.0*
     #[cfg(feature = "unstable")]
-    #[serde(rename = "x-debug")]
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub x_debug: ::core::option::Option<::std::string::String>,
 }
 
@@ -148,6 +138,57 @@ impl ::qapi_runtime::serde::Serialize for Job {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Job {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+            m1: ::core::option::Option<::std::string::String>,
+            #[cfg(feature = "unstable")]
+            m2: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = Job;
+            const NAME: &'static str = "Job";
+            const FIELDS: &'static [&'static str] = &["id", "old-id", "x-debug"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                    m1: ::core::option::Option::None,
+                    #[cfg(feature = "unstable")]
+                    m2: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    #[cfg(feature = "unstable")]
+                    2 => ::qapi_runtime::types::put(&mut self.m2, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<Job, E> {
+                ::core::result::Result::Ok(Job {
+                    id: ::qapi_runtime::types::required(self.m0, "id")?,
+                    old_id: self.m1,
+                    #[cfg(feature = "unstable")]
+                    x_debug: self.m2,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 
@@ -182,13 +223,7 @@ impl Job {
 /// **Feature `fancy`.** a custom feature that introspection shows.
 ///
 /// *Since: 4.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct OldJob {
     /// its identifier
@@ -218,17 +253,50 @@ impl ::qapi_runtime::serde::Serialize for OldJob {
     }
 }
 
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for OldJob {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = OldJob;
+            const NAME: &'static str = "OldJob";
+            const FIELDS: &'static [&'static str] = &["id"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<OldJob, E> {
+                ::core::result::Result::Ok(OldJob {
+                    id: ::qapi_runtime::types::required(self.m0, "id")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
 /// The arguments of command `start-job`.
 ///
 /// *Since: 5.0*
 #[deprecated(note = "Use @x-start-job instead.")]
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct StartJobArguments {
     /// how to run it
@@ -255,6 +323,45 @@ impl ::qapi_runtime::serde::Serialize for StartJobArguments {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for StartJobArguments {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<Mode>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = StartJobArguments;
+            const NAME: &'static str = "StartJobArguments";
+            const FIELDS: &'static [&'static str] = &["mode"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<StartJobArguments, E> {
+                ::core::result::Result::Ok(StartJobArguments {
+                    mode: ::qapi_runtime::types::required(self.m0, "mode")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 
@@ -295,13 +402,7 @@ impl ::qapi_runtime::Command for StartJobCommand {
 ///
 /// *Since: 5.1*
 #[cfg(feature = "unstable")]
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct XStartJobArguments {
     /// the job
@@ -330,6 +431,46 @@ impl ::qapi_runtime::serde::Serialize for XStartJobArguments {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[cfg(feature = "unstable")]
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for XStartJobArguments {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<Job>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = XStartJobArguments;
+            const NAME: &'static str = "XStartJobArguments";
+            const FIELDS: &'static [&'static str] = &["job"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<XStartJobArguments, E> {
+                ::core::result::Result::Ok(XStartJobArguments {
+                    job: ::qapi_runtime::types::required(self.m0, "job")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 
@@ -375,13 +516,7 @@ impl ::qapi_runtime::Command for XStartJobCommand {
 ///
 /// *Since: 5.0*
 #[deprecated(note = "Watch @x-start-job's jobs instead.")]
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct JobDoneEvent {
     /// the job's identifier
@@ -408,6 +543,45 @@ impl ::qapi_runtime::serde::Serialize for JobDoneEvent {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for JobDoneEvent {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = JobDoneEvent;
+            const NAME: &'static str = "JobDoneEvent";
+            const FIELDS: &'static [&'static str] = &["id"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<JobDoneEvent, E> {
+                ::core::result::Result::Ok(JobDoneEvent {
+                    id: ::qapi_runtime::types::required(self.m0, "id")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 

@@ -3,13 +3,7 @@
 /// A point on a grid.
 ///
 /// *Since: 1.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct Point {
     /// column, counted from 0
@@ -44,16 +38,53 @@ impl ::qapi_runtime::serde::Serialize for Point {
     }
 }
 
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Point {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<i64>,
+            m1: ::core::option::Option<i64>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = Point;
+            const NAME: &'static str = "Point";
+            const FIELDS: &'static [&'static str] = &["x", "y"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                    m1: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<Point, E> {
+                ::core::result::Result::Ok(Point {
+                    x: ::qapi_runtime::types::required(self.m0, "x")?,
+                    y: ::qapi_runtime::types::required(self.m1, "y")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
 /// What every shape has.
 ///
 /// *Since: 1.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct ShapeBase {
     /// the shape's name
@@ -61,7 +92,6 @@ pub struct ShapeBase {
     /// *Since: 1.0*
     pub name: ::std::string::String,
     /// a number the caller chose (Since 2.0)
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub id: ::core::option::Option<u32>,
 }
 
@@ -90,6 +120,49 @@ impl ::qapi_runtime::serde::Serialize for ShapeBase {
 }
 
 #[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for ShapeBase {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+            m1: ::core::option::Option<u32>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = ShapeBase;
+            const NAME: &'static str = "ShapeBase";
+            const FIELDS: &'static [&'static str] = &["name", "id"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                    m1: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<ShapeBase, E> {
+                ::core::result::Result::Ok(ShapeBase {
+                    name: ::qapi_runtime::types::required(self.m0, "name")?,
+                    id: self.m1,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+#[allow(deprecated)]
 impl ShapeBase {
     /// Whether `id` is present.
     pub fn has_id(&self) -> bool {
@@ -105,13 +178,7 @@ impl ShapeBase {
 /// A closed polygon.  See `Point` for the coordinates.
 ///
 /// *Since: 1.2*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct Polygon {
     /// the shape's name
@@ -119,7 +186,6 @@ pub struct Polygon {
     /// *Since: 1.2*
     pub name: ::std::string::String,
     /// a number the caller chose (Since 2.0)
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub id: ::core::option::Option<u32>,
     /// the corners, in order
     ///
@@ -128,27 +194,22 @@ pub struct Polygon {
     /// whether the inside is painted.  Defaults to false.
     ///
     /// *Since: 1.2*
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub filled: ::core::option::Option<bool>,
     /// aspect ratio of the bounding box
     ///
     /// *Since: 1.2*
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub ratio: ::core::option::Option<f64>,
     /// bytes used in memory
     ///
     /// *Since: 1.2*
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub size: ::core::option::Option<u64>,
     /// anything the caller wants to keep with the shape
     ///
     /// *Since: 1.2*
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub extra: ::core::option::Option<::qapi_runtime::serde_json::Value>,
     /// a label to print, or null for none
     ///
     /// *Since: 1.2*
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub label: ::core::option::Option<StrOrNull>,
     /// a member named like a Rust keyword
     ///
@@ -157,7 +218,6 @@ pub struct Polygon {
     /// another member named like a Rust keyword
     ///
     /// *Since: 1.2*
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub r#match: ::core::option::Option<u64>,
 }
 
@@ -202,6 +262,92 @@ impl ::qapi_runtime::serde::Serialize for Polygon {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Polygon {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+            m1: ::core::option::Option<u32>,
+            m2: ::core::option::Option<::std::vec::Vec<Point>>,
+            m3: ::core::option::Option<bool>,
+            m4: ::core::option::Option<f64>,
+            m5: ::core::option::Option<u64>,
+            m6: ::core::option::Option<::qapi_runtime::serde_json::Value>,
+            m7: ::core::option::Option<StrOrNull>,
+            m8: ::core::option::Option<i8>,
+            m9: ::core::option::Option<u64>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = Polygon;
+            const NAME: &'static str = "Polygon";
+            const FIELDS: &'static [&'static str] = &[
+                "name",
+                "id",
+                "corners",
+                "filled",
+                "ratio",
+                "size",
+                "extra",
+                "label",
+                "type",
+                "match",
+            ];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                    m1: ::core::option::Option::None,
+                    m2: ::core::option::Option::None,
+                    m3: ::core::option::Option::None,
+                    m4: ::core::option::Option::None,
+                    m5: ::core::option::Option::None,
+                    m6: ::core::option::Option::None,
+                    m7: ::core::option::Option::None,
+                    m8: ::core::option::Option::None,
+                    m9: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    2 => ::qapi_runtime::types::put(&mut self.m2, value),
+                    3 => ::qapi_runtime::types::put(&mut self.m3, value),
+                    4 => ::qapi_runtime::types::put(&mut self.m4, value),
+                    5 => ::qapi_runtime::types::put(&mut self.m5, value),
+                    6 => ::qapi_runtime::types::put(&mut self.m6, value),
+                    7 => ::qapi_runtime::types::put(&mut self.m7, value),
+                    8 => ::qapi_runtime::types::put(&mut self.m8, value),
+                    9 => ::qapi_runtime::types::put(&mut self.m9, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<Polygon, E> {
+                ::core::result::Result::Ok(Polygon {
+                    name: ::qapi_runtime::types::required(self.m0, "name")?,
+                    id: self.m1,
+                    corners: ::qapi_runtime::types::required(self.m2, "corners")?,
+                    filled: self.m3,
+                    ratio: self.m4,
+                    size: self.m5,
+                    extra: self.m6,
+                    label: self.m7,
+                    r#type: ::qapi_runtime::types::required(self.m8, "type")?,
+                    r#match: self.m9,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 
@@ -339,9 +485,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for StrOrNull {
     ::core::clone::Clone,
     ::core::cmp::PartialEq,
     ::core::default::Default,
-    ::qapi_runtime::serde::Deserialize
 )]
-#[serde(crate = "::qapi_runtime::serde")]
 #[allow(deprecated)]
 pub struct Empty {}
 
@@ -362,6 +506,36 @@ impl ::qapi_runtime::serde::Serialize for Empty {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Empty {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {}
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = Empty;
+            const NAME: &'static str = "Empty";
+            const FIELDS: &'static [&'static str] = &[];
+            fn new() -> Self {
+                Slots_ {}
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                _index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                ::qapi_runtime::types::skip(value)
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<Empty, E> {
+                ::core::result::Result::Ok(Empty {})
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 

@@ -77,13 +77,7 @@ impl ::core::fmt::Display for Kind {
 /// A socket transport.
 ///
 /// *Since: 2.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct SocketTransport {
     /// the host to connect to
@@ -118,16 +112,53 @@ impl ::qapi_runtime::serde::Serialize for SocketTransport {
     }
 }
 
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for SocketTransport {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+            m1: ::core::option::Option<u16>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = SocketTransport;
+            const NAME: &'static str = "SocketTransport";
+            const FIELDS: &'static [&'static str] = &["host", "port"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                    m1: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<SocketTransport, E> {
+                ::core::result::Result::Ok(SocketTransport {
+                    host: ::qapi_runtime::types::required(self.m0, "host")?,
+                    port: ::qapi_runtime::types::required(self.m1, "port")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
 /// A file transport.
 ///
 /// *Since: 2.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct FileTransport {
     /// the file's path
@@ -137,7 +168,6 @@ pub struct FileTransport {
     /// add to the end instead of truncating
     ///
     /// *Since: 2.0*
-    #[serde(default, deserialize_with = "::qapi_runtime::types::deserialize_some")]
     pub append: ::core::option::Option<bool>,
 }
 
@@ -162,6 +192,49 @@ impl ::qapi_runtime::serde::Serialize for FileTransport {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for FileTransport {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+            m1: ::core::option::Option<bool>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = FileTransport;
+            const NAME: &'static str = "FileTransport";
+            const FIELDS: &'static [&'static str] = &["path", "append"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                    m1: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<FileTransport, E> {
+                ::core::result::Result::Ok(FileTransport {
+                    path: ::qapi_runtime::types::required(self.m0, "path")?,
+                    append: self.m1,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 
@@ -384,13 +457,7 @@ impl Transport {
 /// The members every transport has.
 ///
 /// *Since: 2.1*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::qapi_runtime::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 #[allow(deprecated)]
 pub struct TransportBase {
     /// what kind of transport this is
@@ -417,6 +484,45 @@ impl ::qapi_runtime::serde::Serialize for TransportBase {
         serializer: S,
     ) -> ::core::result::Result<S::Ok, S::Error> {
         ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for TransportBase {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        struct Slots_ {
+            m0: ::core::option::Option<Kind>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = TransportBase;
+            const NAME: &'static str = "TransportBase";
+            const FIELDS: &'static [&'static str] = &["kind"];
+            fn new() -> Self {
+                Slots_ {
+                    m0: ::core::option::Option::None,
+                }
+            }
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<TransportBase, E> {
+                ::core::result::Result::Ok(TransportBase {
+                    kind: ::qapi_runtime::types::required(self.m0, "kind")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
     }
 }
 

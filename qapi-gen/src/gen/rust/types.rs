@@ -81,10 +81,6 @@ pub(super) fn fallback_name(en: &EnumType) -> Ident {
 }
 
 impl Cx<'_> {
-    fn serde_crate(&self) -> Literal {
-        lit(&format!("{}::serde", self.rt_str))
-    }
-
     // ---- enums ---------------------------------------------------------
 
     pub(super) fn enum_type(&self, e: &Entity, en: &EnumType) -> Result<TokenStream, GenError> {
@@ -232,21 +228,9 @@ impl Cx<'_> {
     }
 
     /// A field declaration.
-    fn field_decl(&self, f: &Field, serde_attrs: bool) -> TokenStream {
-        let Field { ident, wire, ty, guard, docs, dep, .. } = f;
-        let mut attrs = TokenStream::new();
-        if serde_attrs {
-            let unraw = ident.to_string();
-            if unraw.trim_start_matches("r#") != wire {
-                let w = lit(wire);
-                attrs.extend(quote!(#[serde(rename = #w)]));
-            }
-            if f.optional {
-                let with = lit(&format!("{}::types::deserialize_some", self.rt_str));
-                attrs.extend(quote!(#[serde(default, deserialize_with = #with)]));
-            }
-        }
-        quote! { #docs #guard #dep #attrs pub #ident: #ty, }
+    fn field_decl(&self, f: &Field) -> TokenStream {
+        let Field { ident, ty, guard, docs, dep, .. } = f;
+        quote! { #docs #guard #dep pub #ident: #ty, }
     }
 
     /// Statements writing `fields` of `self` into `map`.
@@ -350,35 +334,104 @@ impl Cx<'_> {
         docs: TokenStream,
         dep: TokenStream,
     ) -> Result<TokenStream, GenError> {
-        let rt = &self.rt;
         let since = self.since_of(e);
         let mut scope = Scope::new(&e.name);
         let fields = self.fields(e.id, obj.all_members(self.schema), since.as_deref(), &mut scope)?;
-        let decls = fields.iter().map(|f| self.field_decl(f, true));
+        let decls = fields.iter().map(|f| self.field_decl(f));
         let default = if fields.iter().all(|f| f.optional) { quote!(::core::default::Default,) } else { quote!() };
-        let krate = self.serde_crate();
-        let deny = if self.strict() { quote!(#[serde(deny_unknown_fields)]) } else { quote!() };
         let ser = self.serialize_fields(&fields);
         let uses_map = !fields.is_empty();
         let keep_map = if fields.iter().any(|f| !f.guard.is_empty()) { quote!(let _ = &map;) } else { quote!() };
         let body = quote! { #keep_map #ser ::core::result::Result::Ok(()) };
         let ser_impls = self.serialize_impls(name, &guard, body, uses_map);
+        let de_impl = self.struct_deserialize(name, &guard, &fields);
         let accessors = self.accessors(name, &guard, &fields);
         Ok(quote! {
             #docs
             #guard
             #dep
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, #default #rt::serde::Deserialize)]
-            #[serde(crate = #krate)]
-            #deny
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, #default)]
             #[allow(deprecated)]
             pub struct #name {
                 #(#decls)*
             }
 
             #ser_impls
+            #de_impl
             #accessors
         })
+    }
+
+    /// `Deserialize` for a struct of `fields`, through a builder local to
+    /// the impl (named `Slots_`, which no converted QAPI name can be) and
+    /// the runtime's generic `deserialize_struct`: far less code than
+    /// `derive(Deserialize)` expands to, with the same errors.
+    /// Every member has an index, configured out or not, so that indices
+    /// don't depend on the configuration.
+    fn struct_deserialize(&self, name: &Ident, guard: &TokenStream, fields: &[Field]) -> TokenStream {
+        let rt = &self.rt;
+        let slots: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("m{}", i)).collect();
+        let wires = fields.iter().map(|f| lit(&f.wire));
+        let slot_decls = fields.iter().zip(&slots).map(|(f, s)| {
+            let Field { guard: g, held, .. } = f;
+            quote!(#g #s: ::core::option::Option<#held>,)
+        });
+        let slot_inits = fields.iter().zip(&slots).map(|(f, s)| {
+            let g = &f.guard;
+            quote!(#g #s: ::core::option::Option::None,)
+        });
+        let set_arms = fields.iter().zip(&slots).enumerate().map(|(i, (f, s))| {
+            let g = &f.guard;
+            let i = Literal::usize_unsuffixed(i);
+            quote!(#g #i => #rt::types::put(&mut self.#s, value),)
+        });
+        let inits = fields.iter().zip(&slots).map(|(f, s)| {
+            let Field { ident, guard: g, .. } = f;
+            if f.optional {
+                quote!(#g #ident: self.#s,)
+            } else {
+                let w = lit(&f.wire);
+                quote!(#g #ident: #rt::types::required(self.#s, #w)?,)
+            }
+        });
+        let unraw = name.to_string();
+        let rust_name = lit(unraw.trim_start_matches("r#"));
+        let strict = self.strict();
+        let index = if fields.is_empty() { quote!(_index) } else { quote!(index) };
+        let set_body = if fields.is_empty() {
+            quote!(#rt::types::skip(value))
+        } else {
+            quote! {
+                match index {
+                    #(#set_arms)*
+                    _ => #rt::types::skip(value),
+                }
+            }
+        };
+        quote! {
+            #guard
+            #[allow(deprecated)]
+            impl<'de> #rt::serde::Deserialize<'de> for #name {
+                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                    struct Slots_ { #(#slot_decls)* }
+                    impl<'de> #rt::types::StructBuilder<'de> for Slots_ {
+                        type Value = #name;
+                        const NAME: &'static str = #rust_name;
+                        const FIELDS: &'static [&'static str] = &[#(#wires),*];
+                        fn new() -> Self {
+                            Slots_ { #(#slot_inits)* }
+                        }
+                        fn set<D: #rt::serde::Deserializer<'de>>(&mut self, #index: usize, value: D) -> ::core::result::Result<bool, D::Error> {
+                            #set_body
+                        }
+                        fn build<E: #rt::serde::de::Error>(self) -> ::core::result::Result<#name, E> {
+                            ::core::result::Result::Ok(#name { #(#inits)* })
+                        }
+                    }
+                    #rt::types::deserialize_struct::<Slots_, D>(deserializer, #strict)
+                }
+            }
+        }
     }
 
     /// The arguments of a command with `'gen': false`: QEMU hands its
@@ -401,7 +454,7 @@ impl Cx<'_> {
         let mut scope = Scope::new(&e.name);
         let fields = self.fields(e.id, obj.all_members(self.schema), since.as_deref(), &mut scope)?;
         scope.claim("additional", "the members the schema does not declare")?;
-        let decls = fields.iter().map(|f| self.field_decl(f, false));
+        let decls = fields.iter().map(|f| self.field_decl(f));
         let default = if fields.iter().all(|f| f.optional) { quote!(::core::default::Default,) } else { quote!() };
         let ser = self.serialize_fields(&fields);
         let body = quote! {
@@ -787,7 +840,7 @@ impl Cx<'_> {
                 continue;
             }
             if let Some(f) = fi.next() {
-                decls.push(self.field_decl(f, false));
+                decls.push(self.field_decl(f));
                 ser.push(self.serialize_fields(std::slice::from_ref(f)));
             }
         }
