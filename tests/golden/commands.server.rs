@@ -672,6 +672,7 @@ impl Event {
     ///
     /// When the data of a known event doesn't decode: the error
     /// names the member at fault.
+    #[inline]
     pub fn decode(
         name: &str,
         data: ::core::option::Option<::qapi_runtime::serde_json::Value>,
@@ -688,6 +689,7 @@ impl Event {
     ///
     /// When the data doesn't serialize (it always does for the
     /// generated types).
+    #[inline]
     pub fn encode(
         &self,
     ) -> ::core::result::Result<

@@ -278,6 +278,9 @@ impl Cx<'_> {
                 ///
                 /// When the data of a known event doesn't decode: the error
                 /// names the member at fault.
+                // Inline, like generic code, it is compiled where it is used:
+                // it instantiates the decoding of every event's data.
+                #[inline]
                 pub fn decode(name: &str, data: ::core::option::Option<#rt::serde_json::Value>) -> ::core::result::Result<Self, #rt::Error> {
                     #decode_body
                 }
@@ -289,6 +292,7 @@ impl Cx<'_> {
                 ///
                 /// When the data doesn't serialize (it always does for the
                 /// generated types).
+                #[inline]
                 pub fn encode(&self) -> ::core::result::Result<(&str, ::core::option::Option<#rt::serde_json::Value>), #rt::serde_json::Error> {
                     ::core::result::Result::Ok(match *self {
                         #(#encode_arms)*
