@@ -138,16 +138,13 @@ pub fn collect<'de, A: MapAccess<'de>>(
 /// code, rather than deriving it per struct, is what keeps the generated
 /// code small and quick to compile; the errors are worded as
 /// `#[derive(Deserialize)]` words them.
-pub trait StructBuilder<'de>: Sized {
+pub trait StructBuilder<'de>: Default {
     /// The struct that is built.
     type Value;
     /// The struct's Rust name (the decoder is told `struct NAME`).
     const NAME: &'static str;
     /// The members' wire names; a member's index is its position here.
     const FIELDS: &'static [&'static str];
-
-    /// No member read yet.
-    fn new() -> Self;
 
     /// Reads member `index` from `value`; `false` if this build has no
     /// such member (it is configured out), after skipping the value.
@@ -232,7 +229,7 @@ impl<'de, B: StructBuilder<'de>> Visitor<'de> for StructVisitor<B> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<B::Value, A::Error> {
-        let mut builder = B::new();
+        let mut builder = B::default();
         let mut seen = Seen::new(B::FIELDS.len());
         while let Some(key) = map.next_key_seed(KeySeed { fields: B::FIELDS, strict: self.strict })? {
             let Some(index) = key else {
@@ -253,7 +250,7 @@ impl<'de, B: StructBuilder<'de>> Visitor<'de> for StructVisitor<B> {
     /// Members in order, as the derive accepts them; the first missing
     /// element ends the sequence.
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<B::Value, A::Error> {
-        let mut builder = B::new();
+        let mut builder = B::default();
         for index in 0..B::FIELDS.len() {
             if seq.next_element_seed(SlotSeed { builder: &mut builder, index })?.is_none() {
                 break;
@@ -369,15 +366,13 @@ mod tests {
         b: Option<String>,
     }
 
+    #[derive(Default)]
     struct AbSlots(Option<i64>, Option<String>);
 
     impl<'de> StructBuilder<'de> for AbSlots {
         type Value = Ab;
         const NAME: &'static str = "Ab";
         const FIELDS: &'static [&'static str] = &["a", "b"];
-        fn new() -> Self {
-            AbSlots(None, None)
-        }
         fn set<D: Deserializer<'de>>(&mut self, index: usize, value: D) -> Result<bool, D::Error> {
             match index {
                 0 => put(&mut self.0, value),

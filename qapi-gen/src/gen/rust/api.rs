@@ -223,17 +223,17 @@ impl Cx<'_> {
             variants.push(quote! { #[doc = #doc] #guard #dep #variant(#payload), });
             name_arms.push(quote!(#guard Self::#variant(_) => #wire,));
             decode_arms.push(quote! {
-                #guard #wire => ::core::result::Result::Ok(Self::#variant(#rt::types::decode_data(data)?)),
+                #guard #wire => Result_::Ok(Self::#variant(#rt::types::decode_data(data)?)),
             });
             let data = if ev.arg_type.is_some() {
-                quote!(::core::option::Option::Some(#rt::serde_json::to_value(payload)?))
+                quote!(Option_::Some(#rt::serde_json::to_value(payload)?))
             } else {
-                quote! { { let _ = payload; ::core::option::Option::None } }
+                quote! { { let _ = payload; Option_::None } }
             };
             encode_arms.push(quote!(#guard Self::#variant(ref payload) => (#wire, #data),));
         }
         let unknown = quote! {
-            ::core::result::Result::Ok(Self::#fallback { name: ::std::borrow::ToOwned::to_owned(name), data })
+            Result_::Ok(Self::#fallback { name: ::std::borrow::ToOwned::to_owned(name), data })
         };
         let decode_body = if decode_arms.is_empty() {
             unknown
@@ -255,9 +255,9 @@ impl Cx<'_> {
                 /// received.
                 #fallback {
                     /// The event's name.
-                    name: ::std::string::String,
+                    name: String_,
                     /// Its data, if it has any.
-                    data: ::core::option::Option<#rt::serde_json::Value>,
+                    data: Option_<#rt::serde_json::Value>,
                 },
             }
 
@@ -281,7 +281,7 @@ impl Cx<'_> {
                 // Inline, like generic code, it is compiled where it is used:
                 // it instantiates the decoding of every event's data.
                 #[inline]
-                pub fn decode(name: &str, data: ::core::option::Option<#rt::serde_json::Value>) -> ::core::result::Result<Self, #rt::Error> {
+                pub fn decode(name: &str, data: Option_<#rt::serde_json::Value>) -> Result_<Self, #rt::Error> {
                     #decode_body
                 }
 
@@ -293,8 +293,8 @@ impl Cx<'_> {
                 /// When the data doesn't serialize (it always does for the
                 /// generated types).
                 #[inline]
-                pub fn encode(&self) -> ::core::result::Result<(&str, ::core::option::Option<#rt::serde_json::Value>), #rt::serde_json::Error> {
-                    ::core::result::Result::Ok(match *self {
+                pub fn encode(&self) -> Result_<(&str, Option_<#rt::serde_json::Value>), #rt::serde_json::Error> {
+                    Result_::Ok(match *self {
                         #(#encode_arms)*
                         Self::#fallback { ref name, ref data } => (name.as_str(), ::core::clone::Clone::clone(data)),
                     })
@@ -339,9 +339,9 @@ impl Cx<'_> {
                 let args = self.args_ty(c);
                 methods.push(quote! {
                     #docs #guard #dep
-                    fn #ident(&self, arguments: #args) -> ::core::result::Result<#ret, #rt::Error> {
+                    fn #ident(&self, arguments: #args) -> Result_<#ret, #rt::Error> {
                         let _ = arguments;
-                        ::core::result::Result::Err(#rt::Error::command_not_found(#wire))
+                        Result_::Err(#rt::Error::command_not_found(#wire))
                     }
                 });
                 arms.push(quote! {
@@ -350,8 +350,8 @@ impl Cx<'_> {
             } else {
                 methods.push(quote! {
                     #docs #guard #dep
-                    fn #ident(&self) -> ::core::result::Result<#ret, #rt::Error> {
-                        ::core::result::Result::Err(#rt::Error::command_not_found(#wire))
+                    fn #ident(&self) -> Result_<#ret, #rt::Error> {
+                        Result_::Err(#rt::Error::command_not_found(#wire))
                     }
                 });
                 arms.push(quote! {
@@ -382,7 +382,7 @@ impl Cx<'_> {
         }
         let not_found = quote! {
             let _ = arguments;
-            ::core::result::Result::Err(#rt::Error::command_not_found(name))
+            Result_::Err(#rt::Error::command_not_found(name))
         };
         // A schema without commands gets no `match` (clippy: match_single_binding).
         let body = if arms.is_empty() {
@@ -423,8 +423,8 @@ impl Cx<'_> {
                 fn dispatch(
                     &self,
                     name: &str,
-                    arguments: ::core::option::Option<#rt::serde_json::Value>,
-                ) -> ::core::result::Result<#rt::serde_json::Value, #rt::Error> {
+                    arguments: Option_<#rt::serde_json::Value>,
+                ) -> Result_<#rt::serde_json::Value, #rt::Error> {
                     #body
                 }
             }

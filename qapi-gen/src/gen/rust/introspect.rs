@@ -72,7 +72,7 @@ impl Assembly<'_, '_> {
                 let mut inserts = Vec::new();
                 for (key, value) in fields {
                     let value = self.expr(value, false)?;
-                    inserts.push(quote!(object.insert(::std::string::String::from(#key), #value);));
+                    inserts.push(quote!(object.insert(String_::from(#key), #value);));
                 }
                 Ok(quote! {{
                     let mut object = #rt::serde_json::Map::new();

@@ -116,27 +116,22 @@ impl Cx<'_> {
             (
                 quote! {
                     /// A value this side does not know, kept as received.
-                    #fallback(::std::string::String),
+                    #fallback(String_),
                 },
                 quote!(Self::#fallback(ref value) => value,),
-                quote!(::core::option::Option::Some(Self::#fallback)),
+                quote!(Option_::Some(Self::#fallback)),
                 TokenStream::new(),
             )
         } else {
-            (
-                TokenStream::new(),
-                TokenStream::new(),
-                quote!(::core::option::Option::None),
-                quote!(::core::marker::Copy,),
-            )
+            (TokenStream::new(), TokenStream::new(), quote!(Option_::None), quote!(::core::marker::Copy,))
         };
         let from_wire_body = if vidents.is_empty() {
-            quote! { let _ = value; ::core::option::Option::None }
+            quote! { let _ = value; Option_::None }
         } else {
             quote! {
                 match value {
-                    #( #vguards #wires => ::core::option::Option::Some(Self::#vidents), )*
-                    _ => ::core::option::Option::None,
+                    #( #vguards #wires => Option_::Some(Self::#vidents), )*
+                    _ => Option_::None,
                 }
             }
         };
@@ -164,7 +159,7 @@ impl Cx<'_> {
                 }
 
                 /// The value with wire name `value`, if this code knows it.
-                pub fn from_wire(value: &str) -> ::core::option::Option<Self> {
+                pub fn from_wire(value: &str) -> Option_<Self> {
                     #from_wire_body
                 }
             }
@@ -172,7 +167,7 @@ impl Cx<'_> {
             #guard
             #[allow(deprecated)]
             impl #rt::serde::Serialize for #name {
-                fn serialize<S: #rt::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+                fn serialize<S: #rt::serde::Serializer>(&self, serializer: S) -> Result_<S::Ok, S::Error> {
                     serializer.serialize_str(self.as_str())
                 }
             }
@@ -180,7 +175,7 @@ impl Cx<'_> {
             #guard
             #[allow(deprecated)]
             impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
                     #rt::types::deserialize_enum(deserializer, #qapi_name, Self::from_wire, #unknown_fn)
                 }
             }
@@ -210,7 +205,7 @@ impl Cx<'_> {
             let text = names::snake(&m.name);
             scope.claim(&text, &m.name)?;
             let held = self.held_ty(container, m.ty);
-            let ty = if m.optional { quote!(::core::option::Option<#held>) } else { held.clone() };
+            let ty = if m.optional { quote!(Option_<#held>) } else { held.clone() };
             out.push(Field {
                 ident: names::ident(&text),
                 wire: m.name.clone(),
@@ -241,7 +236,7 @@ impl Cx<'_> {
             if f.optional {
                 quote! {
                     #guard
-                    if let ::core::option::Option::Some(value) = &self.#ident {
+                    if let Option_::Some(value) = &self.#ident {
                         map.serialize_entry(#w, value)?;
                     }
                 }
@@ -273,7 +268,7 @@ impl Cx<'_> {
                     #[doc = #set_doc]
                     #g #dep
                     pub fn #set(&mut self, value: #inner) -> &mut Self {
-                        self.#ident = ::core::option::Option::Some(#value);
+                        self.#ident = Option_::Some(#value);
                         self
                     }
                 }
@@ -298,7 +293,7 @@ impl Cx<'_> {
             #guard
             #[allow(deprecated)]
             impl #rt::types::ObjectMembers for #name {
-                fn serialize_members<M: #rt::serde::ser::SerializeMap>(&self, #map: &mut M) -> ::core::result::Result<(), M::Error> {
+                fn serialize_members<M: #rt::serde::ser::SerializeMap>(&self, #map: &mut M) -> Result_<(), M::Error> {
                     #body
                 }
             }
@@ -306,7 +301,7 @@ impl Cx<'_> {
             #guard
             #[allow(deprecated)]
             impl #rt::serde::Serialize for #name {
-                fn serialize<S: #rt::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+                fn serialize<S: #rt::serde::Serializer>(&self, serializer: S) -> Result_<S::Ok, S::Error> {
                     #rt::types::serialize_object(self, serializer)
                 }
             }
@@ -342,7 +337,7 @@ impl Cx<'_> {
         let ser = self.serialize_fields(&fields);
         let uses_map = !fields.is_empty();
         let keep_map = if fields.iter().any(|f| !f.guard.is_empty()) { quote!(let _ = &map;) } else { quote!() };
-        let body = quote! { #keep_map #ser ::core::result::Result::Ok(()) };
+        let body = quote! { #keep_map #ser Result_::Ok(()) };
         let ser_impls = self.serialize_impls(name, &guard, body, uses_map);
         let de_impl = self.struct_deserialize(name, &guard, &fields);
         let accessors = self.accessors(name, &guard, &fields);
@@ -374,11 +369,7 @@ impl Cx<'_> {
         let wires = fields.iter().map(|f| lit(&f.wire));
         let slot_decls = fields.iter().zip(&slots).map(|(f, s)| {
             let Field { guard: g, held, .. } = f;
-            quote!(#g #s: ::core::option::Option<#held>,)
-        });
-        let slot_inits = fields.iter().zip(&slots).map(|(f, s)| {
-            let g = &f.guard;
-            quote!(#g #s: ::core::option::Option::None,)
+            quote!(#g #s: Option_<#held>,)
         });
         let set_arms = fields.iter().zip(&slots).enumerate().map(|(i, (f, s))| {
             let g = &f.guard;
@@ -412,20 +403,18 @@ impl Cx<'_> {
             #guard
             #[allow(deprecated)]
             impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
+                    #[derive(::core::default::Default)]
                     struct Slots_ { #(#slot_decls)* }
                     impl<'de> #rt::types::StructBuilder<'de> for Slots_ {
                         type Value = #name;
                         const NAME: &'static str = #rust_name;
                         const FIELDS: &'static [&'static str] = &[#(#wires),*];
-                        fn new() -> Self {
-                            Slots_ { #(#slot_inits)* }
-                        }
-                        fn set<D: #rt::serde::Deserializer<'de>>(&mut self, #index: usize, value: D) -> ::core::result::Result<bool, D::Error> {
+                        fn set<D: #rt::serde::Deserializer<'de>>(&mut self, #index: usize, value: D) -> Result_<bool, D::Error> {
                             #set_body
                         }
-                        fn build<E: #rt::serde::de::Error>(self) -> ::core::result::Result<#name, E> {
-                            ::core::result::Result::Ok(#name { #(#inits)* })
+                        fn build<E: #rt::serde::de::Error>(self) -> Result_<#name, E> {
+                            Result_::Ok(#name { #(#inits)* })
                         }
                     }
                     #rt::types::deserialize_struct::<Slots_, D>(deserializer, #strict)
@@ -462,14 +451,14 @@ impl Cx<'_> {
             for (key, value) in &self.additional {
                 map.serialize_entry(key, value)?;
             }
-            ::core::result::Result::Ok(())
+            Result_::Ok(())
         };
         let ser_impls = self.serialize_impls(name, &guard, body, true);
         let accessors = self.accessors(name, &guard, &fields);
         let slots: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("m{}", i)).collect();
         let slot_decls = fields.iter().zip(&slots).map(|(f, s)| {
             let g = &f.guard;
-            quote!(#g let mut #s = ::core::option::Option::None;)
+            quote!(#g let mut #s = Option_::None;)
         });
         let slot_arms = fields.iter().zip(&slots).map(|(f, s)| {
             let g = &f.guard;
@@ -497,7 +486,7 @@ impl Cx<'_> {
                 #(#decls)*
                 /// Members the schema does not declare, passed on as they are
                 /// (the command has `'gen': false`).
-                pub additional: #rt::serde_json::Map<::std::string::String, #rt::serde_json::Value>,
+                pub additional: #rt::serde_json::Map<String_, #rt::serde_json::Value>,
             }
 
             #ser_impls
@@ -505,7 +494,7 @@ impl Cx<'_> {
             #guard
             #[allow(deprecated)]
             impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
                     struct Visitor;
                     impl<'de> #rt::serde::de::Visitor<'de> for Visitor {
                         type Value = #name;
@@ -514,16 +503,16 @@ impl Cx<'_> {
                             f.write_str(#expecting)
                         }
 
-                        fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> ::core::result::Result<#name, A::Error> {
+                        fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> Result_<#name, A::Error> {
                             #(#slot_decls)*
                             let mut additional = #rt::serde_json::Map::new();
-                            while let ::core::option::Option::Some(key) = map.next_key::<::std::string::String>()? {
+                            while let Option_::Some(key) = map.next_key::<String_>()? {
                                 match key.as_str() {
                                     #(#slot_arms)*
                                     _ => #rt::types::collect(&mut map, &mut additional, key)?,
                                 }
                             }
-                            ::core::result::Result::Ok(#name { #(#inits)* additional })
+                            Result_::Ok(#name { #(#inits)* additional })
                         }
                     }
                     deserializer.deserialize_map(Visitor)
@@ -617,9 +606,9 @@ impl Cx<'_> {
                 /// and the other members, as received.
                 #fallback {
                     /// The discriminator's value.
-                    tag: ::std::string::String,
+                    tag: String_,
                     /// The members other than the common ones.
-                    members: #rt::serde_json::Map<::std::string::String, #rt::serde_json::Value>,
+                    members: #rt::serde_json::Map<String_, #rt::serde_json::Value>,
                 },
             }
         };
@@ -662,7 +651,7 @@ impl Cx<'_> {
         let branch_members_body = if empty {
             quote! { let _ = map; match *self {} }
         } else {
-            quote! { match *self { #(#member_arms)* #member_unknown_arm } ::core::result::Result::Ok(()) }
+            quote! { match *self { #(#member_arms)* #member_unknown_arm } Result_::Ok(()) }
         };
 
         // Decoding the branch once the discriminator is known.
@@ -691,7 +680,7 @@ impl Cx<'_> {
             let msg = lit(&format!("the branch of {} for this '{}' is not available", e.name, tag.name));
             quote! {
                 #[allow(unreachable_patterns)]
-                _ => return ::core::result::Result::Err(#rt::serde::de::Error::custom(#msg)),
+                _ => return Result_::Err(#rt::serde::de::Error::custom(#msg)),
             }
         } else {
             quote!()
@@ -733,7 +722,7 @@ impl Cx<'_> {
         let slots: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("m{}", i)).collect();
         let slot_decls = fields.iter().zip(&slots).map(|(f, s)| {
             let g = &f.guard;
-            quote!(#g let mut #s = ::core::option::Option::None;)
+            quote!(#g let mut #s = Option_::None;)
         });
         let slot_arms = fields.iter().zip(&slots).map(|(f, s)| {
             let g = &f.guard;
@@ -771,7 +760,7 @@ impl Cx<'_> {
             #guard
             #[allow(deprecated)]
             impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
                     struct Visitor;
                     impl<'de> #rt::serde::de::Visitor<'de> for Visitor {
                         type Value = #name;
@@ -780,11 +769,11 @@ impl Cx<'_> {
                             f.write_str(#expecting)
                         }
 
-                        fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> ::core::result::Result<#name, A::Error> {
-                            let mut tag = ::core::option::Option::None;
+                        fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> Result_<#name, A::Error> {
+                            let mut tag = Option_::None;
                             #(#slot_decls)*
                             let mut rest = #rt::serde_json::Map::new();
-                            while let ::core::option::Option::Some(key) = map.next_key::<::std::string::String>()? {
+                            while let Option_::Some(key) = map.next_key::<String_>()? {
                                 match key.as_str() {
                                     #tag_wire => #rt::types::member::<_, #tag_ty>(&mut map, &mut tag, #tag_wire)?,
                                     #(#slot_arms)*
@@ -794,7 +783,7 @@ impl Cx<'_> {
                             let tag = #rt::types::required(tag, #tag_wire)?;
                             #(#slot_required)*
                             #decode_match
-                            ::core::result::Result::Ok(#result)
+                            Result_::Ok(#result)
                         }
                     }
                     deserializer.deserialize_map(Visitor)
@@ -868,7 +857,7 @@ impl Cx<'_> {
             #guard
             #[allow(deprecated)]
             impl #rt::types::ObjectMembers for #branch_ty {
-                fn serialize_members<M: #rt::serde::ser::SerializeMap>(&self, map: &mut M) -> ::core::result::Result<(), M::Error> {
+                fn serialize_members<M: #rt::serde::ser::SerializeMap>(&self, map: &mut M) -> Result_<(), M::Error> {
                     #branch_members_body
                 }
             }
@@ -920,8 +909,8 @@ impl Cx<'_> {
                 ser_arms.push(quote!(#g Self::#ident => serializer.serialize_unit(),));
                 on_null = Some(quote! {
                     #g
-                    fn visit_unit<E: #rt::serde::de::Error>(self) -> ::core::result::Result<Self::Value, E> {
-                        ::core::result::Result::Ok(#name::#ident)
+                    fn visit_unit<E: #rt::serde::de::Error>(self) -> Result_<Self::Value, E> {
+                        Result_::Ok(#name::#ident)
                     }
                 });
                 continue;
@@ -934,8 +923,8 @@ impl Cx<'_> {
                     let v = wrap(quote!(::std::borrow::ToOwned::to_owned(value)));
                     on_str = Some(quote! {
                         #g
-                        fn visit_str<E: #rt::serde::de::Error>(self, value: &str) -> ::core::result::Result<Self::Value, E> {
-                            ::core::result::Result::Ok(#name::#ident(#v))
+                        fn visit_str<E: #rt::serde::de::Error>(self, value: &str) -> Result_<Self::Value, E> {
+                            Result_::Ok(#name::#ident(#v))
                         }
                     });
                 }
@@ -945,8 +934,8 @@ impl Cx<'_> {
                     });
                     on_str = Some(quote! {
                         #g
-                        fn visit_str<E: #rt::serde::de::Error>(self, value: &str) -> ::core::result::Result<Self::Value, E> {
-                            ::core::result::Result::Ok(#name::#ident(#v))
+                        fn visit_str<E: #rt::serde::de::Error>(self, value: &str) -> Result_<Self::Value, E> {
+                            Result_::Ok(#name::#ident(#v))
                         }
                     });
                 }
@@ -954,8 +943,8 @@ impl Cx<'_> {
                     let v = wrap(quote!(value));
                     on_bool = Some(quote! {
                         #g
-                        fn visit_bool<E: #rt::serde::de::Error>(self, value: bool) -> ::core::result::Result<Self::Value, E> {
-                            ::core::result::Result::Ok(#name::#ident(#v))
+                        fn visit_bool<E: #rt::serde::de::Error>(self, value: bool) -> Result_<Self::Value, E> {
+                            Result_::Ok(#name::#ident(#v))
                         }
                     });
                 }
@@ -979,8 +968,8 @@ impl Cx<'_> {
                     });
                     on_object = Some(quote! {
                         #g
-                        fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, map: A) -> ::core::result::Result<Self::Value, A::Error> {
-                            ::core::result::Result::Ok(#name::#ident(#v))
+                        fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, map: A) -> Result_<Self::Value, A::Error> {
+                            Result_::Ok(#name::#ident(#v))
                         }
                     });
                 }
@@ -990,8 +979,8 @@ impl Cx<'_> {
                     });
                     on_array = Some(quote! {
                         #g
-                        fn visit_seq<A: #rt::serde::de::SeqAccess<'de>>(self, seq: A) -> ::core::result::Result<Self::Value, A::Error> {
-                            ::core::result::Result::Ok(#name::#ident(#v))
+                        fn visit_seq<A: #rt::serde::de::SeqAccess<'de>>(self, seq: A) -> Result_<Self::Value, A::Error> {
+                            Result_::Ok(#name::#ident(#v))
                         }
                     });
                 }
@@ -1004,24 +993,24 @@ impl Cx<'_> {
             (Some((g, ident, vi, vu)), _) => {
                 int_methods.extend(quote! {
                     #g
-                    fn visit_i64<E: #rt::serde::de::Error>(self, value: i64) -> ::core::result::Result<Self::Value, E> {
-                        ::core::result::Result::Ok(#name::#ident(#vi))
+                    fn visit_i64<E: #rt::serde::de::Error>(self, value: i64) -> Result_<Self::Value, E> {
+                        Result_::Ok(#name::#ident(#vi))
                     }
                     #g
-                    fn visit_u64<E: #rt::serde::de::Error>(self, value: u64) -> ::core::result::Result<Self::Value, E> {
-                        ::core::result::Result::Ok(#name::#ident(#vu))
+                    fn visit_u64<E: #rt::serde::de::Error>(self, value: u64) -> Result_<Self::Value, E> {
+                        Result_::Ok(#name::#ident(#vu))
                     }
                 });
             }
             (None, Some((g, ident, _, vi))) => {
                 int_methods.extend(quote! {
                     #g
-                    fn visit_i64<E: #rt::serde::de::Error>(self, value: i64) -> ::core::result::Result<Self::Value, E> {
-                        ::core::result::Result::Ok(#name::#ident(#vi))
+                    fn visit_i64<E: #rt::serde::de::Error>(self, value: i64) -> Result_<Self::Value, E> {
+                        Result_::Ok(#name::#ident(#vi))
                     }
                     #g
-                    fn visit_u64<E: #rt::serde::de::Error>(self, value: u64) -> ::core::result::Result<Self::Value, E> {
-                        ::core::result::Result::Ok(#name::#ident(#vi))
+                    fn visit_u64<E: #rt::serde::de::Error>(self, value: u64) -> Result_<Self::Value, E> {
+                        Result_::Ok(#name::#ident(#vi))
                     }
                 });
             }
@@ -1030,8 +1019,8 @@ impl Cx<'_> {
         if let Some((g, ident, v, _)) = &on_number {
             int_methods.extend(quote! {
                 #g
-                fn visit_f64<E: #rt::serde::de::Error>(self, value: f64) -> ::core::result::Result<Self::Value, E> {
-                    ::core::result::Result::Ok(#name::#ident(#v))
+                fn visit_f64<E: #rt::serde::de::Error>(self, value: f64) -> Result_<Self::Value, E> {
+                    Result_::Ok(#name::#ident(#v))
                 }
             });
         }
@@ -1061,7 +1050,7 @@ impl Cx<'_> {
             #guard
             #[allow(deprecated)]
             impl #rt::serde::Serialize for #name {
-                fn serialize<S: #rt::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+                fn serialize<S: #rt::serde::Serializer>(&self, serializer: S) -> Result_<S::Ok, S::Error> {
                     #ser_body
                 }
             }
@@ -1069,7 +1058,7 @@ impl Cx<'_> {
             #guard
             #[allow(deprecated)]
             impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
                     struct Visitor;
                     impl<'de> #rt::serde::de::Visitor<'de> for Visitor {
                         type Value = #name;
