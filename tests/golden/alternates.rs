@@ -15,7 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// Limits that apply.
 ///
 /// *Since: 4.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Limits {
     /// the largest value allowed
@@ -50,7 +50,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Limits {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<i64>,
         }
@@ -81,7 +81,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Limits {
 /// A setting given as a number, a flag, limits or null.
 ///
 /// *Since: 4.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum Setting {
     /// a number
@@ -184,7 +184,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Setting {
 /// Limits given by name or in full.
 ///
 /// *Since: 4.1*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum NameOrLimits {
     /// the name of predefined limits
@@ -248,7 +248,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for NameOrLimits {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// An event this side does not know: its name and data, as

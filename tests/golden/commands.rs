@@ -15,7 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// The state of the machine.
 ///
 /// *Since: 1.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Status {
     /// true when it runs
@@ -55,7 +55,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Status {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<bool>,
             m1: Option_<i64>,
@@ -89,15 +89,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Status {
 /// Stops the machine.
 ///
 /// *Since: 1.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct StopCommand;
 
 #[allow(deprecated)]
@@ -119,15 +111,7 @@ impl qapi_rt_::Command for StopCommand {
 /// the machine's state
 ///
 /// *Since: 1.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct QueryStatusCommand;
 
 #[allow(deprecated)]
@@ -147,7 +131,7 @@ impl qapi_rt_::Command for QueryStatusCommand {
 /// The arguments of command `set-speed`.
 ///
 /// *Since: 1.1*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct SetSpeedArguments {
     /// bytes per second
@@ -189,7 +173,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for SetSpeedArguments {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<u64>,
             m1: Option_<u64>,
@@ -238,15 +222,7 @@ impl SetSpeedArguments {
 /// Sets the speed.
 ///
 /// *Since: 1.1*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SetSpeedCommand;
 
 #[allow(deprecated)]
@@ -266,7 +242,7 @@ impl qapi_rt_::Command for SetSpeedCommand {
 /// A name.
 ///
 /// *Since: 1.1*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Name {
     /// the name
@@ -301,7 +277,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Name {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
         }
@@ -332,7 +308,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Name {
 /// The arguments of command `list-names`.
 ///
 /// *Since: 1.1*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct ListNamesArguments {
     /// a glob pattern
@@ -367,7 +343,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for ListNamesArguments {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
         }
@@ -404,15 +380,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for ListNamesArguments {
 /// the matching names
 ///
 /// *Since: 1.1*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct ListNamesCommand;
 
 #[allow(deprecated)]
@@ -432,15 +400,7 @@ impl qapi_rt_::Command for ListNamesCommand {
 /// Starts watching the machine, out of band if asked.
 ///
 /// *Since: 1.2*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct WatchCommand;
 
 #[allow(deprecated)]
@@ -460,15 +420,7 @@ impl qapi_rt_::Command for WatchCommand {
 /// Does something and never answers.
 ///
 /// *Since: 1.2*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct FireAndForgetCommand;
 
 #[allow(deprecated)]
@@ -488,7 +440,7 @@ impl qapi_rt_::Command for FireAndForgetCommand {
 /// The arguments of command `add-device`.
 ///
 /// *Since: 1.3*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct AddDeviceArguments {
     /// the device's driver
@@ -597,15 +549,7 @@ impl AddDeviceArguments {
 /// schema does not list them (QEMU's device_add is like this).
 ///
 /// *Since: 1.3*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct AddDeviceCommand;
 
 #[allow(deprecated)]
@@ -623,7 +567,7 @@ impl qapi_rt_::Command for AddDeviceCommand {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// An event this side does not know: its name and data, as

@@ -15,13 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// Display backends.
 ///
 /// *Since: 6.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)]
 pub enum Backend {
     /// no display
@@ -96,7 +90,7 @@ impl ::core::fmt::Display for Backend {
 ///
 /// *Since: 6.0*
 #[cfg(qapi = "CONFIG_VNC")]
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct VncOptions {
     /// the port to listen on
@@ -144,7 +138,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for VncOptions {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<u16>,
             #[cfg(qapi = "CONFIG_VNC_AUTH")]
@@ -197,7 +191,7 @@ impl VncOptions {
 /// Display settings.
 ///
 /// *Since: 6.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Display {
     /// which backend
@@ -212,7 +206,7 @@ pub struct Display {
 }
 
 /// The branches of `Display`, by the value of `backend`.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum DisplayBranch {
     /// `backend` is `vnc`.
@@ -405,15 +399,7 @@ impl Display {
 ///
 /// *Since: 6.0*
 #[cfg(qapi = "CONFIG_VNC")]
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct QueryVncCommand;
 
 #[cfg(qapi = "CONFIG_VNC")]
@@ -435,7 +421,7 @@ impl qapi_rt_::Command for QueryVncCommand {
 ///
 /// *Since: 6.1*
 #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct DisplayChangedEvent {
     /// the new backend
@@ -473,7 +459,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for DisplayChangedEvent {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<Backend>,
         }
@@ -519,7 +505,7 @@ impl ::core::convert::From<DisplayChangedEvent> for Event {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// `DISPLAY_CHANGED`

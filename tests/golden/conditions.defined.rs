@@ -15,13 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// Display backends.
 ///
 /// *Since: 6.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)]
 pub enum Backend {
     /// no display
@@ -85,7 +79,7 @@ impl ::core::fmt::Display for Backend {
 /// VNC settings.
 ///
 /// *Since: 6.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct VncOptions {
     /// the port to listen on
@@ -120,7 +114,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for VncOptions {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<u16>,
         }
@@ -151,7 +145,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for VncOptions {
 /// Display settings.
 ///
 /// *Since: 6.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Display {
     /// which backend
@@ -165,7 +159,7 @@ pub struct Display {
 }
 
 /// The branches of `Display`, by the value of `backend`.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum DisplayBranch {
     /// `backend` is `vnc`.
@@ -333,15 +327,7 @@ impl Display {
 /// VNC settings
 ///
 /// *Since: 6.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct QueryVncCommand;
 
 #[allow(deprecated)]
@@ -361,7 +347,7 @@ impl qapi_rt_::Command for QueryVncCommand {
 /// Emitted when the display changes.
 ///
 /// *Since: 6.1*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct DisplayChangedEvent {
     /// the new backend
@@ -396,7 +382,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for DisplayChangedEvent {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<Backend>,
         }
@@ -440,7 +426,7 @@ impl ::core::convert::From<DisplayChangedEvent> for Event {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// `DISPLAY_CHANGED`

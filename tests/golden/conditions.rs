@@ -15,13 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// Display backends.
 ///
 /// *Since: 6.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)]
 pub enum Backend {
     /// no display
@@ -89,7 +83,7 @@ impl ::core::fmt::Display for Backend {
 /// VNC settings.
 ///
 /// *Since: 6.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct VncOptions {
     /// the port to listen on
@@ -131,7 +125,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for VncOptions {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<u16>,
             m1: Option_<bool>,
@@ -178,7 +172,7 @@ impl VncOptions {
 /// Display settings.
 ///
 /// *Since: 6.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Display {
     /// which backend
@@ -192,7 +186,7 @@ pub struct Display {
 }
 
 /// The branches of `Display`, by the value of `backend`.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum DisplayBranch {
     /// `backend` is `vnc`.
@@ -370,15 +364,7 @@ impl Display {
 /// VNC settings
 ///
 /// *Since: 6.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct QueryVncCommand;
 
 #[allow(deprecated)]
@@ -398,7 +384,7 @@ impl qapi_rt_::Command for QueryVncCommand {
 /// Emitted when the display changes.
 ///
 /// *Since: 6.1*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct DisplayChangedEvent {
     /// the new backend
@@ -433,7 +419,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for DisplayChangedEvent {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<Backend>,
         }
@@ -477,7 +463,7 @@ impl ::core::convert::From<DisplayChangedEvent> for Event {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// `DISPLAY_CHANGED`

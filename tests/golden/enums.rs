@@ -15,13 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// Colors a shape may be painted in.
 ///
 /// *Since: 1.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)]
 pub enum Color {
     /// the color of blood
@@ -89,13 +83,7 @@ impl ::core::fmt::Display for Color {
 /// Why the program stopped.
 ///
 /// *Since: 3.1*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)]
 pub enum QuitReason {
     /// the host failed
@@ -161,7 +149,7 @@ impl ::core::fmt::Display for QuitReason {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// An event this side does not know: its name and data, as

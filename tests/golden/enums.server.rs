@@ -15,14 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// Colors a shape may be painted in.
 ///
 /// *Since: 1.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)]
 pub enum Color {
     /// the color of blood
@@ -87,14 +80,7 @@ impl ::core::fmt::Display for Color {
 /// Why the program stopped.
 ///
 /// *Since: 3.1*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)]
 pub enum QuitReason {
     /// the host failed
@@ -157,7 +143,7 @@ impl ::core::fmt::Display for QuitReason {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// An event this side does not know: its name and data, as
@@ -228,7 +214,7 @@ pub trait CommandServer: ::core::marker::Send + ::core::marker::Sync + 'static {
 /// Runs the commands of a `CommandServer`: decodes arguments
 /// (errors name the member at fault, as QEMU words them), calls
 /// the method and encodes what it returns.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::default::Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CommandDispatcher<S>(pub S);
 
 #[allow(deprecated)]

@@ -16,12 +16,12 @@ use ::qapi_runtime as qapi_rt_;
 ///
 /// *Since: 1.0*
 #[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
     qapi_rt_::serde::Serialize,
     qapi_rt_::serde::Deserialize
 )]
@@ -44,7 +44,7 @@ impl ::core::convert::From<ResumedEvent> for Event {
 /// Emitted when the speed changes.
 ///
 /// *Since: 1.1*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct SpeedChangedEvent {
     /// the new speed, in bytes per second
@@ -86,7 +86,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for SpeedChangedEvent {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<u64>,
             m1: Option_<String_>,
@@ -148,7 +148,7 @@ impl ::core::convert::From<SpeedChangedEvent> for Event {
 /// A place.
 ///
 /// *Since: 1.2*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Where {
     /// its name
@@ -183,7 +183,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Where {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
         }
@@ -215,9 +215,9 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Where {
 ///
 /// *Since: 1.2*
 #[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
+    Debug,
+    Clone,
+    PartialEq,
     qapi_rt_::serde::Serialize,
     qapi_rt_::serde::Deserialize
 )]
@@ -239,7 +239,7 @@ impl ::core::convert::From<MovedEvent> for Event {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// `RESUMED`

@@ -15,13 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// Ways to run.
 ///
 /// *Since: 5.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)]
 pub enum Mode {
     /// as fast as possible
@@ -101,7 +95,7 @@ impl ::core::fmt::Display for Mode {
 /// A job.
 ///
 /// *Since: 5.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Job {
     /// its identifier
@@ -158,7 +152,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Job {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
             m1: Option_<String_>,
@@ -226,7 +220,7 @@ impl Job {
 /// **Feature `fancy`.** a custom feature that introspection shows.
 ///
 /// *Since: 4.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct OldJob {
     /// its identifier
@@ -261,7 +255,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for OldJob {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
         }
@@ -293,7 +287,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for OldJob {
 ///
 /// *Since: 5.0*
 #[deprecated(note = "Use @x-start-job instead.")]
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct StartJobArguments {
     /// how to run it
@@ -328,7 +322,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for StartJobArguments {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<Mode>,
         }
@@ -366,15 +360,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for StartJobArguments {
 ///
 /// *Since: 5.0*
 #[deprecated(note = "Use @x-start-job instead.")]
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct StartJobCommand;
 
 #[allow(deprecated)]
@@ -395,7 +381,7 @@ impl qapi_rt_::Command for StartJobCommand {
 ///
 /// *Since: 5.1*
 #[cfg(feature = "unstable")]
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct XStartJobArguments {
     /// the job
@@ -433,7 +419,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for XStartJobArguments {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<Job>,
         }
@@ -473,15 +459,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for XStartJobArguments {
 ///
 /// *Since: 5.1*
 #[cfg(feature = "unstable")]
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct XStartJobCommand;
 
 #[cfg(feature = "unstable")]
@@ -505,7 +483,7 @@ impl qapi_rt_::Command for XStartJobCommand {
 ///
 /// *Since: 5.0*
 #[deprecated(note = "Watch @x-start-job's jobs instead.")]
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct JobDoneEvent {
     /// the job's identifier
@@ -540,7 +518,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for JobDoneEvent {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
         }
@@ -582,7 +560,7 @@ impl ::core::convert::From<JobDoneEvent> for Event {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// `JOB_DONE`

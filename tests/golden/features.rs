@@ -15,13 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// Ways to run.
 ///
 /// *Since: 5.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)]
 pub enum Mode {
     /// as fast as possible
@@ -98,7 +92,7 @@ impl ::core::fmt::Display for Mode {
 /// A job.
 ///
 /// *Since: 5.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Job {
     /// its identifier
@@ -152,7 +146,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Job {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
             m1: Option_<String_>,
@@ -215,7 +209,7 @@ impl Job {
 /// **Feature `fancy`.** a custom feature that introspection shows.
 ///
 /// *Since: 4.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct OldJob {
     /// its identifier
@@ -250,7 +244,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for OldJob {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
         }
@@ -282,7 +276,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for OldJob {
 ///
 /// *Since: 5.0*
 #[deprecated(note = "Use @x-start-job instead.")]
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct StartJobArguments {
     /// how to run it
@@ -317,7 +311,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for StartJobArguments {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<Mode>,
         }
@@ -355,15 +349,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for StartJobArguments {
 ///
 /// *Since: 5.0*
 #[deprecated(note = "Use @x-start-job instead.")]
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct StartJobCommand;
 
 #[allow(deprecated)]
@@ -383,7 +369,7 @@ impl qapi_rt_::Command for StartJobCommand {
 /// The arguments of command `x-start-job`.
 ///
 /// *Since: 5.1*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct XStartJobArguments {
     /// the job
@@ -418,7 +404,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for XStartJobArguments {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<Job>,
         }
@@ -457,15 +443,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for XStartJobArguments {
 /// **Unstable.** This command is experimental.
 ///
 /// *Since: 5.1*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::marker::Copy,
-    ::core::default::Default,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct XStartJobCommand;
 
 #[allow(deprecated)]
@@ -488,7 +466,7 @@ impl qapi_rt_::Command for XStartJobCommand {
 ///
 /// *Since: 5.0*
 #[deprecated(note = "Watch @x-start-job's jobs instead.")]
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct JobDoneEvent {
     /// the job's identifier
@@ -523,7 +501,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for JobDoneEvent {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
         }
@@ -565,7 +543,7 @@ impl ::core::convert::From<JobDoneEvent> for Event {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// `JOB_DONE`

@@ -15,7 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// A point on a grid.
 ///
 /// *Since: 1.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Point {
     /// column, counted from 0
@@ -55,7 +55,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Point {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<i64>,
             m1: Option_<i64>,
@@ -89,7 +89,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Point {
 /// What every shape has.
 ///
 /// *Since: 1.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct ShapeBase {
     /// the shape's name
@@ -129,7 +129,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for ShapeBase {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
             m1: Option_<u32>,
@@ -176,7 +176,7 @@ impl ShapeBase {
 /// A closed polygon.  See `Point` for the coordinates.
 ///
 /// *Since: 1.2*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Polygon {
     /// the shape's name
@@ -268,7 +268,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Polygon {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
             m1: Option_<u32>,
@@ -404,7 +404,7 @@ impl Polygon {
 /// A string, or null.
 ///
 /// *Since: 1.2*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum StrOrNull {
     /// the string
@@ -461,12 +461,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for StrOrNull {
 /// A struct without members.
 ///
 /// *Since: 1.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::core::default::Default,
-)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[allow(deprecated)]
 pub struct Empty {}
 
@@ -495,7 +490,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Empty {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {}
         impl<'de> qapi_rt_::types::StructBuilder<'de> for Slots_ {
             type Value = Empty;
@@ -517,7 +512,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Empty {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// An event this side does not know: its name and data, as

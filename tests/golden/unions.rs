@@ -15,13 +15,7 @@ use ::qapi_runtime as qapi_rt_;
 /// The kinds of transport.
 ///
 /// *Since: 2.0*
-#[derive(
-    ::core::fmt::Debug,
-    ::core::clone::Clone,
-    ::core::cmp::PartialEq,
-    ::core::cmp::Eq,
-    ::core::hash::Hash
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[allow(clippy::enum_variant_names)]
 pub enum Kind {
     /// a socket
@@ -89,7 +83,7 @@ impl ::core::fmt::Display for Kind {
 /// A socket transport.
 ///
 /// *Since: 2.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct SocketTransport {
     /// the host to connect to
@@ -129,7 +123,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for SocketTransport {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
             m1: Option_<u16>,
@@ -165,7 +159,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for SocketTransport {
 /// A file transport.
 ///
 /// *Since: 2.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct FileTransport {
     /// the file's path
@@ -207,7 +201,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for FileTransport {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<String_>,
             m1: Option_<bool>,
@@ -254,7 +248,7 @@ impl FileTransport {
 /// Where output goes.
 ///
 /// *Since: 2.0*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct Transport {
     /// what kind of transport this is
@@ -268,7 +262,7 @@ pub struct Transport {
 }
 
 /// The branches of `Transport`, by the value of `kind`.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum TransportBranch {
     /// `kind` is `socket`.
@@ -452,7 +446,7 @@ impl Transport {
 /// The members every transport has.
 ///
 /// *Since: 2.1*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct TransportBase {
     /// what kind of transport this is
@@ -487,7 +481,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for TransportBase {
     fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result_<Self, D::Error> {
-        #[derive(::core::default::Default)]
+        #[derive(Default)]
         struct Slots_ {
             m0: Option_<Kind>,
         }
@@ -518,7 +512,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for TransportBase {
 /// Where output goes, with a named base.
 ///
 /// *Since: 2.1*
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum NamedTransport {
     /// `kind` is `socket`.
@@ -655,7 +649,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for NamedTransport {
 }
 
 /// An event of the schema, or one this side does not know.
-#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant, deprecated)]
 pub enum Event {
     /// An event this side does not know: its name and data, as

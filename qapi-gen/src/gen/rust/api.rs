@@ -95,7 +95,7 @@ impl Cx<'_> {
             #docs
             #guard
             #dep
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+            #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
             pub struct #name;
 
             #guard
@@ -148,7 +148,7 @@ impl Cx<'_> {
                     #docs
                     #guard
                     #dep
-                    #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, #rt::serde::Serialize, #rt::serde::Deserialize)]
+                    #[derive(Debug, Clone, PartialEq, #rt::serde::Serialize, #rt::serde::Deserialize)]
                     #[serde(crate = #krate)]
                     #[allow(deprecated)]
                     pub struct #name(pub #t);
@@ -159,7 +159,7 @@ impl Cx<'_> {
                     #docs
                     #guard
                     #dep
-                    #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq, #rt::serde::Serialize, #rt::serde::Deserialize)]
+                    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, #rt::serde::Serialize, #rt::serde::Deserialize)]
                     #[serde(crate = #krate)]
                     #deny
                     pub struct #name {}
@@ -247,7 +247,7 @@ impl Cx<'_> {
         };
         Ok(quote! {
             /// An event of the schema, or one this side does not know.
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+            #[derive(Debug, Clone, PartialEq)]
             #[allow(clippy::large_enum_variant, deprecated)]
             pub enum Event {
                 #(#variants)*
@@ -407,7 +407,7 @@ impl Cx<'_> {
             /// Runs the commands of a `CommandServer`: decodes arguments
             /// (errors name the member at fault, as QEMU words them), calls
             /// the method and encodes what it returns.
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::default::Default)]
+            #[derive(Debug, Clone, Default)]
             pub struct CommandDispatcher<S>(pub S);
 
             #[allow(deprecated)]

@@ -283,7 +283,9 @@ impl Cx<'_> {
     /// name does, and they are renamed imports, so neither QAPI types
     /// like `String` nor the including module's own imports (a `use
     /// std::fmt::Result`) get in their way. Rustdoc shows the types
-    /// themselves.
+    /// themselves. Derives name their macros bare (`derive(Debug)`):
+    /// derive macros live in the macro namespace, where no generated item
+    /// goes, so a QAPI type called `Debug` does not shadow them.
     fn prelude(&self) -> TokenStream {
         let path = &self.rt_path;
         quote! {

@@ -123,7 +123,7 @@ impl Cx<'_> {
                 TokenStream::new(),
             )
         } else {
-            (TokenStream::new(), TokenStream::new(), quote!(Option_::None), quote!(::core::marker::Copy,))
+            (TokenStream::new(), TokenStream::new(), quote!(Option_::None), quote!(Copy,))
         };
         let from_wire_body = if vidents.is_empty() {
             quote! { let _ = value; Option_::None }
@@ -140,7 +140,7 @@ impl Cx<'_> {
             #docs
             #guard
             #dep
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, #copy ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+            #[derive(Debug, Clone, #copy PartialEq, Eq, Hash)]
             #[allow(clippy::enum_variant_names)]
             pub enum #name {
                 #(#variants)*
@@ -333,7 +333,7 @@ impl Cx<'_> {
         let mut scope = Scope::new(&e.name);
         let fields = self.fields(e.id, obj.all_members(self.schema), since.as_deref(), &mut scope)?;
         let decls = fields.iter().map(|f| self.field_decl(f));
-        let default = if fields.iter().all(|f| f.optional) { quote!(::core::default::Default,) } else { quote!() };
+        let default = if fields.iter().all(|f| f.optional) { quote!(Default,) } else { quote!() };
         let ser = self.serialize_fields(&fields);
         let uses_map = !fields.is_empty();
         let keep_map = if fields.iter().any(|f| !f.guard.is_empty()) { quote!(let _ = &map;) } else { quote!() };
@@ -345,7 +345,7 @@ impl Cx<'_> {
             #docs
             #guard
             #dep
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, #default)]
+            #[derive(Debug, Clone, PartialEq, #default)]
             #[allow(deprecated)]
             pub struct #name {
                 #(#decls)*
@@ -404,7 +404,7 @@ impl Cx<'_> {
             #[allow(deprecated)]
             impl<'de> #rt::serde::Deserialize<'de> for #name {
                 fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
-                    #[derive(::core::default::Default)]
+                    #[derive(Default)]
                     struct Slots_ { #(#slot_decls)* }
                     impl<'de> #rt::types::StructBuilder<'de> for Slots_ {
                         type Value = #name;
@@ -444,7 +444,7 @@ impl Cx<'_> {
         let fields = self.fields(e.id, obj.all_members(self.schema), since.as_deref(), &mut scope)?;
         scope.claim("additional", "the members the schema does not declare")?;
         let decls = fields.iter().map(|f| self.field_decl(f));
-        let default = if fields.iter().all(|f| f.optional) { quote!(::core::default::Default,) } else { quote!() };
+        let default = if fields.iter().all(|f| f.optional) { quote!(Default,) } else { quote!() };
         let ser = self.serialize_fields(&fields);
         let body = quote! {
             #ser
@@ -480,7 +480,7 @@ impl Cx<'_> {
             #docs
             #guard
             #dep
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq, #default)]
+            #[derive(Debug, Clone, PartialEq, #default)]
             #[allow(deprecated)]
             pub struct #name {
                 #(#decls)*
@@ -688,7 +688,7 @@ impl Cx<'_> {
 
         let mut out = TokenStream::new();
         let branch_decl = quote! {
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+            #[derive(Debug, Clone, PartialEq)]
             #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
             pub enum #branch_ty {
                 #(#decl_variants)*
@@ -844,7 +844,7 @@ impl Cx<'_> {
             #docs
             #guard
             #dep
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+            #[derive(Debug, Clone, PartialEq)]
             #[allow(deprecated)]
             pub struct #name {
                 #(#decls)*
@@ -1041,7 +1041,7 @@ impl Cx<'_> {
             #docs
             #guard
             #dep
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+            #[derive(Debug, Clone, PartialEq)]
             #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
             pub enum #name {
                 #(#decls)*
