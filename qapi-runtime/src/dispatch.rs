@@ -106,7 +106,10 @@ fn qemu_wording(path: &str, msg: &str) -> String {
     }
     if let Some(rest) = msg.strip_prefix("invalid type: ") {
         let expected = rest.rsplit("expected ").next().unwrap_or("");
-        let kind = if expected.starts_with('i') || expected.starts_with('u') {
+        // "struct Foo" before the string test: it contains "str".
+        let kind = if expected.starts_with("struct") || expected.contains("map") {
+            "object"
+        } else if expected.starts_with('i') || expected.starts_with('u') {
             "integer"
         } else if expected.starts_with('f') {
             "number"
@@ -164,6 +167,7 @@ mod tests {
             err(json!({"uri": "x", "inner": {"n": true}})),
             "Invalid parameter type for 'inner.n', expected: integer"
         );
+        assert_eq!(err(json!({"uri": "x", "inner": "s"})), "Invalid parameter type for 'inner', expected: object");
     }
 
     #[test]
