@@ -122,7 +122,12 @@ async def main(src_path: str, dst_path: str) -> None:
     await dst.disconnect()
     # Ends the server.
     await src.execute("quit")
-    await src.disconnect()
+    try:
+        await src.disconnect()
+    except (EOFError, ConnectionResetError):
+        # The server closes the socket after answering 'quit', as QEMU does;
+        # qemu.qmp reports that end of stream when it is seen first.
+        pass
 
 
 if __name__ == "__main__":
