@@ -125,6 +125,43 @@ fn draw(path: &Path, data: &PlotData) -> DrawResult {
     Ok(())
 }
 
+/// A time panel's chart: simulated seconds on x, `y_desc` from 0 to
+/// `y_max` on y with `y_labels` labels, and the mesh every panel shares.
+fn time_chart<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    y_desc: &str,
+    t_max: f64,
+    y_max: f64,
+    y_labels: usize,
+    y_format: &dyn Fn(&f64) -> String,
+) -> Result<
+    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    Box<dyn std::error::Error>,
+>
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..t_max, 0.0..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc("simulated time (s)")
+        .y_desc(y_desc)
+        .y_labels(y_labels)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(y_format)
+        .axis_desc_style((FONT, 17))
+        .label_style((FONT, 15))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(chart)
+}
+
 /// The legend box of a time panel.
 fn legend<'a, DB: DrawingBackend + 'a>(
     chart: &mut ChartContext<
@@ -184,22 +221,8 @@ where
     let (div, unit) = byte_unit(max);
     // Headroom keeps the legend (upper right) off a curve that stays high.
     let y_max = (max / div * 1.4).max(1e-3);
-    let mut chart = ChartBuilder::on(area)
-        .caption("Remaining to send", (FONT, 20))
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..t_max, 0.0..y_max)?;
-    chart
-        .configure_mesh()
-        .x_desc("simulated time (s)")
-        .y_desc(format!("remaining ({unit})"))
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .axis_desc_style((FONT, 17))
-        .label_style((FONT, 15))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let y_desc = format!("remaining ({unit})");
+    let mut chart = time_chart(area, "Remaining to send", &y_desc, t_max, y_max, 11, &|v| tick(*v))?;
     chart
         .draw_series(LineSeries::new(
             data.samples.iter().map(|s| (s.time_s, s.remaining / div)),
@@ -234,22 +257,7 @@ where
     let max = data.samples.iter().map(|s| s.mbps.max(s.dirty_mbps)).fold(0.0, f64::max);
     // Headroom above the highest rate keeps the legend off the lines.
     let y_max = (max * 1.6).max(1.0);
-    let mut chart = ChartBuilder::on(area)
-        .caption("Throughput and dirty rate", (FONT, 20))
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..t_max, 0.0..y_max)?;
-    chart
-        .configure_mesh()
-        .x_desc("simulated time (s)")
-        .y_desc("Mbit/s")
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .axis_desc_style((FONT, 17))
-        .label_style((FONT, 15))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let mut chart = time_chart(area, "Throughput and dirty rate", "Mbit/s", t_max, y_max, 11, &|v| format!("{v:.0}"))?;
     chart
         .draw_series(LineSeries::new(data.samples.iter().map(|s| (s.time_s, s.mbps)), THROUGHPUT.stroke_width(3)))?
         .label("throughput (ram.mbps)")
@@ -271,23 +279,7 @@ fn draw_throttle<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let mut chart = ChartBuilder::on(area)
-        .caption("Auto-converge", (FONT, 20))
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..t_max, 0.0..100.0)?;
-    chart
-        .configure_mesh()
-        .x_desc("simulated time (s)")
-        .y_desc("CPU throttle (%)")
-        .y_labels(6)
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .axis_desc_style((FONT, 17))
-        .label_style((FONT, 15))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let mut chart = time_chart(area, "Auto-converge", "CPU throttle (%)", t_max, 100.0, 6, &|v| format!("{v:.0}"))?;
     chart
         .draw_series(LineSeries::new(
             data.samples.iter().map(|s| (s.time_s, s.throttle as f64)),
