@@ -771,6 +771,39 @@ impl Source {
         t
     }
 
+    /// `sections` RAM save sections as `ram_save_iterate` writes them (more
+    /// than one when a batch of rate windows is merged): each section's
+    /// header, the pages the engine gives within the limits, a multifd sync
+    /// at each wrap of the dirty-bitmap scan, each section's end marker.
+    /// Returns the counters, what the engine sent and the send time (ns).
+    fn send_ram_sections(
+        &mut self,
+        sections: u64,
+        budget_bytes: f64,
+        max_ns: f64,
+        xbzrle: bool,
+        last_stage: bool,
+    ) -> (Counters, TakeOutcome, f64) {
+        let req = TakeRequest {
+            max_pages: u64::MAX,
+            budget_bytes,
+            max_ns,
+            xbzrle,
+            last_stage,
+            sync_count: self.sync_count,
+            costs: self.send_costs(),
+        };
+        let out = self.engine.take(&req);
+        let mut d = Counters::default();
+        Self::add_non_ram(&mut d, SECTION_OVERHEAD * sections);
+        let t = self.account_take(&mut d, &out);
+        for _ in 0..out.wraps {
+            self.multifd_sync(&mut d);
+        }
+        self.add_marker(&mut d, 8 * sections);
+        (d, out, t)
+    }
+
     /// A multifd flush + sync: partial packet out, a SYNC packet per
     /// channel, an 8-byte flush marker on the main channel.
     fn multifd_sync(&mut self, d: &mut Counters) {
@@ -1417,23 +1450,8 @@ impl Source {
 
     fn iterate_ram(&mut self, now: Nanos) {
         self.iterate_calls += 1;
-        let req = TakeRequest {
-            max_pages: u64::MAX,
-            budget_bytes: self.budget_left(),
-            max_ns: MAX_WAIT_NS,
-            xbzrle: self.caps.xbzrle && !self.in_postcopy,
-            last_stage: false,
-            sync_count: self.sync_count,
-            costs: self.send_costs(),
-        };
-        let out = self.engine.take(&req);
-        let mut d = Counters::default();
-        Self::add_non_ram(&mut d, SECTION_OVERHEAD);
-        let t = self.account_take(&mut d, &out);
-        for _ in 0..out.wraps {
-            self.multifd_sync(&mut d);
-        }
-        self.add_marker(&mut d, 8);
+        let xbzrle = self.caps.xbzrle && !self.in_postcopy;
+        let (d, out, t) = self.send_ram_sections(1, self.budget_left(), MAX_WAIT_NS, xbzrle, false);
         if out.pages() > 0 {
             self.pass_sent = true;
         }
@@ -1541,23 +1559,8 @@ impl Source {
         };
         self.iterate_calls += k;
         let overhead = SECTION_OVERHEAD + 8;
-        let req = TakeRequest {
-            max_pages: u64::MAX,
-            budget_bytes: (k * l.saturating_sub(overhead)) as f64,
-            max_ns: f64::INFINITY,
-            xbzrle: false,
-            last_stage: false,
-            sync_count: self.sync_count,
-            costs: self.send_costs(),
-        };
-        let out = self.engine.take(&req);
-        let mut d = Counters::default();
-        Self::add_non_ram(&mut d, SECTION_OVERHEAD * k);
-        self.account_take(&mut d, &out);
-        for _ in 0..out.wraps {
-            self.multifd_sync(&mut d);
-        }
-        self.add_marker(&mut d, 8 * k);
+        let budget = (k * l.saturating_sub(overhead)) as f64;
+        let (d, _, _) = self.send_ram_sections(k, budget, f64::INFINITY, false, false);
         let per_window = d.transferred / k;
         let per_pages = d.pages() / k;
         let start_ms = self.win_start_ms;
@@ -1643,24 +1646,10 @@ impl Source {
 
     fn complete_ram(&mut self, now: Nanos, sh: &mut Shared) {
         self.do_sync(now, sh);
-        let req = TakeRequest {
-            max_pages: u64::MAX,
-            budget_bytes: f64::INFINITY,
-            max_ns: f64::INFINITY,
-            xbzrle: self.caps.xbzrle,
-            last_stage: true,
-            sync_count: self.sync_count,
-            costs: self.send_costs(),
-        };
-        let out = self.engine.take(&req);
-        let mut d = Counters::default();
-        Self::add_non_ram(&mut d, SECTION_OVERHEAD);
-        let send = self.account_take(&mut d, &out);
-        for _ in 0..out.wraps {
-            self.multifd_sync(&mut d);
-        }
+        let (mut d, _, send) = self.send_ram_sections(1, f64::INFINITY, f64::INFINITY, self.caps.xbzrle, true);
+        // The final flush (counters are sums: its place before or after the
+        // section's end marker does not matter).
         self.multifd_sync(&mut d);
-        self.add_marker(&mut d, 8);
         let ram_ns = self.sync_cost_ns() + ceil_ns(send);
         self.save_times.push(("ram".into(), 0, ram_ns / 1000));
         // VFIO devices whose state goes over multifd are saved by their own
@@ -1868,20 +1857,8 @@ impl Source {
 
     fn postcopy_iterate(&mut self, now: Nanos) {
         self.iterate_calls += 1;
-        let req = TakeRequest {
-            max_pages: u64::MAX,
-            budget_bytes: self.budget_left(),
-            max_ns: MAX_WAIT_NS,
-            xbzrle: false,
-            last_stage: false,
-            sync_count: self.sync_count,
-            costs: self.send_costs(),
-        };
-        let out = self.engine.take(&req);
-        let mut d = Counters::default();
-        Self::add_non_ram(&mut d, SECTION_OVERHEAD);
-        let mut t = self.account_take(&mut d, &out);
-        self.add_marker(&mut d, 8);
+        // Multifd is off in postcopy, so the wrap syncs are no-ops here.
+        let (mut d, _, mut t) = self.send_ram_sections(1, self.budget_left(), MAX_WAIT_NS, false, false);
         let dur = ceil_ns(t).max(1);
         t += self.serve_requests(now, dur, &mut d);
         if self.rate_limit.is_some_and(|l| self.c.transferred + d.transferred - self.rate_start_bytes > l) {
