@@ -545,19 +545,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn full_pass_counts_zero_pages() {
-        let mut e = BitmapEngine::new(layout());
-        assert_eq!(e.pending_pages(), 5100);
-        let req = TakeRequest {
+    /// A first-pass take without XBZRLE, limited only by `budget_bytes`.
+    fn request(budget_bytes: f64) -> TakeRequest {
+        TakeRequest {
             max_pages: u64::MAX,
-            budget_bytes: f64::INFINITY,
+            budget_bytes,
             max_ns: f64::INFINITY,
             xbzrle: false,
             last_stage: false,
             sync_count: 1,
             costs: costs(),
-        };
+        }
+    }
+
+    #[test]
+    fn full_pass_counts_zero_pages() {
+        let mut e = BitmapEngine::new(layout());
+        assert_eq!(e.pending_pages(), 5100);
+        let req = request(f64::INFINITY);
         let out = e.take(&req);
         assert_eq!(out.pages(), 5100);
         // The half-zero class is not word aligned: its share is exact up to
@@ -571,15 +576,7 @@ mod tests {
     #[test]
     fn budget_stops_after_crossing() {
         let mut e = BitmapEngine::new(layout());
-        let req = TakeRequest {
-            max_pages: u64::MAX,
-            budget_bytes: 10.0 * 4104.0,
-            max_ns: f64::INFINITY,
-            xbzrle: false,
-            last_stage: false,
-            sync_count: 1,
-            costs: costs(),
-        };
+        let req = request(10.0 * 4104.0);
         let out = e.take(&req);
         // Pages go while used ≤ budget: 11 full pages.
         assert_eq!(out.normal, 11);
@@ -589,15 +586,7 @@ mod tests {
     #[test]
     fn sync_draws_about_the_expected_pages() {
         let mut e = BitmapEngine::new(layout());
-        let req = TakeRequest {
-            max_pages: u64::MAX,
-            budget_bytes: f64::INFINITY,
-            max_ns: f64::INFINITY,
-            xbzrle: false,
-            last_stage: false,
-            sync_count: 1,
-            costs: costs(),
-        };
+        let req = request(f64::INFINITY);
         e.take(&req);
         e.add_writes(1.0, 1.0); // 1000 writes over 1000 pages
         let new = e.sync();
