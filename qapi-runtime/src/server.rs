@@ -483,25 +483,7 @@ impl Server {
     pub async fn listen_tcp(&self, addr: SocketAddr) -> io::Result<Listening> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        let inner = self.inner.clone();
-        let guard = LiveGuard::new(&inner);
-        let mut stop = inner.shutdown.subscribe();
-        tokio::spawn(async move {
-            let _guard = guard;
-            loop {
-                tokio::select! {
-                    _ = stopped(&mut stop) => break,
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => {
-                            let _ = stream.set_nodelay(true);
-                            let (rd, wr) = stream.into_split();
-                            spawn_connection(&inner, rd, wr);
-                        }
-                        Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
-                    },
-                }
-            }
-        });
+        spawn_accept_loop(&self.inner, listener);
         Ok(Listening::Tcp(local))
     }
 
@@ -515,24 +497,7 @@ impl Server {
         if let Ok(mut sockets) = self.inner.sockets.lock() {
             sockets.push(path.clone());
         }
-        let inner = self.inner.clone();
-        let guard = LiveGuard::new(&inner);
-        let mut stop = inner.shutdown.subscribe();
-        tokio::spawn(async move {
-            let _guard = guard;
-            loop {
-                tokio::select! {
-                    _ = stopped(&mut stop) => break,
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => {
-                            let (rd, wr) = stream.into_split();
-                            spawn_connection(&inner, rd, wr);
-                        }
-                        Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
-                    },
-                }
-            }
-        });
+        spawn_accept_loop(&self.inner, listener);
         Ok(Listening::Unix(path))
     }
 
@@ -896,6 +861,60 @@ impl Inner {
 
 /// Replies flush to the socket once this much is buffered.
 const FLUSH_AT: usize = 64 * 1024;
+
+/// A listening socket whose clients [`spawn_accept_loop`] serves.
+trait Listener: Send + 'static {
+    type Read: AsyncRead + Send + Unpin + 'static;
+    type Write: AsyncWrite + Send + Unpin + 'static;
+
+    /// The next client, split into its two halves.
+    fn accept_split(&self) -> impl std::future::Future<Output = io::Result<(Self::Read, Self::Write)>> + Send;
+}
+
+impl Listener for TcpListener {
+    type Read = tokio::net::tcp::OwnedReadHalf;
+    type Write = tokio::net::tcp::OwnedWriteHalf;
+
+    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)> {
+        let (stream, _) = self.accept().await?;
+        // Replies are small and a client waits for each: don't let Nagle hold them.
+        let _ = stream.set_nodelay(true);
+        Ok(stream.into_split())
+    }
+}
+
+impl Listener for UnixListener {
+    type Read = tokio::net::unix::OwnedReadHalf;
+    type Write = tokio::net::unix::OwnedWriteHalf;
+
+    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)> {
+        let (stream, _) = self.accept().await?;
+        Ok(stream.into_split())
+    }
+}
+
+/// Accepts clients on `listener` until shutdown, each on a task of its
+/// own. A failed accept (out of file descriptors, say) is retried after a
+/// pause rather than ending the listener.
+fn spawn_accept_loop<L: Listener>(inner: &Arc<Inner>, listener: L) {
+    let inner = inner.clone();
+    let guard = LiveGuard::new(&inner);
+    let mut stop = inner.shutdown.subscribe();
+    tokio::spawn(async move {
+        let _guard = guard;
+        loop {
+            tokio::select! {
+                _ = stopped(&mut stop) => break,
+                accepted = listener.accept_split() => match accepted {
+                    Ok((rd, wr)) => {
+                        spawn_connection(&inner, rd, wr);
+                    }
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                },
+            }
+        }
+    });
+}
 
 fn spawn_connection<R, W>(inner: &Arc<Inner>, rd: R, wr: W) -> tokio::task::JoinHandle<()>
 where
