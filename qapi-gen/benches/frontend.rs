@@ -2,32 +2,19 @@
 //! 40 files): the median of many runs of each stage, each stage a baseline
 //! for the next. Run with `cargo bench -p qapi-gen --bench frontend`.
 
+mod common;
+
+use common::median;
+
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qapi_gen::diag::Diagnostics;
 use qapi_gen::syntax::load::{load, LoadOptions};
 use qapi_gen::Frontend;
 
-fn median(mut f: impl FnMut(), runs: usize) -> Duration {
-    f(); // warm the page cache and allocator
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
-
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qemu/10.2/qapi/qapi-schema.json");
-    if !root.exists() {
-        eprintln!("skipped: {} not found (../shared beside the checkout)", root.display());
-        return;
-    }
+    let Some(root) = common::qemu_10_2_schema() else { return };
     let runs = 51;
     let dir = root.parent().unwrap_or(Path::new("."));
     let files: Vec<PathBuf> = std::fs::read_dir(dir)

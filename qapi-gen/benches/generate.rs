@@ -5,25 +5,16 @@
 //! release CLI as a process, when it has been built. Run with
 //! `cargo build --release -p qapi-gen && cargo bench -p qapi-gen --bench generate`.
 
+mod common;
+
+use common::median;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qapi_gen::gen::rust::{generate, generate_tokens, Options};
 use qapi_gen::Frontend;
-
-fn median(mut f: impl FnMut(), runs: usize) -> Duration {
-    f(); // warm the page cache, the allocator and rayon's threads
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
 
 /// The release CLI next to this bench's own target directory, if built.
 fn release_cli() -> Option<PathBuf> {
@@ -34,11 +25,7 @@ fn release_cli() -> Option<PathBuf> {
 }
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qemu/10.2/qapi/qapi-schema.json");
-    if !root.exists() {
-        eprintln!("skipped: {} not found (../shared beside the checkout)", root.display());
-        return;
-    }
+    let Some(root) = common::qemu_10_2_schema() else { return };
     let runs = 31;
     let checked = match Frontend::new().check_file(&root) {
         Ok(c) if c.is_valid() => c,
