@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_invariants, trace};
+use common::{assert_invariants, both_engines, trace};
 use migration_sim::config::{ByteSize, DeviceConfig, DeviceKind, MultifdTransfer, PageClassConfig, Rate};
 use migration_sim::presets::pc_devices;
 use migration_sim::units::{GIB, MIB};
@@ -41,22 +41,6 @@ fn base(name: &str, engine: EngineKind) -> Scenario {
     s.migration.parameters.downtime_limit = 1000;
     s.migration.capabilities.events = true;
     s
-}
-
-macro_rules! both_engines {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[test]
-            fn aggregate() {
-                ($body)(EngineKind::Aggregate)
-            }
-            #[test]
-            fn bitmap() {
-                ($body)(EngineKind::Bitmap)
-            }
-        }
-    };
 }
 
 both_engines!(device_state_times, |e| {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_invariants, steady_span_count, trace, Trace};
+use common::{assert_invariants, both_engines, steady_span_count, trace, Trace};
 use migration_sim::config::{
     ActionConfig, ActionKind, ByteSize, DeviceConfig, DeviceKind, GuestRunState, PageClassConfig, ParameterUpdate, Rate,
 };
@@ -56,22 +56,6 @@ fn statuses(t: &Trace, side: Side) -> Vec<MigrationStatus> {
 
 fn last_ram(t: &Trace) -> migration_sim::MigrationStats {
     t.samples.iter().rev().find_map(|s| s.source.ram.clone()).expect("ram reported")
-}
-
-macro_rules! both_engines {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[test]
-            fn aggregate() {
-                ($body)(EngineKind::Aggregate)
-            }
-            #[test]
-            fn bitmap() {
-                ($body)(EngineKind::Bitmap)
-            }
-        }
-    };
 }
 
 both_engines!(idle_guest, |e| {

@@ -912,3 +912,25 @@ fn check_destination(t: &Trace, v: &mut Vec<String>) {
         }
     }
 }
+
+/// `both_engines!(name, |engine| { ... })`: the test `name::aggregate` and
+/// `name::bitmap`, the body run with each memory engine (`EngineKind` must
+/// be in scope where it is used).
+#[allow(unused_macros)]
+macro_rules! both_engines {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[test]
+            fn aggregate() {
+                ($body)(EngineKind::Aggregate)
+            }
+            #[test]
+            fn bitmap() {
+                ($body)(EngineKind::Bitmap)
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both_engines;
