@@ -308,6 +308,38 @@ impl Cx<'_> {
         }
     }
 
+    /// A `Deserialize` impl through a local visitor: `visit` holds its
+    /// `visit_*` methods, `entry` is the `Deserializer` method to call.
+    fn deserialize_impl(
+        &self,
+        name: &Ident,
+        guard: &TokenStream,
+        expecting: &proc_macro2::Literal,
+        entry: TokenStream,
+        visit: TokenStream,
+    ) -> TokenStream {
+        let rt = &self.rt;
+        quote! {
+            #guard
+            #[allow(deprecated)]
+            impl<'de> #rt::serde::Deserialize<'de> for #name {
+                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
+                    struct Visitor;
+                    impl<'de> #rt::serde::de::Visitor<'de> for Visitor {
+                        type Value = #name;
+
+                        fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                            f.write_str(#expecting)
+                        }
+
+                        #visit
+                    }
+                    deserializer.#entry(Visitor)
+                }
+            }
+        }
+    }
+
     pub(super) fn object_type(&self, e: &Entity, obj: &ObjectType) -> Result<TokenStream, GenError> {
         let Some(guard) = self.type_guard(e.id) else { return Ok(TokenStream::new()) };
         let docs = doc::attrs(&self.entity_docs(e));
@@ -476,6 +508,25 @@ impl Cx<'_> {
             }
         });
         let expecting = lit(&format!("an object ({})", e.name));
+        let de_impl = self.deserialize_impl(
+            name,
+            &guard,
+            &expecting,
+            quote!(deserialize_map),
+            quote! {
+                fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> Result_<#name, A::Error> {
+                    #(#slot_decls)*
+                    let mut additional = #rt::serde_json::Map::new();
+                    while let Option_::Some(key) = map.next_key::<String_>()? {
+                        match key.as_str() {
+                            #(#slot_arms)*
+                            _ => #rt::types::collect(&mut map, &mut additional, key)?,
+                        }
+                    }
+                    Result_::Ok(#name { #(#inits)* additional })
+                }
+            },
+        );
         Ok(quote! {
             #docs
             #guard
@@ -491,33 +542,7 @@ impl Cx<'_> {
 
             #ser_impls
 
-            #guard
-            #[allow(deprecated)]
-            impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
-                    struct Visitor;
-                    impl<'de> #rt::serde::de::Visitor<'de> for Visitor {
-                        type Value = #name;
-
-                        fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            f.write_str(#expecting)
-                        }
-
-                        fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> Result_<#name, A::Error> {
-                            #(#slot_decls)*
-                            let mut additional = #rt::serde_json::Map::new();
-                            while let Option_::Some(key) = map.next_key::<String_>()? {
-                                match key.as_str() {
-                                    #(#slot_arms)*
-                                    _ => #rt::types::collect(&mut map, &mut additional, key)?,
-                                }
-                            }
-                            Result_::Ok(#name { #(#inits)* additional })
-                        }
-                    }
-                    deserializer.deserialize_map(Visitor)
-                }
-            }
+            #de_impl
 
             #accessors
         })
@@ -756,40 +781,30 @@ impl Cx<'_> {
                 };
             }
         };
-        let de_impl = quote! {
-            #guard
-            #[allow(deprecated)]
-            impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
-                    struct Visitor;
-                    impl<'de> #rt::serde::de::Visitor<'de> for Visitor {
-                        type Value = #name;
-
-                        fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            f.write_str(#expecting)
-                        }
-
-                        fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> Result_<#name, A::Error> {
-                            let mut tag = Option_::None;
-                            #(#slot_decls)*
-                            let mut rest = #rt::serde_json::Map::new();
-                            while let Option_::Some(key) = map.next_key::<String_>()? {
-                                match key.as_str() {
-                                    #tag_wire => #rt::types::member::<_, #tag_ty>(&mut map, &mut tag, #tag_wire)?,
-                                    #(#slot_arms)*
-                                    _ => #rt::types::collect(&mut map, &mut rest, key)?,
-                                }
-                            }
-                            let tag = #rt::types::required(tag, #tag_wire)?;
-                            #(#slot_required)*
-                            #decode_match
-                            Result_::Ok(#result)
+        let de_impl = self.deserialize_impl(
+            &name,
+            &guard,
+            &expecting,
+            quote!(deserialize_map),
+            quote! {
+                fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> Result_<#name, A::Error> {
+                    let mut tag = Option_::None;
+                    #(#slot_decls)*
+                    let mut rest = #rt::serde_json::Map::new();
+                    while let Option_::Some(key) = map.next_key::<String_>()? {
+                        match key.as_str() {
+                            #tag_wire => #rt::types::member::<_, #tag_ty>(&mut map, &mut tag, #tag_wire)?,
+                            #(#slot_arms)*
+                            _ => #rt::types::collect(&mut map, &mut rest, key)?,
                         }
                     }
-                    deserializer.deserialize_map(Visitor)
+                    let tag = #rt::types::required(tag, #tag_wire)?;
+                    #(#slot_required)*
+                    #decode_match
+                    Result_::Ok(#result)
                 }
-            }
-        };
+            },
+        );
 
         if as_enum {
             let body = quote! {
@@ -1037,6 +1052,20 @@ impl Cx<'_> {
             on_object.unwrap_or_default(),
             on_array.unwrap_or_default(),
         );
+        let de_impl = self.deserialize_impl(
+            &name,
+            &guard,
+            &expecting,
+            quote!(deserialize_any),
+            quote! {
+                #on_str
+                #on_bool
+                #on_null
+                #int_methods
+                #on_object
+                #on_array
+            },
+        );
         Ok(quote! {
             #docs
             #guard
@@ -1055,28 +1084,7 @@ impl Cx<'_> {
                 }
             }
 
-            #guard
-            #[allow(deprecated)]
-            impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
-                    struct Visitor;
-                    impl<'de> #rt::serde::de::Visitor<'de> for Visitor {
-                        type Value = #name;
-
-                        fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            f.write_str(#expecting)
-                        }
-
-                        #on_str
-                        #on_bool
-                        #on_null
-                        #int_methods
-                        #on_object
-                        #on_array
-                    }
-                    deserializer.deserialize_any(Visitor)
-                }
-            }
+            #de_impl
         })
     }
 }
