@@ -4,7 +4,7 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{doc, names, Cx, GenError, Owner};
+use super::{doc, names, Cx, GenError, Head, Owner, Piece};
 use crate::model::{Command, Entity, EntityId, Event};
 
 fn lit(s: &str) -> Literal {
@@ -60,13 +60,13 @@ impl Cx<'_> {
         }
     }
 
-    pub(super) fn command(&self, e: &Entity, c: &Command) -> Result<TokenStream, GenError> {
-        let Some(guard) = self.api_guard(e, &[c.arg_type, c.ret_type]) else { return Ok(TokenStream::new()) };
+    pub(super) fn command(&self, e: &Entity, c: &Command) -> Result<Vec<Piece>, GenError> {
+        let Some(guard) = self.api_guard(e, &[c.arg_type, c.ret_type]) else { return Ok(Vec::new()) };
         let rt = &self.rt;
         let name = self.name(e.id);
         let docs = doc::attrs(&self.entity_docs(e));
         let dep = self.deprecated(&e.features);
-        let mut out = TokenStream::new();
+        let mut pieces = Vec::new();
         if let Some(a) = c.arg_type.filter(|a| matches!(self.owners.get(a), Some(Owner::Command(_)))) {
             let ae = &self.schema[a];
             if let Some(obj) = ae.as_object() {
@@ -75,15 +75,15 @@ impl Cx<'_> {
                     lines.push(String::new());
                     lines.push(format!("*Since: {}*", doc::prose(&since)));
                 }
-                let adocs = doc::attrs(&lines);
+                let head = Head { guard: guard.to_string(), docs: lines, dep: dep.to_string() };
                 let mut item_entity = ae.clone();
                 item_entity.doc = e.doc.clone();
                 let item = if c.gen {
-                    self.struct_item(&item_entity, obj, &self.name(a), guard.clone(), adocs, dep.clone())?
+                    self.struct_item(&item_entity, obj, &self.name(a), &head)?
                 } else {
-                    self.open_struct_item(&item_entity, obj, &self.name(a), guard.clone(), adocs, dep.clone())?
+                    self.open_struct_item(&item_entity, obj, &self.name(a), &head)?
                 };
-                out.extend(item);
+                pieces.push(item);
             }
         }
         let args = self.args_ty(c);
@@ -91,7 +91,7 @@ impl Cx<'_> {
         let wire = lit(&e.name);
         let (boxed, oob, success, preconfig, coroutine) =
             (c.boxed, c.allow_oob, c.success_response, c.allow_preconfig, c.coroutine);
-        out.extend(quote! {
+        pieces.push(Piece::Tokens(quote! {
             #docs
             #guard
             #dep
@@ -112,8 +112,8 @@ impl Cx<'_> {
                 type Arguments = #args;
                 type Returns = #ret;
             }
-        });
-        Ok(out)
+        }));
+        Ok(pieces)
     }
 
     /// The Rust name of an event's payload type.
@@ -124,14 +124,15 @@ impl Cx<'_> {
         }
     }
 
-    pub(super) fn event(&self, e: &Entity, ev: &Event) -> Result<TokenStream, GenError> {
-        let Some(guard) = self.api_guard(e, &[ev.arg_type]) else { return Ok(TokenStream::new()) };
+    pub(super) fn event(&self, e: &Entity, ev: &Event) -> Result<Vec<Piece>, GenError> {
+        let Some(guard) = self.api_guard(e, &[ev.arg_type]) else { return Ok(Vec::new()) };
         let rt = &self.rt;
         let name = self.event_payload(e, ev);
         let docs = doc::attrs(&self.entity_docs(e));
         let dep = self.deprecated(&e.features);
         let krate = lit(&format!("{}::serde", self.rt_str));
         let deny = if self.strict() { quote!(#[serde(deny_unknown_fields)]) } else { quote!() };
+        let mut pieces = Vec::new();
         let mut out = TokenStream::new();
         match ev.arg_type {
             Some(a) if matches!(self.owners.get(&a), Some(Owner::Event(_))) => {
@@ -139,7 +140,8 @@ impl Cx<'_> {
                 if let Some(obj) = ae.as_object() {
                     let mut item_entity = ae.clone();
                     item_entity.doc = e.doc.clone();
-                    out.extend(self.struct_item(&item_entity, obj, &name, guard.clone(), docs, dep.clone())?);
+                    let head = Head { guard: guard.to_string(), docs: self.entity_docs(e), dep: dep.to_string() };
+                    pieces.push(self.struct_item(&item_entity, obj, &name, &head)?);
                 }
             }
             Some(a) => {
@@ -184,7 +186,8 @@ impl Cx<'_> {
                 }
             }
         });
-        Ok(out)
+        pieces.push(Piece::Tokens(out));
+        Ok(pieces)
     }
 
     /// The `Event` enum over every event.

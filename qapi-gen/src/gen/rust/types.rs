@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{doc, names, Cx, GenError};
+use super::{doc, names, Cx, GenError, Head, Piece};
 use crate::model::{AlternateType, Builtin, Entity, EntityId, EntityKind, EnumType, Member, ObjectType};
 use crate::Schema;
 
@@ -340,15 +340,15 @@ impl Cx<'_> {
         }
     }
 
-    pub(super) fn object_type(&self, e: &Entity, obj: &ObjectType) -> Result<TokenStream, GenError> {
-        let Some(guard) = self.type_guard(e.id) else { return Ok(TokenStream::new()) };
-        let docs = doc::attrs(&self.entity_docs(e));
-        let dep = self.deprecated(&e.features);
+    pub(super) fn object_type(&self, e: &Entity, obj: &ObjectType) -> Result<Piece, GenError> {
+        let Some(guard) = self.type_guard_t(e.id) else { return Ok(Piece::Text(String::new())) };
+        let head = Head { guard, docs: self.entity_docs(e), dep: self.deprecated_t(&e.features) };
         if obj.is_union() {
-            return self.union(e, obj, guard, docs, dep);
+            let (guard, docs, dep) = head.tokens()?;
+            return Ok(Piece::Tokens(self.union(e, obj, guard, docs, dep)?));
         }
         let name = self.name(e.id);
-        self.struct_item(e, obj, &name, guard, docs, dep)
+        self.struct_item(e, obj, &name, &head)
     }
 
     /// A struct for object type `e` named `name`.
@@ -357,10 +357,9 @@ impl Cx<'_> {
         e: &Entity,
         obj: &ObjectType,
         name: &Ident,
-        guard: TokenStream,
-        docs: TokenStream,
-        dep: TokenStream,
-    ) -> Result<TokenStream, GenError> {
+        head: &Head,
+    ) -> Result<Piece, GenError> {
+        let (guard, docs, dep) = head.tokens()?;
         let since = self.since_of(e);
         let mut scope = Scope::new(&e.name);
         let fields = self.fields(e.id, obj.all_members(self.schema), since.as_deref(), &mut scope)?;
@@ -373,7 +372,7 @@ impl Cx<'_> {
         let ser_impls = self.serialize_impls(name, &guard, body, uses_map);
         let de_impl = self.struct_deserialize(name, &guard, &fields);
         let accessors = self.accessors(name, &guard, &fields);
-        Ok(quote! {
+        Ok(Piece::Tokens(quote! {
             #docs
             #guard
             #dep
@@ -386,7 +385,7 @@ impl Cx<'_> {
             #ser_impls
             #de_impl
             #accessors
-        })
+        }))
     }
 
     /// `Deserialize` for a struct of `fields`, through a builder local to
@@ -466,10 +465,9 @@ impl Cx<'_> {
         e: &Entity,
         obj: &ObjectType,
         name: &Ident,
-        guard: TokenStream,
-        docs: TokenStream,
-        dep: TokenStream,
-    ) -> Result<TokenStream, GenError> {
+        head: &Head,
+    ) -> Result<Piece, GenError> {
+        let (guard, docs, dep) = head.tokens()?;
         let rt = &self.rt;
         let since = self.since_of(e);
         let mut scope = Scope::new(&e.name);
@@ -527,7 +525,7 @@ impl Cx<'_> {
                 }
             },
         );
-        Ok(quote! {
+        Ok(Piece::Tokens(quote! {
             #docs
             #guard
             #dep
@@ -545,7 +543,7 @@ impl Cx<'_> {
             #de_impl
 
             #accessors
-        })
+        }))
     }
 
     /// The `Since:` of a definition (for implicit types, the command's or
