@@ -1,9 +1,9 @@
 //! QMP errors: the classes QEMU uses and the error a command returns.
 
-use serde::{Deserialize, Serialize};
+use crate::types::wire_object;
 
 /// The `class` of a QMP error reply, as QEMU defines them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ErrorClass {
     /// Anything else; the description says what.
     GenericError,
@@ -16,7 +16,6 @@ pub enum ErrorClass {
     /// KVM lacks a needed capability.
     KVMMissingCap,
     /// A class this side does not know, kept as received.
-    #[serde(untagged)]
     Other(String),
 }
 
@@ -34,6 +33,32 @@ impl ErrorClass {
     }
 }
 
+impl ErrorClass {
+    /// The class with wire name `name`, if it is one of QEMU's.
+    pub fn from_wire(name: &str) -> Option<Self> {
+        Some(match name {
+            "GenericError" => ErrorClass::GenericError,
+            "CommandNotFound" => ErrorClass::CommandNotFound,
+            "DeviceNotActive" => ErrorClass::DeviceNotActive,
+            "DeviceNotFound" => ErrorClass::DeviceNotFound,
+            "KVMMissingCap" => ErrorClass::KVMMissingCap,
+            _ => return None,
+        })
+    }
+}
+
+impl serde::Serialize for ErrorClass {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ErrorClass {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::types::deserialize_enum(deserializer, "ErrorClass", Self::from_wire, Some(ErrorClass::Other))
+    }
+}
+
 impl std::fmt::Display for ErrorClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -46,14 +71,23 @@ impl std::fmt::Display for ErrorClass {
 /// let e = qapi_runtime::Error::generic("Parameter 'uri' is missing");
 /// assert_eq!(e.to_string(), "GenericError: Parameter 'uri' is missing");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[error("{class}: {desc}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     /// The error class.
     pub class: ErrorClass,
     /// A human-readable description.
     pub desc: String,
 }
+
+wire_object!(Error, strict: false, { class: "class" req ErrorClass, desc: "desc" req String });
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.class, self.desc)
+    }
+}
+
+impl std::error::Error for Error {}
 
 impl Error {
     /// An error of class `class`.

@@ -25,8 +25,11 @@ pub mod stream;
 pub mod types;
 pub mod wire;
 
-/// The serde generated code uses (`#[serde(crate = ...)]`), so that a crate
-/// with generated code needs no serde dependency of its own.
+/// The serde generated code implements, so that a crate with generated
+/// code needs no serde dependency of its own. The runtime uses serde
+/// without its derive macros (its own wire types implement serde on the
+/// same helpers generated code uses), so that building generated code
+/// compiles no proc macro.
 pub use serde;
 /// The JSON value type of `any` members, re-exported for generated code.
 pub use serde_json;
@@ -91,10 +94,13 @@ pub trait Event {
 /// The arguments of a command that takes none, or the data of an event
 /// that has none: an empty object on the wire, and absent `arguments`
 /// accepted too.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NoArguments {}
 
+types::wire_object!(NoArguments, strict: true, {});
+
 /// What a command that declares no `returns` answers: `{}`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Empty {}
+
+types::wire_object!(Empty, strict: false, {});

@@ -78,7 +78,7 @@ const BUILTINS: [&str; 4] = ["qmp_capabilities", "query-version", "query-command
 ///     serde_json::json!({"qemu": {"major": 10, "minor": 0, "micro": 2}, "package": "sim-1"})
 /// );
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionInfo {
     /// The version triple.
     pub qemu: VersionTriple,
@@ -92,7 +92,7 @@ pub struct VersionInfo {
 /// let v = qapi_runtime::server::VersionInfo::new(10, 0, 2, "");
 /// assert_eq!((v.qemu.major, v.qemu.minor, v.qemu.micro), (10, 0, 2));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VersionTriple {
     /// Major version.
     pub major: i64,
@@ -101,6 +101,16 @@ pub struct VersionTriple {
     /// Micro version.
     pub micro: i64,
 }
+
+crate::types::wire_object!(VersionInfo, strict: false, {
+    qemu: "qemu" req VersionTriple,
+    package: "package" req String,
+});
+crate::types::wire_object!(VersionTriple, strict: false, {
+    major: "major" req i64,
+    minor: "minor" req i64,
+    micro: "micro" req i64,
+});
 
 impl VersionInfo {
     /// A version `major.minor.micro` with a package string.

@@ -334,6 +334,74 @@ impl<'de, B: StructBuilder<'de>> de::DeserializeSeed<'de> for SlotSeed<'_, B> {
     }
 }
 
+/// `Serialize` and `Deserialize` for the runtime's own wire structs, on
+/// the same [`ObjectMembers`] / [`StructBuilder`] machinery generated code
+/// uses, so that the runtime needs no derive macro (and no `syn`) to
+/// build. Members are listed in wire order, each `req` (mandatory) or
+/// `opt` (an `Option` left out when `None`; `null` reads as absent, as
+/// serde's derive reads it).
+macro_rules! wire_object {
+    ($name:ident, strict: $strict:expr, { $($field:ident: $wire:literal $kind:ident $ty:ty),* $(,)? }) => {
+        impl $crate::types::ObjectMembers for $name {
+            #[allow(unused_variables)]
+            fn serialize_members<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+                $( $crate::types::wire_object!(@ser $kind map $wire self.$field); )*
+                Ok(())
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $crate::types::serialize_object(self, serializer)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                #[derive(Default)]
+                struct Slots {
+                    $( $field: Option<$ty>, )*
+                }
+                impl<'de> $crate::types::StructBuilder<'de> for Slots {
+                    type Value = $name;
+                    const NAME: &'static str = stringify!($name);
+                    const FIELDS: &'static [&'static str] = &[$($wire),*];
+                    #[allow(unused_mut, unused_variables, unused_assignments)]
+                    fn set<D: ::serde::Deserializer<'de>>(&mut self, index: usize, value: D) -> Result<bool, D::Error> {
+                        let mut i = 0;
+                        $(
+                            if index == i {
+                                return $crate::types::put(&mut self.$field, value);
+                            }
+                            i += 1;
+                        )*
+                        $crate::types::skip(value)
+                    }
+                    fn build<E: ::serde::de::Error>(self) -> Result<$name, E> {
+                        Ok($name { $( $field: $crate::types::wire_object!(@build $kind self.$field, $wire), )* })
+                    }
+                }
+                $crate::types::deserialize_struct::<Slots, D>(deserializer, $strict)
+            }
+        }
+    };
+    (@ser req $map:ident $wire:literal $value:expr) => {
+        ::serde::ser::SerializeMap::serialize_entry($map, $wire, &$value)?
+    };
+    (@ser opt $map:ident $wire:literal $value:expr) => {
+        if let Some(value) = &$value {
+            ::serde::ser::SerializeMap::serialize_entry($map, $wire, value)?;
+        }
+    };
+    (@build req $slot:expr, $wire:literal) => {
+        $crate::types::required($slot, $wire)?
+    };
+    (@build opt $slot:expr, $wire:literal) => {
+        $slot.flatten()
+    };
+}
+pub(crate) use wire_object;
+
 /// Encodes what a command returns as the reply's `return` value.
 pub fn encode_return<T: Serialize>(value: T) -> Result<Value, Error> {
     serde_json::to_value(value).map_err(|e| Error::generic(e.to_string()))

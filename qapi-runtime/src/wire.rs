@@ -1,20 +1,19 @@
 //! The messages of the QMP wire protocol (QEMU's `docs/interop/qmp-spec`).
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::types::wire_object;
 use crate::Error;
 
 /// The greeting a server sends when a client connects.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Greeting {
     /// The one member of the greeting object.
-    #[serde(rename = "QMP")]
     pub qmp: GreetingBody,
 }
 
 /// What the greeting says: the server's version and capabilities.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GreetingBody {
     /// A `VersionInfo` object.
     pub version: Value,
@@ -22,35 +21,44 @@ pub struct GreetingBody {
     pub capabilities: Vec<String>,
 }
 
+wire_object!(Greeting, strict: false, { qmp: "QMP" req GreetingBody });
+wire_object!(GreetingBody, strict: false, {
+    version: "version" req Value,
+    capabilities: "capabilities" req Vec<String>,
+});
+
 /// A successful reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReturnReply {
     /// What the command returned.
-    #[serde(rename = "return")]
     pub ret: Value,
     /// The request's `id`, echoed verbatim.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub id: Option<Value>,
 }
 
+wire_object!(ReturnReply, strict: false, { ret: "return" req Value, id: "id" opt Option<Value> });
+
 /// A failed reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ErrorReply {
     /// Why it failed.
     pub error: Error,
     /// The request's `id`, echoed verbatim.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub id: Option<Value>,
 }
 
+wire_object!(ErrorReply, strict: false, { error: "error" req Error, id: "id" opt Option<Value> });
+
 /// When an event happened: seconds and microseconds since the epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp {
     /// Whole seconds.
     pub seconds: i64,
     /// Microseconds within the second.
     pub microseconds: i64,
 }
+
+wire_object!(Timestamp, strict: false, { seconds: "seconds" req i64, microseconds: "microseconds" req i64 });
 
 impl Timestamp {
     /// The current wall-clock time.
@@ -61,16 +69,21 @@ impl Timestamp {
 }
 
 /// An event message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventMessage {
     /// The event's name.
     pub event: String,
     /// Its data; absent for events without data.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub data: Option<Value>,
     /// When it happened.
     pub timestamp: Timestamp,
 }
+
+wire_object!(EventMessage, strict: false, {
+    event: "event" req String,
+    data: "data" opt Option<Value>,
+    timestamp: "timestamp" req Timestamp,
+});
 
 /// Anything a server sends.
 #[derive(Debug, Clone, PartialEq)]
