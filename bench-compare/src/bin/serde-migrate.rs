@@ -89,6 +89,24 @@ fn rates<T: DeserializeOwned + Serialize>(payload: &str) -> Option<(f64, f64)> {
     Some((per_s(de), per_s(ser)))
 }
 
+/// Deserializations per second into `serde::de::IgnoredAny`: serde_json
+/// reading the payload and building nothing. No type decoded through
+/// serde_json can go faster, so this bounds what any generated code can
+/// reach on this payload.
+fn parse_only_rate(payload: &str) -> f64 {
+    let d = median(
+        || {
+            for _ in 0..BATCH {
+                std::hint::black_box(
+                    serde_json::from_str::<qapi_runtime::serde::de::IgnoredAny>(std::hint::black_box(payload)).ok(),
+                );
+            }
+        },
+        SAMPLES,
+    );
+    BATCH as f64 / d.as_secs_f64()
+}
+
 fn describe(o: &Outcome) -> String {
     match o {
         Outcome::RoundTrips => "decodes, writes back equal JSON".into(),
@@ -116,6 +134,11 @@ fn main() {
         println!("                      qapi-gen ops/s   qapi-qmp ops/s   ratio");
         println!("  deserialize       {ode:16.0} {tde:16.0} {:7.2}x", ode / tde);
         println!("  serialize         {oser:16.0} {tser:16.0} {:7.2}x", oser / tser);
+        let bound = parse_only_rate(payload);
+        println!(
+            "  parse only        {bound:16.0}                  {:7.2}x  (serde_json into IgnoredAny: the ceiling of any serde_json decode)",
+            bound / tde
+        );
         if matches!(theirs, Outcome::Lossy(_)) {
             println!("  (qapi-qmp drops members here, so it serializes less)");
         }
