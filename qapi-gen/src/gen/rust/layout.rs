@@ -152,7 +152,6 @@ impl Unit {
         self.end()
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn brk(&mut self, blank: u8, off: i8, pre: u8, post: u8, comma: bool, never: bool) -> &mut Self {
         let top = match self.open.last() {
             None => true,

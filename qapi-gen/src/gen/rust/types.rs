@@ -413,35 +413,6 @@ impl Cx<'_> {
         c.close("");
     }
 
-    /// A `Deserialize` impl through a local visitor: `visit` writes its
-    /// `visit_*` methods, `entry` is the `Deserializer` method to call.
-    #[allow(clippy::too_many_arguments)]
-    fn deserialize_impl(
-        &self,
-        c: &mut Code,
-        u: &mut Unit,
-        name: &str,
-        guard: &str,
-        expecting: &str,
-        entry: &str,
-        visit: impl FnOnce(&mut Code, &mut Unit),
-    ) {
-        impl_open(c, u, guard, true, "<'de>", "qapi_rt_::serde::Deserialize<'de>", name);
-        deserialize_sig(c);
-        c.line("struct Visitor;");
-        c.line("impl<'de> qapi_rt_::serde::de::Visitor<'de> for Visitor {");
-        c.indent_in();
-        w!(c, "type Value = {name};");
-        sig_lines(c, "fn expecting(", &["&self,", "f: &mut ::core::fmt::Formatter<'_>,"], ") -> ::core::fmt::Result {");
-        u.ibox(0).cbox(4).s("f.write_str").cbox(-4).args().s(&str_lit(expecting)).close().end().end().end().put(c);
-        c.close("");
-        visit(c, u);
-        c.close("");
-        w!(c, "deserializer.{entry}(Visitor)");
-        c.close("");
-        c.close("");
-    }
-
     pub(super) fn object_type(&self, e: &Entity, obj: &ObjectType) -> Result<Piece, GenError> {
         let Some(guard) = self.type_guard_t(e.id) else { return Ok(Piece::Text(String::new())) };
         let head = Head { guard, docs: self.entity_docs(e), dep: self.deprecated_t(&e.features) };
@@ -601,7 +572,7 @@ impl Cx<'_> {
             c.close("");
             c.line("Result_::Ok(())");
         });
-        self.deserialize_impl(c, u, &name, guard, &format!("an object ({})", e.name), "deserialize_map", |c, u| {
+        deserialize_impl(c, u, &name, guard, &format!("an object ({})", e.name), "deserialize_map", |c, u| {
             visit_map_sig(c, u, &name);
             for (i, f) in fields.iter().enumerate() {
                 attr_line(c, u, &f.guard);
@@ -878,7 +849,7 @@ impl Cx<'_> {
 
         // Decoding: the members, then the branch once the discriminator
         // is known.
-        self.deserialize_impl(c, u, &name, guard, &format!("an object ({})", e.name), "deserialize_map", |c, u| {
+        deserialize_impl(c, u, &name, guard, &format!("an object ({})", e.name), "deserialize_map", |c, u| {
             visit_map_sig(c, u, &name);
             c.line("let mut tag = Option_::None;");
             for (i, f) in fields.iter().enumerate() {
@@ -1097,89 +1068,108 @@ impl Cx<'_> {
             u.s("qapi_rt_::serde::de::value::").s(what).turbofish(&["E"]).s("::new").args().s("value").close();
         };
         let e_sig = "<E: qapi_rt_::serde::de::Error>";
-        self.deserialize_impl(
-            c,
-            u,
-            &name,
-            guard,
-            &format!("a value of alternate {}", e.name),
-            "deserialize_any",
-            |c, u| {
-                if let Some(b) = find(&[From::Str, From::Enum]) {
-                    let value = |u: &mut Unit| {
-                        if b.from == From::Str {
-                            u.s("::std::borrow::ToOwned::to_owned").args().s("value").close();
-                        } else {
-                            decode(u, b, &|u| de_str(u, "StrDeserializer"));
-                        }
-                    };
-                    let head = format!("fn visit_str{e_sig}");
-                    method(c, u, b, &head, &[("self", ""), ("value", "&str")], "Result_<Self::Value, E>", &value);
-                }
-                if let Some(b) = find(&[From::Bool]) {
-                    let head = format!("fn visit_bool{e_sig}");
-                    let args = [("self", ""), ("value", "bool")];
-                    method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
-                        u.s("value");
-                    });
-                }
-                if let Some(b) = find(&[From::Null]) {
-                    let head = format!("fn visit_unit{e_sig}");
-                    method(c, u, b, &head, &[("self", "")], "Result_<Self::Value, E>", &|_| {});
-                }
-                // Integers go to the integer branch, or else to the number
-                // branch.
-                let int = find(&[From::Int]);
-                let number = find(&[From::Number]);
-                let cast = |u: &mut Unit| {
-                    u.ibox(4).s("value").sp().s("as f64").end();
-                };
-                if let Some(b) = int {
-                    let head = format!("fn visit_i64{e_sig}");
-                    let args = [("self", ""), ("value", "i64")];
-                    method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
-                        decode(u, b, &|u| de_str(u, "I64Deserializer"));
-                    });
-                    let head = format!("fn visit_u64{e_sig}");
-                    let args = [("self", ""), ("value", "u64")];
-                    method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
-                        decode(u, b, &|u| de_str(u, "U64Deserializer"));
-                    });
-                } else if let Some(b) = number {
-                    for (head, ty) in [("fn visit_i64", "i64"), ("fn visit_u64", "u64")] {
-                        let head = format!("{head}{e_sig}");
-                        method(c, u, b, &head, &[("self", ""), ("value", ty)], "Result_<Self::Value, E>", &cast);
+        deserialize_impl(c, u, &name, guard, &format!("a value of alternate {}", e.name), "deserialize_any", |c, u| {
+            if let Some(b) = find(&[From::Str, From::Enum]) {
+                let value = |u: &mut Unit| {
+                    if b.from == From::Str {
+                        u.s("::std::borrow::ToOwned::to_owned").args().s("value").close();
+                    } else {
+                        decode(u, b, &|u| de_str(u, "StrDeserializer"));
                     }
+                };
+                let head = format!("fn visit_str{e_sig}");
+                method(c, u, b, &head, &[("self", ""), ("value", "&str")], "Result_<Self::Value, E>", &value);
+            }
+            if let Some(b) = find(&[From::Bool]) {
+                let head = format!("fn visit_bool{e_sig}");
+                let args = [("self", ""), ("value", "bool")];
+                method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
+                    u.s("value");
+                });
+            }
+            if let Some(b) = find(&[From::Null]) {
+                let head = format!("fn visit_unit{e_sig}");
+                method(c, u, b, &head, &[("self", "")], "Result_<Self::Value, E>", &|_| {});
+            }
+            // Integers go to the integer branch, or else to the number
+            // branch.
+            let int = find(&[From::Int]);
+            let number = find(&[From::Number]);
+            let cast = |u: &mut Unit| {
+                u.ibox(4).s("value").sp().s("as f64").end();
+            };
+            if let Some(b) = int {
+                let head = format!("fn visit_i64{e_sig}");
+                let args = [("self", ""), ("value", "i64")];
+                method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
+                    decode(u, b, &|u| de_str(u, "I64Deserializer"));
+                });
+                let head = format!("fn visit_u64{e_sig}");
+                let args = [("self", ""), ("value", "u64")];
+                method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
+                    decode(u, b, &|u| de_str(u, "U64Deserializer"));
+                });
+            } else if let Some(b) = number {
+                for (head, ty) in [("fn visit_i64", "i64"), ("fn visit_u64", "u64")] {
+                    let head = format!("{head}{e_sig}");
+                    method(c, u, b, &head, &[("self", ""), ("value", ty)], "Result_<Self::Value, E>", &cast);
                 }
-                if let Some(b) = number {
-                    let head = format!("fn visit_f64{e_sig}");
-                    let args = [("self", ""), ("value", "f64")];
-                    method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
-                        u.s("value");
+            }
+            if let Some(b) = number {
+                let head = format!("fn visit_f64{e_sig}");
+                let args = [("self", ""), ("value", "f64")];
+                method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
+                    u.s("value");
+                });
+            }
+            if let Some(b) = find(&[From::Object]) {
+                let head = "fn visit_map<A: qapi_rt_::serde::de::MapAccess<'de>>";
+                let args = [("self", ""), ("map", "A")];
+                method(c, u, b, head, &args, "Result_<Self::Value, A::Error>", &|u| {
+                    decode(u, b, &|u| {
+                        u.s("qapi_rt_::serde::de::value::MapAccessDeserializer::new").args().s("map").close();
                     });
-                }
-                if let Some(b) = find(&[From::Object]) {
-                    let head = "fn visit_map<A: qapi_rt_::serde::de::MapAccess<'de>>";
-                    let args = [("self", ""), ("map", "A")];
-                    method(c, u, b, head, &args, "Result_<Self::Value, A::Error>", &|u| {
-                        decode(u, b, &|u| {
-                            u.s("qapi_rt_::serde::de::value::MapAccessDeserializer::new").args().s("map").close();
-                        });
+                });
+            }
+            if let Some(b) = find(&[From::Array]) {
+                let head = "fn visit_seq<A: qapi_rt_::serde::de::SeqAccess<'de>>";
+                let args = [("self", ""), ("seq", "A")];
+                method(c, u, b, head, &args, "Result_<Self::Value, A::Error>", &|u| {
+                    decode(u, b, &|u| {
+                        u.s("qapi_rt_::serde::de::value::SeqAccessDeserializer::new").args().s("seq").close();
                     });
-                }
-                if let Some(b) = find(&[From::Array]) {
-                    let head = "fn visit_seq<A: qapi_rt_::serde::de::SeqAccess<'de>>";
-                    let args = [("self", ""), ("seq", "A")];
-                    method(c, u, b, head, &args, "Result_<Self::Value, A::Error>", &|u| {
-                        decode(u, b, &|u| {
-                            u.s("qapi_rt_::serde::de::value::SeqAccessDeserializer::new").args().s("seq").close();
-                        });
-                    });
-                }
-            },
-        );
+                });
+            }
+        });
         Ok(Piece::Text(std::mem::take(c).finish()))
     }
+}
+
+/// A `Deserialize` impl through a local visitor: `visit` writes its
+/// `visit_*` methods, `entry` is the `Deserializer` method to call.
+fn deserialize_impl(
+    c: &mut Code,
+    u: &mut Unit,
+    name: &str,
+    guard: &str,
+    expecting: &str,
+    entry: &str,
+    visit: impl FnOnce(&mut Code, &mut Unit),
+) {
+    impl_open(c, u, guard, true, "<'de>", "qapi_rt_::serde::Deserialize<'de>", name);
+    deserialize_sig(c);
+    c.line("struct Visitor;");
+    c.line("impl<'de> qapi_rt_::serde::de::Visitor<'de> for Visitor {");
+    c.indent_in();
+    w!(c, "type Value = {name};");
+    sig_lines(c, "fn expecting(", &["&self,", "f: &mut ::core::fmt::Formatter<'_>,"], ") -> ::core::fmt::Result {");
+    u.ibox(0).cbox(4).s("f.write_str").cbox(-4).args().s(&str_lit(expecting)).close().end().end().end().put(c);
+    c.close("");
+    visit(c, u);
+    c.close("");
+    w!(c, "deserializer.{entry}(Visitor)");
+    c.close("");
+    c.close("");
 }
 
 /// How a struct literal's field gets its value from slot `i`.
@@ -1421,4 +1411,148 @@ fn components(edges: &[Vec<usize>], removed: &HashSet<(usize, usize)>) -> Vec<us
         }
     }
     comp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{generate, CondPolicy, Mode, Options};
+
+    /// Names, conditions and notes long enough to break every kind of
+    /// line types are written in.
+    const STRESS: &str = r#"
+##
+# @AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth:
+#
+# An enum.
+#
+# @a-value-with-a-rather-long-name-that-keeps-going-and-going-on-and-on: one
+#
+# @conditional-value-with-quite-a-long-name-as-well-to-fill-the-line: two
+#
+# @short: three
+#
+# Features:
+#
+# @deprecated: This value is deprecated for a reason that takes a
+#     whole lot of words to explain properly, more than fit a line.
+##
+{ 'enum': 'AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth',
+  'data': [ 'a-value-with-a-rather-long-name-that-keeps-going-and-going-on-and-on',
+            { 'name': 'conditional-value-with-quite-a-long-name-as-well-to-fill-the-line',
+              'if': { 'all': [ 'CONFIG_SOMETHING_QUITE_LONG_INDEED', 'CONFIG_ANOTHER_THING_THAT_IS_LONG' ] },
+              'features': [ 'deprecated' ] },
+            'short' ] }
+
+{ 'enum': 'Short', 'data': [ 'x' ] }
+
+##
+# @AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks:
+#
+# A struct.
+#
+# @a-member-with-a-rather-long-name-that-keeps-going-and-going-on-and-on: one
+#
+# @an-optional-member-with-a-rather-long-name-that-goes-on-and-on-and-on: two
+#
+# @self-reference-with-a-long-name-to-make-the-boxed-setter-long-enough: three
+#
+# @cond-member: four
+#
+# @opt-cond: five
+#
+# @x: six
+#
+# Features:
+#
+# @deprecated: Deprecated because of a reason that needs a good many
+#     words to be stated in full here, and then some more words.
+#
+# @unstable: Still moving.
+##
+{ 'struct': 'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks',
+  'data': { 'a-member-with-a-rather-long-name-that-keeps-going-and-going-on-and-on': 'str',
+            '*an-optional-member-with-a-rather-long-name-that-goes-on-and-on-and-on':
+                [ 'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks' ],
+            '*self-reference-with-a-long-name-to-make-the-boxed-setter-long-enough':
+                'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks',
+            'cond-member': { 'type': 'int',
+                             'if': { 'any': [ 'CONFIG_SOMETHING_QUITE_LONG_INDEED', 'CONFIG_ANOTHER_THING_THAT_IS_LONG' ] } },
+            '*opt-cond': { 'type': 'AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth',
+                           'if': { 'not': { 'all': [ 'CONFIG_SOMETHING_QUITE_LONG_INDEED', 'CONFIG_ANOTHER_THING_THAT_IS_LONG', 'CONFIG_THIRD' ] } },
+                           'features': [ 'deprecated', 'unstable' ] },
+            'x': { 'type': 'int', 'features': [ 'deprecated' ] } } }
+
+{ 'struct': 'Small', 'data': { 'a': 'int', 'b': 'int', 'c': 'int', 'd': 'int', 'e': 'int' } }
+
+{ 'union': 'AUnionWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfTheWidthTest',
+  'base': { 'discriminator-with-a-long-name-too': 'AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth',
+            'extra-base-member-with-a-long-long-long-long-long-long-long-name': 'int',
+            '*optional-base-member': { 'type': 'str', 'if': 'CONFIG_THIRD' } },
+  'discriminator': 'discriminator-with-a-long-name-too',
+  'data': { 'a-value-with-a-rather-long-name-that-keeps-going-and-going-on-and-on':
+                'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks',
+            'short': 'Small' } }
+
+{ 'union': 'AnEnumLikeUnionWithARatherLongNameThatKeepsGoingAndGoingForTheWidth',
+  'base': { 'kind': 'AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth' },
+  'discriminator': 'kind',
+  'data': { 'conditional-value-with-quite-a-long-name-as-well-to-fill-the-line':
+                { 'type': 'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks',
+                  'if': 'CONFIG_THIRD' } } }
+
+{ 'alternate': 'AnAlternateWithARatherLongNameThatKeepsGoingAndGoingForWidthTests',
+  'data': { 'a-string-branch-with-a-long-name': 'str',
+            'object-branch': 'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks',
+            'list-branch': [ 'AnAlternateWithARatherLongNameThatKeepsGoingAndGoingForWidthTests' ],
+            'nothing-at-all-in-this-branch-with-a-long-name': 'null' } }
+
+{ 'alternate': 'AThirdAlternateWithARatherLongNameThatKeepsGoingAndGoingForWidth',
+  'data': { 'number-branch-with-a-long-name': 'number', 'flag': 'bool' } }
+
+{ 'alternate': 'AnotherAlternateWithARatherLongNameThatKeepsGoingAndGoingForWidth',
+  'data': { 'enumeration-branch': 'AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth',
+            'integer-branch': 'int',
+            'recursive-branch-of-some-length': 'AUnionWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfTheWidthTest' } }
+
+{ 'command': 'a-command-with-a-rather-long-name-that-keeps-going-and-going-on-and-on',
+  'data': { 'an-argument-with-a-rather-long-name-that-keeps-going-and-going-on-and-on': 'int',
+            '*an-optional-argument-with-a-rather-long-name-that-keeps-going-and-on': 'str' },
+  'gen': false }
+"#;
+
+    /// Formats `text` with prettyplease as the token backend did: one
+    /// item at a time, a blank line between two.
+    fn prettyplease(text: &str) -> String {
+        let mut file = syn::parse_file(text).expect("generated code parses");
+        let mut out = String::new();
+        for item in std::mem::take(&mut file.items) {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            file.items = vec![item];
+            out.push_str(&prettyplease::unparse(&file));
+        }
+        out
+    }
+
+    #[test]
+    fn long_lines_break_as_prettyplease_breaks_them() {
+        let checked = crate::Frontend::new().doc_style(crate::DocStyle::Warn).check_str("stress.json", STRESS);
+        let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        for (mode, cond, gate) in [
+            (Mode::Client, CondPolicy::AllTrue, false),
+            (Mode::Server, CondPolicy::Cfg, true),
+            (Mode::Client, CondPolicy::Cfg, false),
+        ] {
+            let opts = Options { mode, cond, gate_unstable: gate, ..Options::default() };
+            let text = generate(&checked.schema, &opts).expect("generates");
+            let body = text.split_once("\n\n").map_or(text.as_str(), |(_, b)| b);
+            let pretty = prettyplease(body);
+            if pretty != body {
+                let diff: Vec<_> = pretty.lines().zip(body.lines()).filter(|(a, b)| a != b).take(5).collect();
+                panic!("{mode:?}: differs from prettyplease: {diff:#?}");
+            }
+        }
+    }
 }
