@@ -40,6 +40,18 @@ impl Cx<'_> {
         })
     }
 
+    /// [`Cx::api_guard`] as text (empty when unconditional; the item is
+    /// known to be generated).
+    fn api_guard_t(&self, e: &Entity, types: &[Option<EntityId>]) -> String {
+        let mut conds = vec![e.cond.as_ref()];
+        let mut unstable = self.has_feature(&e.features, "unstable");
+        for t in types.iter().flatten() {
+            conds.push(self.type_cond(*t));
+            unstable |= self.type_unstable(*t);
+        }
+        self.guard_t(&conds, unstable).unwrap_or_default()
+    }
+
     /// The arguments type of a command.
     fn args_ty(&self, c: &Command) -> TokenStream {
         let rt = &self.rt;
@@ -75,7 +87,11 @@ impl Cx<'_> {
                     lines.push(String::new());
                     lines.push(format!("*Since: {}*", doc::prose(&since)));
                 }
-                let head = Head { guard: guard.to_string(), docs: lines, dep: dep.to_string() };
+                let head = Head {
+                    guard: self.api_guard_t(e, &[c.arg_type, c.ret_type]),
+                    docs: lines,
+                    dep: self.deprecated_t(&e.features),
+                };
                 let mut item_entity = ae.clone();
                 item_entity.doc = e.doc.clone();
                 let item = if c.gen {
@@ -140,7 +156,11 @@ impl Cx<'_> {
                 if let Some(obj) = ae.as_object() {
                     let mut item_entity = ae.clone();
                     item_entity.doc = e.doc.clone();
-                    let head = Head { guard: guard.to_string(), docs: self.entity_docs(e), dep: dep.to_string() };
+                    let head = Head {
+                        guard: self.api_guard_t(e, &[ev.arg_type]),
+                        docs: self.entity_docs(e),
+                        dep: self.deprecated_t(&e.features),
+                    };
                     pieces.push(self.struct_item(&item_entity, obj, &name, &head)?);
                 }
             }

@@ -69,6 +69,7 @@
 mod api;
 mod doc;
 mod introspect;
+mod layout;
 mod names;
 mod text;
 mod types;
@@ -355,9 +356,9 @@ impl Cx<'_> {
         let mut items = Vec::new();
         for e in self.schema.entities().skip(start).take(end - start) {
             match &e.kind {
-                EntityKind::Enum(en) if !e.is_builtin() => items.push(Piece::Tokens(self.enum_type(e, en)?)),
+                EntityKind::Enum(en) if !e.is_builtin() => items.push(self.enum_type(e, en)?),
                 EntityKind::Object(obj) if self.is_plain_type(e) => items.push(self.object_type(e, obj)?),
-                EntityKind::Alternate(alt) => items.push(Piece::Tokens(self.alternate(e, alt)?)),
+                EntityKind::Alternate(alt) => items.push(self.alternate(e, alt)?),
                 EntityKind::Command(c) => items.extend(self.command(e, c)?),
                 EntityKind::Event(ev) => items.extend(self.event(e, ev)?),
                 _ => {}

@@ -38,6 +38,20 @@ pub fn ident(text: &str) -> Ident {
     Ident::new(text, Span::call_site())
 }
 
+/// [`ident`] as text (`r#type`, `self_`, `_1`).
+pub fn ident_text(text: &str) -> String {
+    if NOT_RAW.contains(&text) {
+        return format!("{text}_");
+    }
+    if KEYWORDS.contains(&text) {
+        return format!("r#{text}");
+    }
+    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_digit()) {
+        return format!("_{text}");
+    }
+    text.to_owned()
+}
+
 /// The text of a CamelCase name (types, variants) for `name`.
 pub fn camel(name: &str) -> String {
     name_text(name, true)
@@ -93,5 +107,8 @@ mod tests {
         assert_eq!(ident("Self").to_string(), "Self_");
         assert_eq!(ident("1").to_string(), "_1");
         assert_eq!(camel("x86_64"), "X8664");
+        for t in ["type", "self", "Self", "1", "", "plain"] {
+            assert_eq!(ident_text(t), ident(t).to_string());
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! The backend writes source text directly, laid out the way
 //! `prettyplease` lays out the same items (four-space indents, one
 //! attribute per line, doc attributes as `///` comments, long signatures
-//! and lists broken at 100 columns): building tokens with `quote`,
+//! and lists broken at 89 columns): building tokens with `quote`,
 //! parsing them with `syn` and printing them with `prettyplease` took
 //! nine tenths of the generation time. A test checks that the output is a
 //! fixed point of `prettyplease` for real schemas, so the two never drift
@@ -11,8 +11,9 @@
 
 use std::fmt::{self, Write as _};
 
-/// prettyplease's line width.
-pub(super) const MARGIN: usize = 100;
+/// prettyplease's line width: the room a line has before its
+/// indentation (though never less than 60 columns after it).
+pub(super) const MARGIN: usize = 89;
 
 /// Source text under construction: lines at an indentation depth.
 #[derive(Debug, Default)]
@@ -113,6 +114,11 @@ impl Code {
             self.item();
             self.buf.push_str(text);
         }
+    }
+
+    /// The text so far, for writers that lay out lines themselves.
+    pub(super) fn buf_mut(&mut self) -> &mut String {
+        &mut self.buf
     }
 
     pub(super) fn is_empty(&self) -> bool {

@@ -1,47 +1,49 @@
 //! Types: enums, structs, unions, alternates, and where recursion needs a
 //! `Box`.
+//!
+//! Written as laid-out text: fixed lines directly, lines whose length
+//! depends on names through [`Unit`], which breaks them where
+//! prettyplease would.
 
 use std::collections::{HashMap, HashSet};
 
-use proc_macro2::{Ident, Literal, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::Ident;
 
+use super::layout::{attr_line, u, Unit};
+use super::text::{str_lit, w, Code};
 use super::{doc, names, Cx, GenError, Head, Piece};
 use crate::model::{AlternateType, Builtin, Entity, EntityId, EntityKind, EnumType, Member, ObjectType};
 use crate::Schema;
 
 /// A struct field (or union base member) as generated.
 pub(super) struct Field {
-    pub ident: Ident,
+    pub ident: String,
+    /// The member's name as a string literal.
+    pub lit: String,
     pub wire: String,
-    /// The field's type as declared (`Option`, `Box` included).
-    pub ty: TokenStream,
     /// The member's type (boxed if need be, no `Option`).
-    pub held: TokenStream,
+    pub held: String,
     /// The member's type, never boxed.
-    pub inner: TokenStream,
+    pub inner: String,
     pub boxed: bool,
     pub optional: bool,
-    pub guard: TokenStream,
-    pub docs: TokenStream,
-    pub dep: TokenStream,
+    /// Its `#[cfg]`, empty when unconditional.
+    pub guard: String,
+    pub docs: Vec<String>,
+    pub dep: String,
 }
 
-/// A branch of a union or alternate as generated.
+/// A branch of a union as generated.
 struct Variant {
-    ident: Ident,
+    ident: String,
     wire: String,
-    /// The branch type's id and Rust type; `None` for a union branch
-    /// without members.
-    ty: Option<(EntityId, TokenStream)>,
+    /// The branch type's id and Rust type; `None` for a branch without
+    /// members.
+    ty: Option<(EntityId, String)>,
     boxed: bool,
-    guard: TokenStream,
-    docs: TokenStream,
-    dep: TokenStream,
-}
-
-fn lit(s: &str) -> Literal {
-    Literal::string(s)
+    guard: String,
+    docs: Vec<String>,
+    dep: String,
 }
 
 /// Checks that converted names don't clash within one type.
@@ -71,122 +73,221 @@ impl<'s> Scope<'s> {
 
 /// The name of the variant keeping unknown values, one that no value of
 /// the enum takes.
-pub(super) fn fallback_name(en: &EnumType) -> Ident {
+pub(super) fn fallback_name(en: &EnumType) -> &'static str {
     let taken: HashSet<String> = en.values.iter().map(|v| names::camel(&v.name)).collect();
-    let name = ["Unknown", "UnknownValue", "Other", "UnknownQapiValue"]
+    ["Unknown", "UnknownValue", "Other", "UnknownQapiValue"]
         .into_iter()
         .find(|n| !taken.contains(*n))
-        .unwrap_or("UnknownQapiValue");
-    format_ident!("{}", name)
+        .unwrap_or("UnknownQapiValue")
+}
+
+/// Docs, `#[cfg]` and `#[deprecated]` of an item or member.
+fn head_lines(c: &mut Code, u: &mut Unit, docs: &[String], guard: &str, dep: &str) {
+    c.docs(docs);
+    attr_line(c, u, guard);
+    attr_line(c, u, dep);
+}
+
+/// A signature that never fits on one line at its indentation: `head(`,
+/// the parameters one a line, `tail` (`) -> T {`); the body follows.
+fn sig_lines(c: &mut Code, head: &str, params: &[&str], tail: &str) {
+    c.line(head);
+    c.indent_in();
+    for p in params {
+        c.line(p);
+    }
+    c.indent_out();
+    c.line(tail);
+    c.indent_in();
+}
+
+/// `fn serialize` of `Serialize`, at the top of an impl.
+fn serialize_sig(c: &mut Code) {
+    sig_lines(
+        c,
+        "fn serialize<S: qapi_rt_::serde::Serializer>(",
+        &["&self,", "serializer: S,"],
+        ") -> Result_<S::Ok, S::Error> {",
+    );
+}
+
+/// `fn deserialize` of `Deserialize`, at the top of an impl.
+fn deserialize_sig(c: &mut Code) {
+    sig_lines(
+        c,
+        "fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(",
+        &["deserializer: D,"],
+        ") -> Result_<Self, D::Error> {",
+    );
+}
+
+/// `#[allow(deprecated)] impl<generics> trait_ for name {`, after the
+/// item's guard.
+fn impl_open(c: &mut Code, u: &mut Unit, guard: &str, allow: bool, generics: &str, trait_: &str, name: &str) {
+    c.item();
+    attr_line(c, u, guard);
+    if allow {
+        c.line("#[allow(deprecated)]");
+    }
+    if trait_.is_empty() {
+        // `impl Name {` has no place to break.
+        w!(c, "impl{generics} {name} {{");
+    } else {
+        u.impl_head(generics, trait_, name).put(c);
+    }
+    c.indent_in();
+}
+
+/// An arm `pat => value,` whose pattern and value are plain text.
+fn simple_arm(c: &mut Code, u: &mut Unit, guard: &str, pat: &str, value: &str) {
+    attr_line(c, u, guard);
+    u.ibox(0).s(pat).arm_open().s(value).arm_close(false).put(c);
+}
+
+/// `self.ident = Option_::Some(value);` (the value boxed if need be).
+fn set_stmt(u: &mut Unit, ident: &str, boxed: bool) {
+    u.ibox(0).ibox(0).field("self", ident).s(" = ").never().s("Option_::Some").args();
+    if boxed {
+        u.s("::std::boxed::Box::new").args().s("value").close();
+    } else {
+        u.s("value");
+    }
+    u.close().end().s(";").end();
+}
+
+/// `Option_::Some(value)` in `if let` or `while let`: the pattern.
+fn some_pat(u: &mut Unit, binding: &str) {
+    u.s("Option_::Some(").cbox(4).zb().s(binding).tc(true).end().s(")");
+}
+
+/// `#[cfg] map.serialize_entry(lit, <value>)?;`: the statement up to the
+/// value, which the caller writes, then [`entry_end`].
+fn entry_start<'u>(u: &'u mut Unit, guard: &str, lit: &str) -> &'u mut Unit {
+    u.ibox(0);
+    if !guard.is_empty() {
+        u.attr(guard).sp();
+    }
+    u.cbox(4).s("map.serialize_entry").cbox(-4).args().s(lit).next()
+}
+
+fn entry_end(u: &mut Unit) {
+    u.close().end().end().s("?;").end();
+}
+
+/// `<ty as trait_>` at the start of a path.
+fn qself<'u>(u: &'u mut Unit, ty: &str, trait_: &str) -> &'u mut Unit {
+    u.s("<").ty(ty).s(" as ").s(trait_).s(">")
 }
 
 impl Cx<'_> {
     // ---- enums ---------------------------------------------------------
 
-    pub(super) fn enum_type(&self, e: &Entity, en: &EnumType) -> Result<TokenStream, GenError> {
-        let Some(guard) = self.type_guard(e.id) else { return Ok(TokenStream::new()) };
-        let rt = &self.rt;
-        let name = self.name(e.id);
-        let docs = doc::attrs(&self.entity_docs(e));
-        let dep = self.deprecated(&e.features);
+    pub(super) fn enum_type(&self, e: &Entity, en: &EnumType) -> Result<Piece, GenError> {
+        let Some(guard) = self.type_guard_t(e.id) else { return Ok(Piece::Text(String::new())) };
+        let name = self.name(e.id).to_string();
         let mut scope = Scope::new(&e.name);
-        let mut variants = Vec::new();
-        let mut vguards = Vec::new();
-        let mut vidents = Vec::new();
-        let mut wires = Vec::new();
+        let (mut c, mut u) = (Code::new(), Unit::new());
+        let (c, u) = (&mut c, &mut u);
+        let client = !self.strict();
+        // Only a client keeps unknown values.
+        let fallback = if client { fallback_name(en) } else { "" };
+        // (guard, variant, wire literal)
+        let mut values: Vec<(String, String, String)> = Vec::new();
+
+        c.item();
+        head_lines(c, u, &self.entity_docs(e), &guard, &self.deprecated_t(&e.features));
+        c.line(if client {
+            "#[derive(Debug, Clone, PartialEq, Eq, Hash)]"
+        } else {
+            "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]"
+        });
+        c.line("#[allow(clippy::enum_variant_names)]");
+        w!(c, "pub enum {name} {{");
+        c.indent_in();
         for v in &en.values {
-            let Some(g) = self.guard(&[v.cond.as_ref()], self.has_feature(&v.features, "unstable")) else {
+            let Some(g) = self.guard_t(&[v.cond.as_ref()], self.has_feature(&v.features, "unstable")) else {
                 continue;
             };
             let text = names::camel(&v.name);
             scope.claim(&text, &v.name)?;
-            let ident = names::ident(&text);
+            let ident = names::ident_text(&text);
             let mut lines = v.doc().map(|s| doc::render(&s.text)).unwrap_or_default();
             self.feature_docs(&v.features, &mut lines);
-            let vdocs = doc::attrs(&lines);
-            let vdep = self.deprecated(&v.features);
-            variants.push(quote! { #vdocs #g #vdep #ident, });
-            vguards.push(g);
-            vidents.push(ident);
-            wires.push(lit(&v.name));
+            head_lines(c, u, &lines, &g, &self.deprecated_t(&v.features));
+            w!(c, "{ident},");
+            values.push((g, ident, str_lit(&v.name)));
         }
-        let client = !self.strict();
-        let fallback = fallback_name(en);
-        let (unknown_variant, unknown_arm, unknown_fn, copy) = if client {
-            (
-                quote! {
-                    /// A value this side does not know, kept as received.
-                    #fallback(String_),
-                },
-                quote!(Self::#fallback(ref value) => value,),
-                quote!(Option_::Some(Self::#fallback)),
-                TokenStream::new(),
-            )
+        if client {
+            c.line("/// A value this side does not know, kept as received.");
+            w!(c, "{fallback}(String_),");
+        }
+        close_empty(c, &format!("pub enum {name} {{"));
+
+        impl_open(c, u, &guard, true, "", "", &name);
+        c.line("/// The wire name of the value.");
+        c.line("pub fn as_str(&self) -> &str {");
+        c.indent_in();
+        if values.is_empty() && !client {
+            c.line("match *self {}");
         } else {
-            (TokenStream::new(), TokenStream::new(), quote!(Option_::None), quote!(Copy,))
-        };
-        let from_wire_body = if vidents.is_empty() {
-            quote! { let _ = value; Option_::None }
+            c.line("match *self {");
+            c.indent_in();
+            for (g, ident, lit) in &values {
+                attr_line(c, u, g);
+                u.ibox(0).s("Self::").s(ident).arm_open().s(lit).arm_close(false).put(c);
+            }
+            if client {
+                w!(c, "Self::{fallback}(ref value) => value,");
+            }
+            c.close("");
+        }
+        c.close("");
+        c.line("/// The value with wire name `value`, if this code knows it.");
+        c.line("pub fn from_wire(value: &str) -> Option_<Self> {");
+        c.indent_in();
+        if values.is_empty() {
+            c.line("let _ = value;");
+            c.line("Option_::None");
         } else {
-            quote! {
-                match value {
-                    #( #vguards #wires => Option_::Some(Self::#vidents), )*
-                    _ => Option_::None,
-                }
+            c.line("match value {");
+            c.indent_in();
+            for (g, ident, lit) in &values {
+                attr_line(c, u, g);
+                u.ibox(0).s(lit).arm_open().s("Option_::Some").args().s("Self::").s(ident).close().arm_close(false);
+                u.put(c);
             }
-        };
-        let qapi_name = lit(&e.name);
-        Ok(quote! {
-            #docs
-            #guard
-            #dep
-            #[derive(Debug, Clone, #copy PartialEq, Eq, Hash)]
-            #[allow(clippy::enum_variant_names)]
-            pub enum #name {
-                #(#variants)*
-                #unknown_variant
-            }
+            c.line("_ => Option_::None,");
+            c.close("");
+        }
+        c.close("");
+        c.close("");
 
-            #guard
-            #[allow(deprecated)]
-            impl #name {
-                /// The wire name of the value.
-                pub fn as_str(&self) -> &str {
-                    match *self {
-                        #( #vguards Self::#vidents => #wires, )*
-                        #unknown_arm
-                    }
-                }
+        impl_open(c, u, &guard, true, "", "qapi_rt_::serde::Serialize", &name);
+        serialize_sig(c);
+        c.line("serializer.serialize_str(self.as_str())");
+        c.close("");
+        c.close("");
 
-                /// The value with wire name `value`, if this code knows it.
-                pub fn from_wire(value: &str) -> Option_<Self> {
-                    #from_wire_body
-                }
-            }
+        impl_open(c, u, &guard, true, "<'de>", "qapi_rt_::serde::Deserialize<'de>", &name);
+        deserialize_sig(c);
+        u.ibox(0).s("qapi_rt_::types::deserialize_enum").args().s("deserializer").next();
+        u.s(&str_lit(&e.name)).next().s("Self::from_wire").next();
+        if client {
+            u.s("Option_::Some").args().s("Self::").s(fallback).close();
+        } else {
+            u.s("Option_::None");
+        }
+        u.close().end().put(c);
+        c.close("");
+        c.close("");
 
-            #guard
-            #[allow(deprecated)]
-            impl #rt::serde::Serialize for #name {
-                fn serialize<S: #rt::serde::Serializer>(&self, serializer: S) -> Result_<S::Ok, S::Error> {
-                    serializer.serialize_str(self.as_str())
-                }
-            }
-
-            #guard
-            #[allow(deprecated)]
-            impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
-                    #rt::types::deserialize_enum(deserializer, #qapi_name, Self::from_wire, #unknown_fn)
-                }
-            }
-
-            #guard
-            impl ::core::fmt::Display for #name {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.write_str(self.as_str())
-                }
-            }
-        })
+        impl_open(c, u, &guard, false, "", "::core::fmt::Display", &name);
+        c.line("fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {");
+        c.indent_in();
+        c.line("f.write_str(self.as_str())");
+        c.close("");
+        c.close("");
+        Ok(Piece::Text(std::mem::take(c).finish()))
     }
 
     // ---- structs ---------------------------------------------------------
@@ -201,151 +302,122 @@ impl Cx<'_> {
     ) -> Result<Vec<Field>, GenError> {
         let mut out = Vec::new();
         for m in members {
-            let Some(guard) = self.member_guard(m) else { continue };
+            let Some(guard) = self.member_guard_t(m) else { continue };
             let text = names::snake(&m.name);
             scope.claim(&text, &m.name)?;
-            let held = self.held_ty(container, m.ty);
-            let ty = if m.optional { quote!(Option_<#held>) } else { held.clone() };
             out.push(Field {
-                ident: names::ident(&text),
+                ident: names::ident_text(&text),
+                lit: str_lit(&m.name),
                 wire: m.name.clone(),
-                ty,
-                held,
-                inner: self.ty(m.ty),
+                held: self.held_ty_t(container, m.ty),
+                inner: self.ty_t(m.ty),
                 boxed: self.is_boxed(container, m.ty),
                 optional: m.optional,
                 guard,
-                docs: doc::attrs(&self.member_docs(m, since)),
-                dep: self.deprecated(&m.features),
+                docs: self.member_docs(m, since),
+                dep: self.deprecated_t(&m.features),
             });
         }
         Ok(out)
     }
 
     /// A field declaration.
-    fn field_decl(&self, f: &Field) -> TokenStream {
-        let Field { ident, ty, guard, docs, dep, .. } = f;
-        quote! { #docs #guard #dep pub #ident: #ty, }
+    fn field_decl(&self, c: &mut Code, u: &mut Unit, f: &Field) {
+        head_lines(c, u, &f.docs, &f.guard, &f.dep);
+        u.s("pub ").s(&f.ident).s(": ");
+        if f.optional {
+            u.s("Option_<").cbox(4).zb().ty(&f.held).tc(true).end().s(">");
+        } else {
+            u.ty(&f.held);
+        }
+        u.s(",").put(c);
     }
 
     /// Statements writing `fields` of `self` into `map`.
-    fn serialize_fields(&self, fields: &[Field]) -> TokenStream {
-        let stmts = fields.iter().map(|f| {
-            let Field { ident, guard, .. } = f;
-            let w = lit(&f.wire);
+    fn serialize_fields(&self, c: &mut Code, u: &mut Unit, fields: &[Field]) {
+        for f in fields {
             if f.optional {
-                quote! {
-                    #guard
-                    if let Option_::Some(value) = &self.#ident {
-                        map.serialize_entry(#w, value)?;
-                    }
-                }
+                attr_line(c, u, &f.guard);
+                // `if let Option_::Some(value) = &self.x {`
+                u.forced(4).s("if ").cbox(-4).cbox(0).ibox(0).s("let ").ibox(0);
+                some_pat(u, "value");
+                u.end().s(" = ").never().ibox(0).s("&").field("self", &f.ident).end().end().sp().end().end();
+                u.s("{").end().put(c);
+                c.indent_in();
+                entry_start(u, "", &f.lit).s("value");
+                entry_end(u);
+                u.put(c);
+                c.close("");
             } else {
-                quote! { #guard map.serialize_entry(#w, &self.#ident)?; }
+                entry_start(u, &f.guard, &f.lit).s("&").field("self", &f.ident);
+                entry_end(u);
+                u.put(c);
             }
-        });
-        quote!(#(#stmts)*)
+        }
     }
 
     /// `has_m()` / `set_m()` for the optional fields.
-    fn accessors(&self, name: &Ident, guard: &TokenStream, fields: &[Field]) -> TokenStream {
-        let methods: Vec<TokenStream> = fields
-            .iter()
-            .filter(|f| f.optional)
-            .map(|f| {
-                let Field { ident, inner, guard: g, dep, wire, .. } = f;
-                let base = ident.to_string();
-                let base = base.trim_start_matches("r#").trim_start_matches('_');
-                let has = format_ident!("has_{}", base);
-                let set = format_ident!("set_{}", base);
-                let value = if f.boxed { quote!(::std::boxed::Box::new(value)) } else { quote!(value) };
-                let has_doc = lit(&format!(" Whether `{wire}` is present."));
-                let set_doc = lit(&format!(" Sets `{wire}`, making it present."));
-                quote! {
-                    #[doc = #has_doc]
-                    #g #dep
-                    pub fn #has(&self) -> bool { self.#ident.is_some() }
-                    #[doc = #set_doc]
-                    #g #dep
-                    pub fn #set(&mut self, value: #inner) -> &mut Self {
-                        self.#ident = Option_::Some(#value);
-                        self
-                    }
-                }
-            })
-            .collect();
-        if methods.is_empty() {
-            return TokenStream::new();
+    fn accessors(&self, c: &mut Code, u: &mut Unit, name: &str, guard: &str, fields: &[Field]) {
+        if !fields.iter().any(|f| f.optional) {
+            return;
         }
-        quote! {
-            #guard
-            #[allow(deprecated)]
-            impl #name { #(#methods)* }
+        impl_open(c, u, guard, true, "", "", name);
+        for f in fields.iter().filter(|f| f.optional) {
+            let base = f.ident.trim_start_matches("r#").trim_start_matches('_');
+            w!(c, "/// Whether `{}` is present.", f.wire);
+            attr_line(c, u, &f.guard);
+            attr_line(c, u, &f.dep);
+            u.sig(&format!("pub fn has_{base}"), &[("&self", "")], "bool").put(c);
+            c.indent_in();
+            u.ibox(0).cbox(4).s("self.").s(&f.ident).zb().s(".is_some()").end().end().put(c);
+            c.close("");
+            w!(c, "/// Sets `{}`, making it present.", f.wire);
+            attr_line(c, u, &f.guard);
+            attr_line(c, u, &f.dep);
+            u.sig(&format!("pub fn set_{base}"), &[("&mut self", ""), ("value", &f.inner)], "&mut Self").put(c);
+            c.indent_in();
+            set_stmt(u, &f.ident, f.boxed);
+            u.put(c);
+            c.line("self");
+            c.close("");
         }
+        c.close("");
     }
 
     /// `ObjectMembers` and `Serialize` for a type whose members `body`
     /// writes into `map`.
-    fn serialize_impls(&self, name: &Ident, guard: &TokenStream, body: TokenStream, uses_map: bool) -> TokenStream {
-        let rt = &self.rt;
-        let map = if uses_map { quote!(map) } else { quote!(_map) };
-        quote! {
-            #guard
-            #[allow(deprecated)]
-            impl #rt::types::ObjectMembers for #name {
-                fn serialize_members<M: #rt::serde::ser::SerializeMap>(&self, #map: &mut M) -> Result_<(), M::Error> {
-                    #body
-                }
-            }
-
-            #guard
-            #[allow(deprecated)]
-            impl #rt::serde::Serialize for #name {
-                fn serialize<S: #rt::serde::Serializer>(&self, serializer: S) -> Result_<S::Ok, S::Error> {
-                    #rt::types::serialize_object(self, serializer)
-                }
-            }
-        }
-    }
-
-    /// A `Deserialize` impl through a local visitor: `visit` holds its
-    /// `visit_*` methods, `entry` is the `Deserializer` method to call.
-    fn deserialize_impl(
+    fn serialize_impls(
         &self,
-        name: &Ident,
-        guard: &TokenStream,
-        expecting: &proc_macro2::Literal,
-        entry: TokenStream,
-        visit: TokenStream,
-    ) -> TokenStream {
-        let rt = &self.rt;
-        quote! {
-            #guard
-            #[allow(deprecated)]
-            impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
-                    struct Visitor;
-                    impl<'de> #rt::serde::de::Visitor<'de> for Visitor {
-                        type Value = #name;
+        c: &mut Code,
+        u: &mut Unit,
+        name: &str,
+        guard: &str,
+        uses_map: bool,
+        body: impl FnOnce(&mut Code, &mut Unit),
+    ) {
+        impl_open(c, u, guard, true, "", "qapi_rt_::types::ObjectMembers", name);
+        sig_lines(
+            c,
+            "fn serialize_members<M: qapi_rt_::serde::ser::SerializeMap>(",
+            &["&self,", if uses_map { "map: &mut M," } else { "_map: &mut M," }],
+            ") -> Result_<(), M::Error> {",
+        );
+        body(c, u);
+        c.close("");
+        c.close("");
 
-                        fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            f.write_str(#expecting)
-                        }
-
-                        #visit
-                    }
-                    deserializer.#entry(Visitor)
-                }
-            }
-        }
+        impl_open(c, u, guard, true, "", "qapi_rt_::serde::Serialize", name);
+        serialize_sig(c);
+        c.line("qapi_rt_::types::serialize_object(self, serializer)");
+        c.close("");
+        c.close("");
     }
 
     pub(super) fn object_type(&self, e: &Entity, obj: &ObjectType) -> Result<Piece, GenError> {
         let Some(guard) = self.type_guard_t(e.id) else { return Ok(Piece::Text(String::new())) };
         let head = Head { guard, docs: self.entity_docs(e), dep: self.deprecated_t(&e.features) };
         if obj.is_union() {
-            let (guard, docs, dep) = head.tokens()?;
-            return Ok(Piece::Tokens(self.union(e, obj, guard, docs, dep)?));
+            return self.union(e, obj, &head);
         }
         let name = self.name(e.id);
         self.struct_item(e, obj, &name, &head)
@@ -359,33 +431,37 @@ impl Cx<'_> {
         name: &Ident,
         head: &Head,
     ) -> Result<Piece, GenError> {
-        let (guard, docs, dep) = head.tokens()?;
+        let name = name.to_string();
         let since = self.since_of(e);
         let mut scope = Scope::new(&e.name);
         let fields = self.fields(e.id, obj.all_members(self.schema), since.as_deref(), &mut scope)?;
-        let decls = fields.iter().map(|f| self.field_decl(f));
-        let default = if fields.iter().all(|f| f.optional) { quote!(Default,) } else { quote!() };
-        let ser = self.serialize_fields(&fields);
-        let uses_map = !fields.is_empty();
-        let keep_map = if fields.iter().any(|f| !f.guard.is_empty()) { quote!(let _ = &map;) } else { quote!() };
-        let body = quote! { #keep_map #ser Result_::Ok(()) };
-        let ser_impls = self.serialize_impls(name, &guard, body, uses_map);
-        let de_impl = self.struct_deserialize(name, &guard, &fields);
-        let accessors = self.accessors(name, &guard, &fields);
-        Ok(Piece::Tokens(quote! {
-            #docs
-            #guard
-            #dep
-            #[derive(Debug, Clone, PartialEq, #default)]
-            #[allow(deprecated)]
-            pub struct #name {
-                #(#decls)*
+        let (mut c, mut u) = (Code::new(), Unit::new());
+        let (c, u) = (&mut c, &mut u);
+        let guard = head.guard.as_str();
+        c.item();
+        head_lines(c, u, &head.docs, guard, &head.dep);
+        c.line(if fields.iter().all(|f| f.optional) {
+            "#[derive(Debug, Clone, PartialEq, Default)]"
+        } else {
+            "#[derive(Debug, Clone, PartialEq)]"
+        });
+        c.line("#[allow(deprecated)]");
+        w!(c, "pub struct {name} {{");
+        c.indent_in();
+        for f in &fields {
+            self.field_decl(c, u, f);
+        }
+        close_empty(c, &format!("pub struct {name} {{"));
+        self.serialize_impls(c, u, &name, guard, !fields.is_empty(), |c, u| {
+            if fields.iter().any(|f| !f.guard.is_empty()) {
+                c.line("let _ = &map;");
             }
-
-            #ser_impls
-            #de_impl
-            #accessors
-        }))
+            self.serialize_fields(c, u, &fields);
+            c.line("Result_::Ok(())");
+        });
+        self.struct_deserialize(c, u, &name, guard, &fields);
+        self.accessors(c, u, &name, guard, &fields);
+        Ok(Piece::Text(std::mem::take(c).finish()))
     }
 
     /// `Deserialize` for a struct of `fields`, through a builder local to
@@ -394,64 +470,60 @@ impl Cx<'_> {
     /// `derive(Deserialize)` expands to, with the same errors.
     /// Every member has an index, configured out or not, so that indices
     /// don't depend on the configuration.
-    fn struct_deserialize(&self, name: &Ident, guard: &TokenStream, fields: &[Field]) -> TokenStream {
-        let rt = &self.rt;
-        let slots: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("m{}", i)).collect();
-        let wires = fields.iter().map(|f| lit(&f.wire));
-        let slot_decls = fields.iter().zip(&slots).map(|(f, s)| {
-            let Field { guard: g, held, .. } = f;
-            quote!(#g #s: Option_<#held>,)
-        });
-        let set_arms = fields.iter().zip(&slots).enumerate().map(|(i, (f, s))| {
-            let g = &f.guard;
-            let i = Literal::usize_unsuffixed(i);
-            quote!(#g #i => #rt::types::put(&mut self.#s, value),)
-        });
-        let inits = fields.iter().zip(&slots).map(|(f, s)| {
-            let Field { ident, guard: g, .. } = f;
-            if f.optional {
-                quote!(#g #ident: self.#s,)
-            } else {
-                let w = lit(&f.wire);
-                quote!(#g #ident: #rt::types::required(self.#s, #w)?,)
-            }
-        });
-        let unraw = name.to_string();
-        let rust_name = lit(unraw.trim_start_matches("r#"));
-        let strict = self.strict();
-        let index = if fields.is_empty() { quote!(_index) } else { quote!(index) };
-        let set_body = if fields.is_empty() {
-            quote!(#rt::types::skip(value))
-        } else {
-            quote! {
-                match index {
-                    #(#set_arms)*
-                    _ => #rt::types::skip(value),
-                }
-            }
-        };
-        quote! {
-            #guard
-            #[allow(deprecated)]
-            impl<'de> #rt::serde::Deserialize<'de> for #name {
-                fn deserialize<D: #rt::serde::Deserializer<'de>>(deserializer: D) -> Result_<Self, D::Error> {
-                    #[derive(Default)]
-                    struct Slots_ { #(#slot_decls)* }
-                    impl<'de> #rt::types::StructBuilder<'de> for Slots_ {
-                        type Value = #name;
-                        const NAME: &'static str = #rust_name;
-                        const FIELDS: &'static [&'static str] = &[#(#wires),*];
-                        fn set<D: #rt::serde::Deserializer<'de>>(&mut self, #index: usize, value: D) -> Result_<bool, D::Error> {
-                            #set_body
-                        }
-                        fn build<E: #rt::serde::de::Error>(self) -> Result_<#name, E> {
-                            Result_::Ok(#name { #(#inits)* })
-                        }
-                    }
-                    #rt::types::deserialize_struct::<Slots_, D>(deserializer, #strict)
-                }
-            }
+    fn struct_deserialize(&self, c: &mut Code, u: &mut Unit, name: &str, guard: &str, fields: &[Field]) {
+        impl_open(c, u, guard, true, "<'de>", "qapi_rt_::serde::Deserialize<'de>", name);
+        deserialize_sig(c);
+        c.line("#[derive(Default)]");
+        c.line("struct Slots_ {");
+        c.indent_in();
+        for (i, f) in fields.iter().enumerate() {
+            attr_line(c, u, &f.guard);
+            u!(u, "m{i}: ").s("Option_<").cbox(4).zb().ty(&f.held).tc(true).end().s(">,").put(c);
         }
+        close_empty(c, "struct Slots_ {");
+        c.line("impl<'de> qapi_rt_::types::StructBuilder<'de> for Slots_ {");
+        c.indent_in();
+        w!(c, "type Value = {name};");
+        w!(c, "const NAME: &'static str = {};", str_lit(name.trim_start_matches("r#")));
+        if fields.is_empty() {
+            c.line("const FIELDS: &'static [&'static str] = &[];");
+        } else {
+            u.cbox(0).s("const FIELDS: &'static [&'static str] = ").never().s("&[").cbox(4).zb();
+            for (i, f) in fields.iter().enumerate() {
+                u.s(&f.lit).tc(i + 1 == fields.len());
+            }
+            u.end().s("];").end().put(c);
+        }
+        sig_lines(
+            c,
+            "fn set<D: qapi_rt_::serde::Deserializer<'de>>(",
+            &["&mut self,", if fields.is_empty() { "_index: usize," } else { "index: usize," }, "value: D,"],
+            ") -> Result_<bool, D::Error> {",
+        );
+        if fields.is_empty() {
+            c.line("qapi_rt_::types::skip(value)");
+        } else {
+            c.line("match index {");
+            c.indent_in();
+            for (i, f) in fields.iter().enumerate() {
+                attr_line(c, u, &f.guard);
+                u!(u.ibox(0), "{i}").arm_open().s("qapi_rt_::types::put").args().s("&mut ");
+                u!(u.field("self", &format!("m{i}")).next(), "value").close().arm_close(false).put(c);
+            }
+            c.line("_ => qapi_rt_::types::skip(value),");
+            c.close("");
+        }
+        c.close("");
+        u.sig("fn build<E: qapi_rt_::serde::de::Error>", &[("self", "")], &format!("Result_<{name}, E>")).put(c);
+        c.indent_in();
+        u.ibox(0).s("Result_::Ok(");
+        struct_lit(u, name, fields.iter().enumerate().map(|(i, f)| (f, Init::SelfSlot(i))), None);
+        u.s(")").end().put(c);
+        c.close("");
+        c.close("");
+        w!(c, "qapi_rt_::types::deserialize_struct::<Slots_, D>(deserializer, {})", self.strict());
+        c.close("");
+        c.close("");
     }
 
     /// The arguments of a command with `'gen': false`: QEMU hands its
@@ -467,83 +539,63 @@ impl Cx<'_> {
         name: &Ident,
         head: &Head,
     ) -> Result<Piece, GenError> {
-        let (guard, docs, dep) = head.tokens()?;
-        let rt = &self.rt;
+        let name = name.to_string();
         let since = self.since_of(e);
         let mut scope = Scope::new(&e.name);
         let fields = self.fields(e.id, obj.all_members(self.schema), since.as_deref(), &mut scope)?;
         scope.claim("additional", "the members the schema does not declare")?;
-        let decls = fields.iter().map(|f| self.field_decl(f));
-        let default = if fields.iter().all(|f| f.optional) { quote!(Default,) } else { quote!() };
-        let ser = self.serialize_fields(&fields);
-        let body = quote! {
-            #ser
-            for (key, value) in &self.additional {
-                map.serialize_entry(key, value)?;
-            }
-            Result_::Ok(())
-        };
-        let ser_impls = self.serialize_impls(name, &guard, body, true);
-        let accessors = self.accessors(name, &guard, &fields);
-        let slots: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("m{}", i)).collect();
-        let slot_decls = fields.iter().zip(&slots).map(|(f, s)| {
-            let g = &f.guard;
-            quote!(#g let mut #s = Option_::None;)
+        let (mut c, mut u) = (Code::new(), Unit::new());
+        let (c, u) = (&mut c, &mut u);
+        let guard = head.guard.as_str();
+        c.item();
+        head_lines(c, u, &head.docs, guard, &head.dep);
+        c.line(if fields.iter().all(|f| f.optional) {
+            "#[derive(Debug, Clone, PartialEq, Default)]"
+        } else {
+            "#[derive(Debug, Clone, PartialEq)]"
         });
-        let slot_arms = fields.iter().zip(&slots).map(|(f, s)| {
-            let g = &f.guard;
-            let w = lit(&f.wire);
-            let t = &f.held;
-            quote!(#g #w => #rt::types::member::<_, #t>(&mut map, &mut #s, #w)?,)
+        c.line("#[allow(deprecated)]");
+        w!(c, "pub struct {name} {{");
+        c.indent_in();
+        for f in &fields {
+            self.field_decl(c, u, f);
+        }
+        c.line("/// Members the schema does not declare, passed on as they are");
+        c.line("/// (the command has `'gen': false`).");
+        c.line("pub additional: qapi_rt_::serde_json::Map<String_, qapi_rt_::serde_json::Value>,");
+        c.close("");
+        self.serialize_impls(c, u, &name, guard, true, |c, u| {
+            self.serialize_fields(c, u, &fields);
+            c.line("for (key, value) in &self.additional {");
+            c.indent_in();
+            c.line("map.serialize_entry(key, value)?;");
+            c.close("");
+            c.line("Result_::Ok(())");
         });
-        let inits = fields.iter().zip(&slots).map(|(f, s)| {
-            let Field { ident, guard, .. } = f;
-            let w = lit(&f.wire);
-            if f.optional {
-                quote!(#guard #ident: #s,)
-            } else {
-                quote!(#guard #ident: #rt::types::required(#s, #w)?,)
+        deserialize_impl(c, u, &name, guard, &format!("an object ({})", e.name), "deserialize_map", |c, u| {
+            visit_map_sig(c, u, &name);
+            for (i, f) in fields.iter().enumerate() {
+                attr_line(c, u, &f.guard);
+                w!(c, "let mut m{i} = Option_::None;");
             }
+            c.line("let mut additional = qapi_rt_::serde_json::Map::new();");
+            c.line("while let Option_::Some(key) = map.next_key::<String_>()? {");
+            c.indent_in();
+            c.line("match key.as_str() {");
+            c.indent_in();
+            for (i, f) in fields.iter().enumerate() {
+                member_arm(c, u, &f.guard, &f.lit, &f.held, &format!("m{i}"));
+            }
+            c.line("_ => qapi_rt_::types::collect(&mut map, &mut additional, key)?,");
+            c.close("");
+            c.close("");
+            u.ibox(0).s("Result_::Ok(");
+            struct_lit(u, &name, fields.iter().enumerate().map(|(i, f)| (f, Init::Slot(i))), Some("additional"));
+            u.s(")").end().put(c);
+            c.close("");
         });
-        let expecting = lit(&format!("an object ({})", e.name));
-        let de_impl = self.deserialize_impl(
-            name,
-            &guard,
-            &expecting,
-            quote!(deserialize_map),
-            quote! {
-                fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> Result_<#name, A::Error> {
-                    #(#slot_decls)*
-                    let mut additional = #rt::serde_json::Map::new();
-                    while let Option_::Some(key) = map.next_key::<String_>()? {
-                        match key.as_str() {
-                            #(#slot_arms)*
-                            _ => #rt::types::collect(&mut map, &mut additional, key)?,
-                        }
-                    }
-                    Result_::Ok(#name { #(#inits)* additional })
-                }
-            },
-        );
-        Ok(Piece::Tokens(quote! {
-            #docs
-            #guard
-            #dep
-            #[derive(Debug, Clone, PartialEq, #default)]
-            #[allow(deprecated)]
-            pub struct #name {
-                #(#decls)*
-                /// Members the schema does not declare, passed on as they are
-                /// (the command has `'gen': false`).
-                pub additional: #rt::serde_json::Map<String_, #rt::serde_json::Value>,
-            }
-
-            #ser_impls
-
-            #de_impl
-
-            #accessors
-        }))
+        self.accessors(c, u, &name, guard, &fields);
+        Ok(Piece::Text(std::mem::take(c).finish()))
     }
 
     /// The `Since:` of a definition (for implicit types, the command's or
@@ -554,26 +606,20 @@ impl Cx<'_> {
 
     // ---- unions ------------------------------------------------------------
 
-    fn union(
-        &self,
-        e: &Entity,
-        obj: &ObjectType,
-        guard: TokenStream,
-        docs: TokenStream,
-        dep: TokenStream,
-    ) -> Result<TokenStream, GenError> {
-        let rt = &self.rt;
-        let Some(br) = &obj.branches else { return Ok(TokenStream::new()) };
+    fn union(&self, e: &Entity, obj: &ObjectType, head: &Head) -> Result<Piece, GenError> {
+        let empty_piece = || Ok(Piece::Text(String::new()));
+        let Some(br) = &obj.branches else { return empty_piece() };
         let tag = &br.tag;
         let tag_enum_id = tag.ty;
-        let Some(tag_enum) = self.schema[tag_enum_id].as_enum() else { return Ok(TokenStream::new()) };
-        let tag_ty = self.name(tag_enum_id);
-        let tag_wire = lit(&tag.name);
+        let Some(tag_enum) = self.schema[tag_enum_id].as_enum() else { return empty_piece() };
+        let tag_ty = self.name(tag_enum_id).to_string();
+        let tag_lit = str_lit(&tag.name);
         let strict = self.strict();
         let as_enum = self.union_is_enum(e);
-        let name = self.name(e.id);
-        let branch_ty = if as_enum { name.clone() } else { self.branch_name(e) };
-        let fallback = fallback_name(tag_enum);
+        let name = self.name(e.id).to_string();
+        let branch_ty = if as_enum { name.clone() } else { self.branch_name(e).to_string() };
+        let fallback = if strict { "" } else { fallback_name(tag_enum) };
+        let guard = head.guard.as_str();
 
         // Branches.
         let mut scope = Scope::new(&e.name);
@@ -585,7 +631,7 @@ impl Cx<'_> {
             let implied = self.schema[b.ty].name == "q_empty";
             let ty_cond = if implied { None } else { self.type_cond(b.ty) };
             let unstable = value_unstable || (!implied && self.type_unstable(b.ty));
-            let Some(g) = self.guard(&[b.cond.as_ref(), value_cond, ty_cond], unstable) else { continue };
+            let Some(g) = self.guard_t(&[b.cond.as_ref(), value_cond, ty_cond], unstable) else { continue };
             let text = names::camel(&b.name);
             scope.claim(&text, &b.name)?;
             let mut lines = vec![format!("`{}` is `{}`.", doc::prose(&tag.name), doc::prose(&b.name))];
@@ -595,138 +641,25 @@ impl Cx<'_> {
                 lines.extend(value_doc);
             }
             variants.push(Variant {
-                ident: names::ident(&text),
+                ident: names::ident_text(&text),
                 wire: b.name.clone(),
-                ty: (!implied).then(|| (b.ty, self.held_ty(e.id, b.ty))),
+                ty: (!implied).then(|| (b.ty, self.held_ty_t(e.id, b.ty))),
                 boxed: self.is_boxed(e.id, b.ty),
                 guard: g,
-                docs: doc::attrs(&lines),
-                dep: value.map(|v| self.deprecated(&v.features)).unwrap_or_default(),
+                docs: lines,
+                dep: value.map(|v| self.deprecated_t(&v.features)).unwrap_or_default(),
             });
         }
         // Tag values whose branch is not generated while the value is.
         let needs_wildcard = tag_enum.values.iter().any(|v| {
-            let vg = self.guard(&[v.cond.as_ref()], self.has_feature(&v.features, "unstable"));
+            let vg = self.guard_t(&[v.cond.as_ref()], self.has_feature(&v.features, "unstable"));
             match (vg, variants.iter().find(|x| x.wire == v.name)) {
                 (None, _) => false,
                 (Some(_), None) => true,
-                (Some(vg), Some(x)) => vg.to_string() != x.guard.to_string(),
+                (Some(vg), Some(x)) => vg != x.guard,
             }
         });
-
-        let decl_variants = variants.iter().map(|v| {
-            let Variant { ident, guard, docs, dep, .. } = v;
-            match &v.ty {
-                Some((_, t)) => quote! { #docs #guard #dep #ident(#t), },
-                None => quote! { #docs #guard #dep #ident, },
-            }
-        });
-        let unknown_decl = if strict {
-            quote!()
-        } else {
-            quote! {
-                /// A branch this side does not know: the discriminator's value
-                /// and the other members, as received.
-                #fallback {
-                    /// The discriminator's value.
-                    tag: String_,
-                    /// The members other than the common ones.
-                    members: #rt::serde_json::Map<String_, #rt::serde_json::Value>,
-                },
-            }
-        };
-        let tag_arms = variants.iter().map(|v| {
-            let Variant { ident, guard, .. } = v;
-            if v.ty.is_some() {
-                quote!(#guard Self::#ident(..) => #tag_ty::#ident,)
-            } else {
-                quote!(#guard Self::#ident => #tag_ty::#ident,)
-            }
-        });
-        let tag_unknown_arm = if strict {
-            quote!()
-        } else {
-            quote!(Self::#fallback { ref tag, .. } => #tag_ty::#fallback(::core::clone::Clone::clone(tag)),)
-        };
-        let member_arms = variants.iter().map(|v| {
-            let Variant { ident, guard, .. } = v;
-            match &v.ty {
-                Some((id, _)) => {
-                    let t = self.ty(*id);
-                    quote!(#guard Self::#ident(ref branch) => <#t as #rt::types::ObjectMembers>::serialize_members(branch, map)?,)
-                }
-                None => quote!(#guard Self::#ident => {}),
-            }
-        });
-        let member_unknown_arm = if strict {
-            quote!()
-        } else {
-            quote! {
-                Self::#fallback { ref members, .. } => {
-                    for (key, value) in members {
-                        map.serialize_entry(key, value)?;
-                    }
-                }
-            }
-        };
         let empty = variants.is_empty() && strict;
-        let tag_body = quote! { match *self { #(#tag_arms)* #tag_unknown_arm } };
-        let branch_members_body = if empty {
-            quote! { let _ = map; match *self {} }
-        } else {
-            quote! { match *self { #(#member_arms)* #member_unknown_arm } Result_::Ok(()) }
-        };
-
-        // Decoding the branch once the discriminator is known.
-        let decode_arms = variants.iter().map(|v| {
-            let Variant { ident, guard, .. } = v;
-            match &v.ty {
-                Some(_) => {
-                    let inner = quote!(#rt::types::branch_from_members(rest)?);
-                    let inner = if v.boxed { quote!(::std::boxed::Box::new(#inner)) } else { inner };
-                    quote!(#guard #tag_ty::#ident => #branch_ty::#ident(#inner),)
-                }
-                None => quote! {
-                    #guard #tag_ty::#ident => {
-                        #rt::types::no_members(&rest, #strict)?;
-                        #branch_ty::#ident
-                    }
-                },
-            }
-        });
-        let decode_unknown = if strict {
-            quote!()
-        } else {
-            quote!(#tag_ty::#fallback(tag) => #branch_ty::#fallback { tag, members: rest },)
-        };
-        let decode_wild = if needs_wildcard {
-            let msg = lit(&format!("the branch of {} for this '{}' is not available", e.name, tag.name));
-            quote! {
-                #[allow(unreachable_patterns)]
-                _ => return Result_::Err(#rt::serde::de::Error::custom(#msg)),
-            }
-        } else {
-            quote!()
-        };
-
-        let mut out = TokenStream::new();
-        let branch_decl = quote! {
-            #[derive(Debug, Clone, PartialEq)]
-            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-            pub enum #branch_ty {
-                #(#decl_variants)*
-                #unknown_decl
-            }
-
-            #guard
-            #[allow(deprecated)]
-            impl #branch_ty {
-                /// The discriminator's value for this branch.
-                pub fn tag(&self) -> #tag_ty {
-                    #tag_body
-                }
-            }
-        };
 
         // Base members other than the tag.
         let mut fscope = Scope::new(&e.name);
@@ -739,351 +672,598 @@ impl Cx<'_> {
             since.as_deref(),
             &mut fscope,
         )?;
-        let tag_field = names::ident(&names::snake(&tag.name));
+        let tag_field = names::ident_text(&names::snake(&tag.name));
         fscope.claim(&names::snake(&tag.name), &tag.name)?;
 
-        let slots: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("m{}", i)).collect();
-        let slot_decls = fields.iter().zip(&slots).map(|(f, s)| {
-            let g = &f.guard;
-            quote!(#g let mut #s = Option_::None;)
-        });
-        let slot_arms = fields.iter().zip(&slots).map(|(f, s)| {
-            let g = &f.guard;
-            let w = lit(&f.wire);
-            let t = &f.held;
-            quote!(#g #w => #rt::types::member::<_, #t>(&mut map, &mut #s, #w)?,)
-        });
-        let slot_required = fields.iter().zip(&slots).filter(|(f, _)| !f.optional).map(|(f, s)| {
-            let g = &f.guard;
-            let w = lit(&f.wire);
-            quote!(#g let #s = #rt::types::required(#s, #w)?;)
-        });
-        let result = if as_enum {
-            quote!(branch)
-        } else {
-            let inits = fields.iter().zip(&slots).map(|(f, s)| {
-                let Field { ident, guard, .. } = f;
-                quote!(#guard #ident: #s,)
-            });
-            quote!(#name { #(#inits)* #tag_field: branch })
-        };
-        let expecting = lit(&format!("an object ({})", e.name));
-        let decode_match = if empty {
-            quote! { let _ = rest; let branch: #branch_ty = match tag {}; }
-        } else {
-            quote! {
-                let branch = match tag {
-                    #(#decode_arms)*
-                    #decode_unknown
-                    #decode_wild
-                };
-            }
-        };
-        let de_impl = self.deserialize_impl(
-            &name,
-            &guard,
-            &expecting,
-            quote!(deserialize_map),
-            quote! {
-                fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, mut map: A) -> Result_<#name, A::Error> {
-                    let mut tag = Option_::None;
-                    #(#slot_decls)*
-                    let mut rest = #rt::serde_json::Map::new();
-                    while let Option_::Some(key) = map.next_key::<String_>()? {
-                        match key.as_str() {
-                            #tag_wire => #rt::types::member::<_, #tag_ty>(&mut map, &mut tag, #tag_wire)?,
-                            #(#slot_arms)*
-                            _ => #rt::types::collect(&mut map, &mut rest, key)?,
-                        }
-                    }
-                    let tag = #rt::types::required(tag, #tag_wire)?;
-                    #(#slot_required)*
-                    #decode_match
-                    Result_::Ok(#result)
+        let (mut c, mut u) = (Code::new(), Unit::new());
+        let (c, u) = (&mut c, &mut u);
+
+        if !as_enum {
+            // Struct of the base members; the tag member holds the branch.
+            c.item();
+            head_lines(c, u, &head.docs, guard, &head.dep);
+            c.line("#[derive(Debug, Clone, PartialEq)]");
+            c.line("#[allow(deprecated)]");
+            w!(c, "pub struct {name} {{");
+            c.indent_in();
+            let mut tag_lines = tag.doc().map(|s| doc::render(&s.text)).unwrap_or_default();
+            push_line(
+                &mut tag_lines,
+                "The discriminator: its value selects the branch, which holds the branch's members.",
+            );
+            let mut fi = fields.iter();
+            for (i, m) in base_members.iter().enumerate() {
+                if i == tag_pos {
+                    c.docs(&tag_lines);
+                    u.s("pub ").s(&tag_field).s(": ").s(&branch_ty).s(",").put(c);
+                    continue;
                 }
-            },
-        );
+                // Members dropped by their guard have no field.
+                if self.member_guard_t(m).is_none() {
+                    continue;
+                }
+                if let Some(f) = fi.next() {
+                    self.field_decl(c, u, f);
+                }
+            }
+            c.close("");
+        }
+
+        // The branch enum and its `tag()`.
+        c.item();
+        if as_enum {
+            head_lines(c, u, &head.docs, guard, &head.dep);
+        } else {
+            w!(c, "/// The branches of `{name}`, by the value of `{}`.", tag.name);
+            attr_line(c, u, guard);
+        }
+        c.line("#[derive(Debug, Clone, PartialEq)]");
+        c.line("#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]");
+        w!(c, "pub enum {branch_ty} {{");
+        c.indent_in();
+        for v in &variants {
+            head_lines(c, u, &v.docs, &v.guard, &v.dep);
+            match &v.ty {
+                Some((_, t)) => {
+                    u.s(&v.ident).cbox(4).s("(").zb().ty(t).tc(true).s(")").end().s(",").put(c);
+                }
+                None => w!(c, "{},", v.ident),
+            }
+        }
+        if !strict {
+            c.line("/// A branch this side does not know: the discriminator's value");
+            c.line("/// and the other members, as received.");
+            w!(c, "{fallback} {{");
+            c.indent_in();
+            c.line("/// The discriminator's value.");
+            c.line("tag: String_,");
+            c.line("/// The members other than the common ones.");
+            c.line("members: qapi_rt_::serde_json::Map<String_, qapi_rt_::serde_json::Value>,");
+            c.close(",");
+        }
+        close_empty(c, &format!("pub enum {branch_ty} {{"));
+
+        impl_open(c, u, guard, true, "", "", &branch_ty);
+        c.line("/// The discriminator's value for this branch.");
+        u.sig("pub fn tag", &[("&self", "")], &tag_ty).put(c);
+        c.indent_in();
+        if variants.is_empty() && strict {
+            c.line("match *self {}");
+        } else {
+            c.line("match *self {");
+            c.indent_in();
+            for v in &variants {
+                let pat = if v.ty.is_some() { format!("Self::{}(..)", v.ident) } else { format!("Self::{}", v.ident) };
+                simple_arm(c, u, &v.guard, &pat, &format!("{tag_ty}::{}", v.ident));
+            }
+            if !strict {
+                u.ibox(0).cbox(4).s("Self::").s(fallback).s(" {").sp().s("ref tag").s(",").sp().s("..");
+                u.sp_out().end().s("}");
+                u.arm_open().s(&tag_ty).s("::").s(fallback).args().s("::core::clone::Clone::clone").args();
+                u.s("tag").close().close().arm_close(false).put(c);
+            }
+            c.close("");
+        }
+        c.close("");
+        c.close("");
+
+        // What the branch holds, as members.
+        let branch_members = |c: &mut Code, u: &mut Unit| {
+            if empty {
+                c.line("let _ = map;");
+                c.line("match *self {}");
+                return;
+            }
+            c.line("match *self {");
+            c.indent_in();
+            for v in &variants {
+                match &v.ty {
+                    Some((id, _)) => {
+                        attr_line(c, u, &v.guard);
+                        u.ibox(0).s("Self::").s(&v.ident).s("(").cbox(4).zb().s("ref branch").tc(true).end().s(")");
+                        u.arm_open();
+                        qself(u, &self.ty_t(*id), "qapi_rt_::types::ObjectMembers").s("::serialize_members");
+                        u.args().s("branch").next().s("map").close().s("?").arm_close(false).put(c);
+                    }
+                    None => {
+                        attr_line(c, u, &v.guard);
+                        w!(c, "Self::{} => {{}}", v.ident);
+                    }
+                }
+            }
+            if !strict {
+                w!(c, "Self::{fallback} {{ ref members, .. }} => {{");
+                c.indent_in();
+                c.line("for (key, value) in members {");
+                c.indent_in();
+                c.line("map.serialize_entry(key, value)?;");
+                c.close("");
+                c.close("");
+            }
+            c.close("");
+            c.line("Result_::Ok(())");
+        };
 
         if as_enum {
-            let body = quote! {
-                map.serialize_entry(#tag_wire, &self.tag())?;
-                #branch_members_body
-            };
-            let body = if empty { quote!(#branch_members_body) } else { body };
-            let ser = self.serialize_impls(&name, &guard, body, true);
-            out.extend(quote! {
-                #docs
-                #guard
-                #dep
-                #branch_decl
-                #ser
-                #de_impl
-            });
-            return Ok(out);
-        }
-
-        // Struct of the base members; the tag member holds the branch.
-        let tag_guard = TokenStream::new();
-        let mut tag_lines = tag.doc().map(|s| doc::render(&s.text)).unwrap_or_default();
-        push_line(&mut tag_lines, "The discriminator: its value selects the branch, which holds the branch's members.");
-        let tag_docs = doc::attrs(&tag_lines);
-        let mut decls = Vec::new();
-        let mut ser = Vec::new();
-        let mut fi = fields.iter();
-        for (i, _) in base_members.iter().enumerate() {
-            if i == tag_pos {
-                decls.push(quote! { #tag_docs #tag_guard pub #tag_field: #branch_ty, });
-                ser.push(quote! { map.serialize_entry(#tag_wire, &self.#tag_field.tag())?; });
-                continue;
-            }
-            // Members dropped by their guard have no field.
-            let m = base_members[i];
-            if self.member_guard(m).is_none() {
-                continue;
-            }
-            if let Some(f) = fi.next() {
-                decls.push(self.field_decl(f));
-                ser.push(self.serialize_fields(std::slice::from_ref(f)));
-            }
-        }
-        let body = quote! {
-            #(#ser)*
-            <#branch_ty as #rt::types::ObjectMembers>::serialize_members(&self.#tag_field, map)
-        };
-        let ser_impls = self.serialize_impls(&name, &guard, body, true);
-        let accessors = self.accessors(&name, &guard, &fields);
-        let branch_doc = lit(&format!(" The branches of `{name}`, by the value of `{}`.", tag.name));
-        out.extend(quote! {
-            #docs
-            #guard
-            #dep
-            #[derive(Debug, Clone, PartialEq)]
-            #[allow(deprecated)]
-            pub struct #name {
-                #(#decls)*
-            }
-
-            #[doc = #branch_doc]
-            #guard
-            #branch_decl
-
-            #guard
-            #[allow(deprecated)]
-            impl #rt::types::ObjectMembers for #branch_ty {
-                fn serialize_members<M: #rt::serde::ser::SerializeMap>(&self, map: &mut M) -> Result_<(), M::Error> {
-                    #branch_members_body
+            self.serialize_impls(c, u, &name, guard, true, |c, u| {
+                if !empty {
+                    entry_start(u, "", &tag_lit).s("&").cbox(4).s("self").zb().s(".tag()").end();
+                    entry_end(u);
+                    u.put(c);
                 }
-            }
+                branch_members(c, u);
+            });
+        } else {
+            impl_open(c, u, guard, true, "", "qapi_rt_::types::ObjectMembers", &branch_ty);
+            sig_lines(
+                c,
+                "fn serialize_members<M: qapi_rt_::serde::ser::SerializeMap>(",
+                &["&self,", "map: &mut M,"],
+                ") -> Result_<(), M::Error> {",
+            );
+            branch_members(c, u);
+            c.close("");
+            c.close("");
+            self.serialize_impls(c, u, &name, guard, true, |c, u| {
+                let mut fi = fields.iter();
+                for (i, m) in base_members.iter().enumerate() {
+                    if i == tag_pos {
+                        entry_start(u, "", &tag_lit).s("&").cbox(4).s("self").zb().s(".").s(&tag_field);
+                        u.zb().s(".tag()").end();
+                        entry_end(u);
+                        u.put(c);
+                        continue;
+                    }
+                    if self.member_guard_t(m).is_none() {
+                        continue;
+                    }
+                    if let Some(f) = fi.next() {
+                        self.serialize_fields(c, u, std::slice::from_ref(f));
+                    }
+                }
+                u.ibox(0);
+                qself(u, &branch_ty, "qapi_rt_::types::ObjectMembers").s("::serialize_members").args();
+                u.s("&").field("self", &tag_field).next().s("map").close().end().put(c);
+            });
+        }
 
-            #ser_impls
-            #de_impl
-            #accessors
+        // Decoding: the members, then the branch once the discriminator
+        // is known.
+        deserialize_impl(c, u, &name, guard, &format!("an object ({})", e.name), "deserialize_map", |c, u| {
+            visit_map_sig(c, u, &name);
+            c.line("let mut tag = Option_::None;");
+            for (i, f) in fields.iter().enumerate() {
+                attr_line(c, u, &f.guard);
+                w!(c, "let mut m{i} = Option_::None;");
+            }
+            c.line("let mut rest = qapi_rt_::serde_json::Map::new();");
+            c.line("while let Option_::Some(key) = map.next_key::<String_>()? {");
+            c.indent_in();
+            c.line("match key.as_str() {");
+            c.indent_in();
+            member_arm(c, u, "", &tag_lit, &tag_ty, "tag");
+            for (i, f) in fields.iter().enumerate() {
+                member_arm(c, u, &f.guard, &f.lit, &f.held, &format!("m{i}"));
+            }
+            c.line("_ => qapi_rt_::types::collect(&mut map, &mut rest, key)?,");
+            c.close("");
+            c.close("");
+            u.ibox(0).s("let tag = ").never();
+            u.s("qapi_rt_::types::required").args().s("tag").next().s(&tag_lit).close().s("?").end().s(";").put(c);
+            for (i, f) in fields.iter().enumerate().filter(|(_, f)| !f.optional) {
+                attr_line(c, u, &f.guard);
+                u!(u.ibox(0), "let m{i} = ").never().s("qapi_rt_::types::required").args();
+                u!(u, "m{i}").next().s(&f.lit).close().s("?").end().s(";").put(c);
+            }
+            if empty {
+                c.line("let _ = rest;");
+                w!(c, "let branch: {branch_ty} = match tag {{}};");
+            } else {
+                c.line("let branch = match tag {");
+                c.indent_in();
+                for v in &variants {
+                    attr_line(c, u, &v.guard);
+                    if v.ty.is_some() {
+                        u.ibox(0).s(&tag_ty).s("::").s(&v.ident).arm_open();
+                        u.s(&branch_ty).s("::").s(&v.ident).args();
+                        if v.boxed {
+                            u.s("::std::boxed::Box::new").args();
+                        }
+                        u.s("qapi_rt_::types::branch_from_members").args().s("rest").close().s("?");
+                        if v.boxed {
+                            u.close();
+                        }
+                        u.close().arm_close(false).put(c);
+                    } else {
+                        w!(c, "{tag_ty}::{} => {{", v.ident);
+                        c.indent_in();
+                        w!(c, "qapi_rt_::types::no_members(&rest, {strict})?;");
+                        w!(c, "{branch_ty}::{}", v.ident);
+                        c.close("");
+                    }
+                }
+                if !strict {
+                    u.ibox(0).s(&tag_ty).s("::").s(fallback).s("(").cbox(4).zb().s("tag").tc(true).end().s(")");
+                    u.arm_open().cbox(4).s(&branch_ty).s("::").s(fallback).s(" {").sp();
+                    u.s("tag").tcs(false).s("members: ").ibox(0).s("rest").end().tcs(true).end_max(34).s("}");
+                    u.arm_close(false).put(c);
+                }
+                if needs_wildcard {
+                    c.line("#[allow(unreachable_patterns)]");
+                    let msg = format!("the branch of {} for this '{}' is not available", e.name, tag.name);
+                    u.ibox(0).s("_").arm_open().s("return Result_::Err").args();
+                    u.s("qapi_rt_::serde::de::Error::custom").args().s(&str_lit(&msg)).close().close();
+                    u.arm_close(true).put(c);
+                }
+                c.close(";");
+            }
+            if as_enum {
+                u.ibox(0).s("Result_::Ok").args().s("branch").close().end().put(c);
+            } else {
+                u.ibox(0).s("Result_::Ok(");
+                let inits = fields.iter().enumerate().map(|(i, f)| (f, Init::Slot(i)));
+                struct_lit_tail(u, &name, inits, &tag_field);
+                u.s(")").end().put(c);
+            }
+            c.close("");
         });
-        Ok(out)
+
+        if !as_enum {
+            self.accessors(c, u, &name, guard, &fields);
+        }
+        Ok(Piece::Text(std::mem::take(c).finish()))
     }
 
     // ---- alternates ----------------------------------------------------------
 
-    pub(super) fn alternate(&self, e: &Entity, alt: &AlternateType) -> Result<TokenStream, GenError> {
-        let Some(guard) = self.type_guard(e.id) else { return Ok(TokenStream::new()) };
-        let rt = &self.rt;
-        let name = self.name(e.id);
-        let docs = doc::attrs(&self.entity_docs(e));
-        let dep = self.deprecated(&e.features);
+    pub(super) fn alternate(&self, e: &Entity, alt: &AlternateType) -> Result<Piece, GenError> {
+        let Some(guard) = self.type_guard_t(e.id) else { return Ok(Piece::Text(String::new())) };
+        let name = self.name(e.id).to_string();
         let mut scope = Scope::new(&e.name);
-        let mut decls = Vec::new();
-        let mut ser_arms = Vec::new();
-        // Visitor methods by JSON type.
-        let mut on_str = None;
-        let mut on_bool = None;
-        let mut on_null = None;
-        let mut on_int = None;
-        let mut on_number = None;
-        let mut on_object = None;
-        let mut on_array = None;
+        let (mut c, mut u) = (Code::new(), Unit::new());
+        let (c, u) = (&mut c, &mut u);
+        let guard = guard.as_str();
+
+        /// What a branch is decoded from.
+        #[derive(PartialEq, Clone, Copy)]
+        enum From {
+            Null,
+            Str,
+            Enum,
+            Bool,
+            Number,
+            Int,
+            Object,
+            Array,
+            Other,
+        }
+        struct Branch {
+            ident: String,
+            guard: String,
+            from: From,
+            /// The branch type, never boxed.
+            inner: String,
+            boxed: bool,
+        }
+        let mut branches = Vec::new();
+
+        c.item();
+        head_lines(c, u, &self.entity_docs(e), guard, &self.deprecated_t(&e.features));
+        c.line("#[derive(Debug, Clone, PartialEq)]");
+        c.line("#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]");
+        w!(c, "pub enum {name} {{");
+        c.indent_in();
         for b in &alt.branches {
-            let Some(g) = self.guard(&[b.cond.as_ref(), self.type_cond(b.ty)], self.type_unstable(b.ty)) else {
+            let Some(g) = self.guard_t(&[b.cond.as_ref(), self.type_cond(b.ty)], self.type_unstable(b.ty)) else {
                 continue;
             };
             let text = names::camel(&b.name);
             scope.claim(&text, &b.name)?;
-            let ident = names::ident(&text);
+            let ident = names::ident_text(&text);
             let mut lines = b.doc().map(|s| doc::render(&s.text)).unwrap_or_default();
             if lines.is_empty() {
                 lines.push(format!("The `{}` branch.", doc::prose(&b.name)));
             }
-            let vdocs = doc::attrs(&lines);
+            head_lines(c, u, &lines, &g, "");
             let target = &self.schema[b.ty];
-            let boxed = self.is_boxed(e.id, b.ty);
-            let t = self.held_ty(e.id, b.ty);
-            let wrap = |inner: TokenStream| if boxed { quote!(::std::boxed::Box::new(#inner)) } else { inner };
-            if matches!(target.kind, EntityKind::Builtin(Builtin::Null)) {
-                decls.push(quote! { #vdocs #g #ident, });
-                ser_arms.push(quote!(#g Self::#ident => serializer.serialize_unit(),));
-                on_null = Some(quote! {
-                    #g
-                    fn visit_unit<E: #rt::serde::de::Error>(self) -> Result_<Self::Value, E> {
-                        Result_::Ok(#name::#ident)
-                    }
-                });
-                continue;
+            let from = match &target.kind {
+                EntityKind::Builtin(Builtin::Null) => From::Null,
+                EntityKind::Builtin(Builtin::Str) => From::Str,
+                EntityKind::Enum(_) => From::Enum,
+                EntityKind::Builtin(Builtin::Bool) => From::Bool,
+                EntityKind::Builtin(Builtin::Number) => From::Number,
+                EntityKind::Builtin(_) => From::Int,
+                EntityKind::Object(_) => From::Object,
+                EntityKind::Array(_) => From::Array,
+                _ => From::Other,
+            };
+            if from == From::Null {
+                w!(c, "{ident},");
+            } else {
+                u.s(&ident).cbox(4).s("(").zb().ty(&self.held_ty_t(e.id, b.ty)).tc(true).s(")").end().s(",").put(c);
             }
-            decls.push(quote! { #vdocs #g #ident(#t), });
-            ser_arms.push(quote!(#g Self::#ident(ref value) => #rt::serde::Serialize::serialize(value, serializer),));
-            let inner_ty = self.ty(b.ty);
-            match &target.kind {
-                EntityKind::Builtin(Builtin::Str) => {
-                    let v = wrap(quote!(::std::borrow::ToOwned::to_owned(value)));
-                    on_str = Some(quote! {
-                        #g
-                        fn visit_str<E: #rt::serde::de::Error>(self, value: &str) -> Result_<Self::Value, E> {
-                            Result_::Ok(#name::#ident(#v))
-                        }
-                    });
-                }
-                EntityKind::Enum(_) => {
-                    let v = wrap(quote! {
-                        <#inner_ty as #rt::serde::Deserialize>::deserialize(#rt::serde::de::value::StrDeserializer::<E>::new(value))?
-                    });
-                    on_str = Some(quote! {
-                        #g
-                        fn visit_str<E: #rt::serde::de::Error>(self, value: &str) -> Result_<Self::Value, E> {
-                            Result_::Ok(#name::#ident(#v))
-                        }
-                    });
-                }
-                EntityKind::Builtin(Builtin::Bool) => {
-                    let v = wrap(quote!(value));
-                    on_bool = Some(quote! {
-                        #g
-                        fn visit_bool<E: #rt::serde::de::Error>(self, value: bool) -> Result_<Self::Value, E> {
-                            Result_::Ok(#name::#ident(#v))
-                        }
-                    });
-                }
-                EntityKind::Builtin(Builtin::Number) => {
-                    let v = wrap(quote!(value));
-                    let vi = wrap(quote!(value as f64));
-                    on_number = Some((g.clone(), ident.clone(), v, vi));
-                }
-                EntityKind::Builtin(_) => {
-                    let vi = wrap(quote! {
-                        <#inner_ty as #rt::serde::Deserialize>::deserialize(#rt::serde::de::value::I64Deserializer::<E>::new(value))?
-                    });
-                    let vu = wrap(quote! {
-                        <#inner_ty as #rt::serde::Deserialize>::deserialize(#rt::serde::de::value::U64Deserializer::<E>::new(value))?
-                    });
-                    on_int = Some((g.clone(), ident.clone(), vi, vu));
-                }
-                EntityKind::Object(_) => {
-                    let v = wrap(quote! {
-                        <#inner_ty as #rt::serde::Deserialize>::deserialize(#rt::serde::de::value::MapAccessDeserializer::new(map))?
-                    });
-                    on_object = Some(quote! {
-                        #g
-                        fn visit_map<A: #rt::serde::de::MapAccess<'de>>(self, map: A) -> Result_<Self::Value, A::Error> {
-                            Result_::Ok(#name::#ident(#v))
-                        }
-                    });
-                }
-                EntityKind::Array(_) => {
-                    let v = wrap(quote! {
-                        <#inner_ty as #rt::serde::Deserialize>::deserialize(#rt::serde::de::value::SeqAccessDeserializer::new(seq))?
-                    });
-                    on_array = Some(quote! {
-                        #g
-                        fn visit_seq<A: #rt::serde::de::SeqAccess<'de>>(self, seq: A) -> Result_<Self::Value, A::Error> {
-                            Result_::Ok(#name::#ident(#v))
-                        }
-                    });
-                }
-                _ => {}
-            }
+            branches.push(Branch { ident, guard: g, from, inner: self.ty_t(b.ty), boxed: self.is_boxed(e.id, b.ty) });
         }
-        // Integers go to the integer branch, or else to the number branch.
-        let mut int_methods = TokenStream::new();
-        match (&on_int, &on_number) {
-            (Some((g, ident, vi, vu)), _) => {
-                int_methods.extend(quote! {
-                    #g
-                    fn visit_i64<E: #rt::serde::de::Error>(self, value: i64) -> Result_<Self::Value, E> {
-                        Result_::Ok(#name::#ident(#vi))
-                    }
-                    #g
-                    fn visit_u64<E: #rt::serde::de::Error>(self, value: u64) -> Result_<Self::Value, E> {
-                        Result_::Ok(#name::#ident(#vu))
-                    }
-                });
-            }
-            (None, Some((g, ident, _, vi))) => {
-                int_methods.extend(quote! {
-                    #g
-                    fn visit_i64<E: #rt::serde::de::Error>(self, value: i64) -> Result_<Self::Value, E> {
-                        Result_::Ok(#name::#ident(#vi))
-                    }
-                    #g
-                    fn visit_u64<E: #rt::serde::de::Error>(self, value: u64) -> Result_<Self::Value, E> {
-                        Result_::Ok(#name::#ident(#vi))
-                    }
-                });
-            }
-            _ => {}
-        }
-        if let Some((g, ident, v, _)) = &on_number {
-            int_methods.extend(quote! {
-                #g
-                fn visit_f64<E: #rt::serde::de::Error>(self, value: f64) -> Result_<Self::Value, E> {
-                    Result_::Ok(#name::#ident(#v))
-                }
-            });
-        }
-        let expecting = lit(&format!("a value of alternate {}", e.name));
-        let ser_body = if ser_arms.is_empty() {
-            quote! { let _ = serializer; match *self {} }
+        close_empty(c, &format!("pub enum {name} {{"));
+
+        impl_open(c, u, guard, true, "", "qapi_rt_::serde::Serialize", &name);
+        serialize_sig(c);
+        if branches.is_empty() {
+            c.line("let _ = serializer;");
+            c.line("match *self {}");
         } else {
-            quote! { match *self { #(#ser_arms)* } }
-        };
-        let (on_str, on_bool, on_null, on_object, on_array) = (
-            on_str.unwrap_or_default(),
-            on_bool.unwrap_or_default(),
-            on_null.unwrap_or_default(),
-            on_object.unwrap_or_default(),
-            on_array.unwrap_or_default(),
-        );
-        let de_impl = self.deserialize_impl(
-            &name,
-            &guard,
-            &expecting,
-            quote!(deserialize_any),
-            quote! {
-                #on_str
-                #on_bool
-                #on_null
-                #int_methods
-                #on_object
-                #on_array
-            },
-        );
-        Ok(quote! {
-            #docs
-            #guard
-            #dep
-            #[derive(Debug, Clone, PartialEq)]
-            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-            pub enum #name {
-                #(#decls)*
-            }
-
-            #guard
-            #[allow(deprecated)]
-            impl #rt::serde::Serialize for #name {
-                fn serialize<S: #rt::serde::Serializer>(&self, serializer: S) -> Result_<S::Ok, S::Error> {
-                    #ser_body
+            c.line("match *self {");
+            c.indent_in();
+            for b in &branches {
+                attr_line(c, u, &b.guard);
+                if b.from == From::Null {
+                    u.ibox(0).s("Self::").s(&b.ident).arm_open();
+                    u.cbox(4).s("serializer").zb().s(".serialize_unit()").end().arm_close(false).put(c);
+                } else {
+                    u.ibox(0).s("Self::").s(&b.ident).s("(").cbox(4).zb().s("ref value").tc(true).end().s(")");
+                    u.arm_open().s("qapi_rt_::serde::Serialize::serialize").args().s("value").next();
+                    u.s("serializer").close().arm_close(false).put(c);
                 }
             }
+            c.close("");
+        }
+        c.close("");
+        c.close("");
 
-            #de_impl
-        })
+        let find = |f: &[From]| branches.iter().rev().find(|b| f.contains(&b.from));
+        // A visitor method: its signature after `fn visit_x`, the value
+        // written by `value`.
+        let method = |c: &mut Code,
+                      u: &mut Unit,
+                      b: &Branch,
+                      head: &str,
+                      args: &[(&str, &str)],
+                      ret: &str,
+                      value: &dyn Fn(&mut Unit)| {
+            attr_line(c, u, &b.guard);
+            u.sig(head, args, ret).put(c);
+            c.indent_in();
+            u.ibox(0).s("Result_::Ok").args().s(&name).s("::").s(&b.ident);
+            if b.from != From::Null {
+                u.args();
+                if b.boxed {
+                    u.s("::std::boxed::Box::new").args();
+                }
+                value(u);
+                if b.boxed {
+                    u.close();
+                }
+                u.close();
+            }
+            u.close().end().put(c);
+            c.close("");
+        };
+        // `<T as Deserialize>::deserialize(source)?`.
+        let decode = |u: &mut Unit, b: &Branch, source: &dyn Fn(&mut Unit)| {
+            qself(u, &b.inner, "qapi_rt_::serde::Deserialize").s("::deserialize").args();
+            source(u);
+            u.close().s("?");
+        };
+        let de_str = |u: &mut Unit, what: &str| {
+            u.s("qapi_rt_::serde::de::value::").s(what).turbofish(&["E"]).s("::new").args().s("value").close();
+        };
+        let e_sig = "<E: qapi_rt_::serde::de::Error>";
+        deserialize_impl(c, u, &name, guard, &format!("a value of alternate {}", e.name), "deserialize_any", |c, u| {
+            if let Some(b) = find(&[From::Str, From::Enum]) {
+                let value = |u: &mut Unit| {
+                    if b.from == From::Str {
+                        u.s("::std::borrow::ToOwned::to_owned").args().s("value").close();
+                    } else {
+                        decode(u, b, &|u| de_str(u, "StrDeserializer"));
+                    }
+                };
+                let head = format!("fn visit_str{e_sig}");
+                method(c, u, b, &head, &[("self", ""), ("value", "&str")], "Result_<Self::Value, E>", &value);
+            }
+            if let Some(b) = find(&[From::Bool]) {
+                let head = format!("fn visit_bool{e_sig}");
+                let args = [("self", ""), ("value", "bool")];
+                method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
+                    u.s("value");
+                });
+            }
+            if let Some(b) = find(&[From::Null]) {
+                let head = format!("fn visit_unit{e_sig}");
+                method(c, u, b, &head, &[("self", "")], "Result_<Self::Value, E>", &|_| {});
+            }
+            // Integers go to the integer branch, or else to the number
+            // branch.
+            let int = find(&[From::Int]);
+            let number = find(&[From::Number]);
+            let cast = |u: &mut Unit| {
+                u.ibox(4).s("value").sp().s("as f64").end();
+            };
+            if let Some(b) = int {
+                let head = format!("fn visit_i64{e_sig}");
+                let args = [("self", ""), ("value", "i64")];
+                method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
+                    decode(u, b, &|u| de_str(u, "I64Deserializer"));
+                });
+                let head = format!("fn visit_u64{e_sig}");
+                let args = [("self", ""), ("value", "u64")];
+                method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
+                    decode(u, b, &|u| de_str(u, "U64Deserializer"));
+                });
+            } else if let Some(b) = number {
+                for (head, ty) in [("fn visit_i64", "i64"), ("fn visit_u64", "u64")] {
+                    let head = format!("{head}{e_sig}");
+                    method(c, u, b, &head, &[("self", ""), ("value", ty)], "Result_<Self::Value, E>", &cast);
+                }
+            }
+            if let Some(b) = number {
+                let head = format!("fn visit_f64{e_sig}");
+                let args = [("self", ""), ("value", "f64")];
+                method(c, u, b, &head, &args, "Result_<Self::Value, E>", &|u| {
+                    u.s("value");
+                });
+            }
+            if let Some(b) = find(&[From::Object]) {
+                let head = "fn visit_map<A: qapi_rt_::serde::de::MapAccess<'de>>";
+                let args = [("self", ""), ("map", "A")];
+                method(c, u, b, head, &args, "Result_<Self::Value, A::Error>", &|u| {
+                    decode(u, b, &|u| {
+                        u.s("qapi_rt_::serde::de::value::MapAccessDeserializer::new").args().s("map").close();
+                    });
+                });
+            }
+            if let Some(b) = find(&[From::Array]) {
+                let head = "fn visit_seq<A: qapi_rt_::serde::de::SeqAccess<'de>>";
+                let args = [("self", ""), ("seq", "A")];
+                method(c, u, b, head, &args, "Result_<Self::Value, A::Error>", &|u| {
+                    decode(u, b, &|u| {
+                        u.s("qapi_rt_::serde::de::value::SeqAccessDeserializer::new").args().s("seq").close();
+                    });
+                });
+            }
+        });
+        Ok(Piece::Text(std::mem::take(c).finish()))
+    }
+}
+
+/// A `Deserialize` impl through a local visitor: `visit` writes its
+/// `visit_*` methods, `entry` is the `Deserializer` method to call.
+fn deserialize_impl(
+    c: &mut Code,
+    u: &mut Unit,
+    name: &str,
+    guard: &str,
+    expecting: &str,
+    entry: &str,
+    visit: impl FnOnce(&mut Code, &mut Unit),
+) {
+    impl_open(c, u, guard, true, "<'de>", "qapi_rt_::serde::Deserialize<'de>", name);
+    deserialize_sig(c);
+    c.line("struct Visitor;");
+    c.line("impl<'de> qapi_rt_::serde::de::Visitor<'de> for Visitor {");
+    c.indent_in();
+    w!(c, "type Value = {name};");
+    sig_lines(c, "fn expecting(", &["&self,", "f: &mut ::core::fmt::Formatter<'_>,"], ") -> ::core::fmt::Result {");
+    u.ibox(0).cbox(4).s("f.write_str").cbox(-4).args().s(&str_lit(expecting)).close().end().end().end().put(c);
+    c.close("");
+    visit(c, u);
+    c.close("");
+    w!(c, "deserializer.{entry}(Visitor)");
+    c.close("");
+    c.close("");
+}
+
+/// How a struct literal's field gets its value from slot `i`.
+#[derive(Clone, Copy)]
+enum Init {
+    /// `self.mI` of the builder (`required(...)?` unless optional).
+    SelfSlot(usize),
+    /// The local `mI` (`required(...)?` unless optional).
+    Slot(usize),
+}
+
+/// `Name { #[cfg] field: value, ... }` followed by `tail` (a shorthand
+/// field) if any.
+fn struct_lit<'f>(u: &mut Unit, name: &str, inits: impl Iterator<Item = (&'f Field, Init)>, tail: Option<&str>) {
+    let inits: Vec<(&Field, Init)> = inits.collect();
+    u.cbox(4).s(name).s(" {");
+    let n = inits.len() + usize::from(tail.is_some());
+    if n > 0 {
+        u.sp();
+    }
+    for (k, (f, init)) in inits.iter().enumerate() {
+        if !f.guard.is_empty() {
+            u.attr(&f.guard).sp();
+        }
+        u.s(&f.ident).s(": ").ibox(0);
+        let (base, slot) = match *init {
+            Init::SelfSlot(i) => (true, i),
+            Init::Slot(i) => (false, i),
+        };
+        let slot_expr = |u: &mut Unit| {
+            if base {
+                u!(u.cbox(4).s("self").zb(), ".m{slot}").end();
+            } else {
+                u!(u, "m{slot}");
+            }
+        };
+        if f.optional {
+            slot_expr(u);
+        } else {
+            u.s("qapi_rt_::types::required").args();
+            slot_expr(u);
+            u.next().s(&f.lit).close().s("?");
+        }
+        u.end().tcs(k + 1 == n);
+    }
+    if let Some(t) = tail {
+        u.s(t).tcs(true);
+    }
+    u.end_max(34).s("}");
+}
+
+/// [`struct_lit`] for a union: the locals `mI`, then `tag_field: branch`.
+fn struct_lit_tail<'f>(u: &mut Unit, name: &str, inits: impl Iterator<Item = (&'f Field, Init)>, tag_field: &str) {
+    let inits: Vec<(&Field, Init)> = inits.collect();
+    u.cbox(4).s(name).s(" {").sp();
+    for (f, init) in &inits {
+        if !f.guard.is_empty() {
+            u.attr(&f.guard).sp();
+        }
+        let (Init::Slot(i) | Init::SelfSlot(i)) = *init;
+        u!(u.s(&f.ident).s(": ").ibox(0), "m{i}").end().tcs(false);
+    }
+    u.s(tag_field).s(": ").ibox(0).s("branch").end().tcs(true);
+    u.end_max(34).s("}");
+}
+
+/// `#[cfg] "wire" => qapi_rt_::types::member::<_, T>(&mut map, &mut slot, "wire")?,`
+fn member_arm(c: &mut Code, u: &mut Unit, guard: &str, lit: &str, ty: &str, slot: &str) {
+    attr_line(c, u, guard);
+    u.ibox(0).s(lit).arm_open().s("qapi_rt_::types::member").turbofish(&["_", ty]).args();
+    u.s("&mut map").next().s("&mut ").s(slot).next().s(lit).close().s("?").arm_close(false).put(c);
+}
+
+/// `fn visit_map(self, mut map: A) -> Result_<Name, A::Error> {`.
+fn visit_map_sig(c: &mut Code, u: &mut Unit, name: &str) {
+    u.sig(
+        "fn visit_map<A: qapi_rt_::serde::de::MapAccess<'de>>",
+        &[("self", ""), ("mut map", "A")],
+        &format!("Result_<{name}, A::Error>"),
+    )
+    .put(c);
+    c.indent_in();
+}
+
+/// Closes a `{` block; one opened by `head` and left empty becomes
+/// `head}` on one line, as prettyplease writes it.
+fn close_empty(c: &mut Code, head: &str) {
+    let buf = c.buf_mut();
+    if buf.strip_suffix('\n').is_some_and(|b| b.ends_with(head)) {
+        buf.pop();
+        buf.push_str("}\n");
+        c.indent_out();
+    } else {
+        c.close("");
     }
 }
 
@@ -1231,4 +1411,148 @@ fn components(edges: &[Vec<usize>], removed: &HashSet<(usize, usize)>) -> Vec<us
         }
     }
     comp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{generate, CondPolicy, Mode, Options};
+
+    /// Names, conditions and notes long enough to break every kind of
+    /// line types are written in.
+    const STRESS: &str = r#"
+##
+# @AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth:
+#
+# An enum.
+#
+# @a-value-with-a-rather-long-name-that-keeps-going-and-going-on-and-on: one
+#
+# @conditional-value-with-quite-a-long-name-as-well-to-fill-the-line: two
+#
+# @short: three
+#
+# Features:
+#
+# @deprecated: This value is deprecated for a reason that takes a
+#     whole lot of words to explain properly, more than fit a line.
+##
+{ 'enum': 'AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth',
+  'data': [ 'a-value-with-a-rather-long-name-that-keeps-going-and-going-on-and-on',
+            { 'name': 'conditional-value-with-quite-a-long-name-as-well-to-fill-the-line',
+              'if': { 'all': [ 'CONFIG_SOMETHING_QUITE_LONG_INDEED', 'CONFIG_ANOTHER_THING_THAT_IS_LONG' ] },
+              'features': [ 'deprecated' ] },
+            'short' ] }
+
+{ 'enum': 'Short', 'data': [ 'x' ] }
+
+##
+# @AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks:
+#
+# A struct.
+#
+# @a-member-with-a-rather-long-name-that-keeps-going-and-going-on-and-on: one
+#
+# @an-optional-member-with-a-rather-long-name-that-goes-on-and-on-and-on: two
+#
+# @self-reference-with-a-long-name-to-make-the-boxed-setter-long-enough: three
+#
+# @cond-member: four
+#
+# @opt-cond: five
+#
+# @x: six
+#
+# Features:
+#
+# @deprecated: Deprecated because of a reason that needs a good many
+#     words to be stated in full here, and then some more words.
+#
+# @unstable: Still moving.
+##
+{ 'struct': 'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks',
+  'data': { 'a-member-with-a-rather-long-name-that-keeps-going-and-going-on-and-on': 'str',
+            '*an-optional-member-with-a-rather-long-name-that-goes-on-and-on-and-on':
+                [ 'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks' ],
+            '*self-reference-with-a-long-name-to-make-the-boxed-setter-long-enough':
+                'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks',
+            'cond-member': { 'type': 'int',
+                             'if': { 'any': [ 'CONFIG_SOMETHING_QUITE_LONG_INDEED', 'CONFIG_ANOTHER_THING_THAT_IS_LONG' ] } },
+            '*opt-cond': { 'type': 'AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth',
+                           'if': { 'not': { 'all': [ 'CONFIG_SOMETHING_QUITE_LONG_INDEED', 'CONFIG_ANOTHER_THING_THAT_IS_LONG', 'CONFIG_THIRD' ] } },
+                           'features': [ 'deprecated', 'unstable' ] },
+            'x': { 'type': 'int', 'features': [ 'deprecated' ] } } }
+
+{ 'struct': 'Small', 'data': { 'a': 'int', 'b': 'int', 'c': 'int', 'd': 'int', 'e': 'int' } }
+
+{ 'union': 'AUnionWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfTheWidthTest',
+  'base': { 'discriminator-with-a-long-name-too': 'AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth',
+            'extra-base-member-with-a-long-long-long-long-long-long-long-name': 'int',
+            '*optional-base-member': { 'type': 'str', 'if': 'CONFIG_THIRD' } },
+  'discriminator': 'discriminator-with-a-long-name-too',
+  'data': { 'a-value-with-a-rather-long-name-that-keeps-going-and-going-on-and-on':
+                'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks',
+            'short': 'Small' } }
+
+{ 'union': 'AnEnumLikeUnionWithARatherLongNameThatKeepsGoingAndGoingForTheWidth',
+  'base': { 'kind': 'AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth' },
+  'discriminator': 'kind',
+  'data': { 'conditional-value-with-quite-a-long-name-as-well-to-fill-the-line':
+                { 'type': 'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks',
+                  'if': 'CONFIG_THIRD' } } }
+
+{ 'alternate': 'AnAlternateWithARatherLongNameThatKeepsGoingAndGoingForWidthTests',
+  'data': { 'a-string-branch-with-a-long-name': 'str',
+            'object-branch': 'AStructWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfWidthChecks',
+            'list-branch': [ 'AnAlternateWithARatherLongNameThatKeepsGoingAndGoingForWidthTests' ],
+            'nothing-at-all-in-this-branch-with-a-long-name': 'null' } }
+
+{ 'alternate': 'AThirdAlternateWithARatherLongNameThatKeepsGoingAndGoingForWidth',
+  'data': { 'number-branch-with-a-long-name': 'number', 'flag': 'bool' } }
+
+{ 'alternate': 'AnotherAlternateWithARatherLongNameThatKeepsGoingAndGoingForWidth',
+  'data': { 'enumeration-branch': 'AnEnumerationWithARatherLongNameThatKeepsGoingAndGoingForTheWidth',
+            'integer-branch': 'int',
+            'recursive-branch-of-some-length': 'AUnionWithARatherLongNameThatKeepsGoingAndGoingForTheSakeOfTheWidthTest' } }
+
+{ 'command': 'a-command-with-a-rather-long-name-that-keeps-going-and-going-on-and-on',
+  'data': { 'an-argument-with-a-rather-long-name-that-keeps-going-and-going-on-and-on': 'int',
+            '*an-optional-argument-with-a-rather-long-name-that-keeps-going-and-on': 'str' },
+  'gen': false }
+"#;
+
+    /// Formats `text` with prettyplease as the token backend did: one
+    /// item at a time, a blank line between two.
+    fn prettyplease(text: &str) -> String {
+        let mut file = syn::parse_file(text).expect("generated code parses");
+        let mut out = String::new();
+        for item in std::mem::take(&mut file.items) {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            file.items = vec![item];
+            out.push_str(&prettyplease::unparse(&file));
+        }
+        out
+    }
+
+    #[test]
+    fn long_lines_break_as_prettyplease_breaks_them() {
+        let checked = crate::Frontend::new().doc_style(crate::DocStyle::Warn).check_str("stress.json", STRESS);
+        let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        for (mode, cond, gate) in [
+            (Mode::Client, CondPolicy::AllTrue, false),
+            (Mode::Server, CondPolicy::Cfg, true),
+            (Mode::Client, CondPolicy::Cfg, false),
+        ] {
+            let opts = Options { mode, cond, gate_unstable: gate, ..Options::default() };
+            let text = generate(&checked.schema, &opts).expect("generates");
+            let body = text.split_once("\n\n").map_or(text.as_str(), |(_, b)| b);
+            let pretty = prettyplease(body);
+            if pretty != body {
+                let diff: Vec<_> = pretty.lines().zip(body.lines()).filter(|(a, b)| a != b).take(5).collect();
+                panic!("{mode:?}: differs from prettyplease: {diff:#?}");
+            }
+        }
+    }
 }
