@@ -1,83 +1,87 @@
 //! Commands and events: `Command` / `Event` impls, the `Event` enum, the
-//! server trait and its dispatcher.
+//! server trait and its dispatcher, written as laid-out text.
 
-use proc_macro2::{Ident, Literal, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::Ident;
 
+use super::shape::{call, t, try_, ty, Arm, Body, Link, Out, St, X};
+use super::text::{str_lit, w, Code};
 use super::{doc, names, Cx, GenError, Head, Owner, Piece};
 use crate::model::{Command, Entity, EntityId, Event};
 
-fn lit(s: &str) -> Literal {
-    Literal::string(s)
+/// `impl head trait_ for ty {`, laid out, and one level in.
+fn impl_open(code: &mut Code, head: &str, trait_: &X, ty: &str) {
+    let mut o = Out::line(code);
+    o.impl_header(head, trait_, &t(ty));
+    o.end();
+    code.indent_in();
 }
 
-/// What the server trait and the event enum need of a command or event.
-struct Api {
-    ident: Ident,
-    wire: String,
-    guard: TokenStream,
-    pred: Option<TokenStream>,
-    docs: TokenStream,
-    dep: TokenStream,
+/// A function signature line, laid out, and one level in.
+fn fn_open(code: &mut Code, head: &str, params: &[X], ret: Option<&X>) {
+    let mut o = Out::line(code);
+    o.signature(head, params, ret);
+    o.end();
+    code.indent_in();
+}
+
+/// `type name = ty;` in an impl.
+fn assoc_type(code: &mut Code, name: &str, ty_text: &str) {
+    let mut o = Out::line(code);
+    let bi = o.col();
+    o.text("type ");
+    o.text(name);
+    o.text(" = ");
+    o.expr(&ty(ty_text), bi, 1);
+    o.text(";");
+    o.end();
+}
+
+/// The flags of a command, as the fields of a `CommandFlags` literal.
+fn flags(code: &mut Code, c: &Command) {
+    w!(code, "boxed: {},", c.boxed);
+    w!(code, "allow_oob: {},", c.allow_oob);
+    w!(code, "success_response: {},", c.success_response);
+    w!(code, "allow_preconfig: {},", c.allow_preconfig);
+    w!(code, "coroutine: {},", c.coroutine);
 }
 
 impl Cx<'_> {
     /// The conditions of a command or event: its own and its types'.
-    fn api_pred(&self, e: &Entity, types: &[Option<EntityId>]) -> Option<Option<TokenStream>> {
+    fn api_pred_t(&self, e: &Entity, types: &[Option<EntityId>]) -> Option<Option<String>> {
         let mut conds = vec![e.cond.as_ref()];
         let mut unstable = self.has_feature(&e.features, "unstable");
         for t in types.iter().flatten() {
             conds.push(self.type_cond(*t));
             unstable |= self.type_unstable(*t);
         }
-        self.pred(&conds, unstable)
+        self.pred_t(&conds, unstable)
     }
 
-    fn api_guard(&self, e: &Entity, types: &[Option<EntityId>]) -> Option<TokenStream> {
-        self.api_pred(e, types).map(|p| match p {
-            Some(p) => quote!(#[cfg(#p)]),
-            None => TokenStream::new(),
-        })
-    }
-
-    /// [`Cx::api_guard`] as text (empty when unconditional; the item is
-    /// known to be generated).
-    fn api_guard_t(&self, e: &Entity, types: &[Option<EntityId>]) -> String {
-        let mut conds = vec![e.cond.as_ref()];
-        let mut unstable = self.has_feature(&e.features, "unstable");
-        for t in types.iter().flatten() {
-            conds.push(self.type_cond(*t));
-            unstable |= self.type_unstable(*t);
-        }
-        self.guard_t(&conds, unstable).unwrap_or_default()
+    /// The `#[cfg]` of a command or event (empty when unconditional), or
+    /// `None` when it is not generated.
+    fn api_guard_t(&self, e: &Entity, types: &[Option<EntityId>]) -> Option<String> {
+        self.api_pred_t(e, types).map(|p| p.map(|p| format!("#[cfg({p})]")).unwrap_or_default())
     }
 
     /// The arguments type of a command.
-    fn args_ty(&self, c: &Command) -> TokenStream {
-        let rt = &self.rt;
+    fn args_ty_t(&self, c: &Command) -> String {
         match c.arg_type {
-            None => quote!(#rt::NoArguments),
-            Some(a) => {
-                let n = self.name(a);
-                quote!(#n)
-            }
+            None => "qapi_rt_::NoArguments".to_owned(),
+            Some(a) => self.name(a).to_string(),
         }
     }
 
-    fn returns_ty(&self, c: &Command) -> TokenStream {
-        let rt = &self.rt;
+    fn returns_ty_t(&self, c: &Command) -> String {
         match c.ret_type {
-            None => quote!(#rt::Empty),
-            Some(r) => self.ty(r),
+            None => "qapi_rt_::Empty".to_owned(),
+            Some(r) => self.ty_t(r),
         }
     }
 
     pub(super) fn command(&self, e: &Entity, c: &Command) -> Result<Vec<Piece>, GenError> {
-        let Some(guard) = self.api_guard(e, &[c.arg_type, c.ret_type]) else { return Ok(Vec::new()) };
-        let rt = &self.rt;
+        let Some(guard) = self.api_guard_t(e, &[c.arg_type, c.ret_type]) else { return Ok(Vec::new()) };
         let name = self.name(e.id);
-        let docs = doc::attrs(&self.entity_docs(e));
-        let dep = self.deprecated(&e.features);
+        let dep = self.deprecated_t(&e.features);
         let mut pieces = Vec::new();
         if let Some(a) = c.arg_type.filter(|a| matches!(self.owners.get(a), Some(Owner::Command(_)))) {
             let ae = &self.schema[a];
@@ -87,11 +91,7 @@ impl Cx<'_> {
                     lines.push(String::new());
                     lines.push(format!("*Since: {}*", doc::prose(&since)));
                 }
-                let head = Head {
-                    guard: self.api_guard_t(e, &[c.arg_type, c.ret_type]),
-                    docs: lines,
-                    dep: self.deprecated_t(&e.features),
-                };
+                let head = Head { guard: guard.clone(), docs: lines, dep: dep.clone() };
                 let mut item_entity = ae.clone();
                 item_entity.doc = e.doc.clone();
                 let item = if c.gen {
@@ -102,33 +102,26 @@ impl Cx<'_> {
                 pieces.push(item);
             }
         }
-        let args = self.args_ty(c);
-        let ret = self.returns_ty(c);
-        let wire = lit(&e.name);
-        let (boxed, oob, success, preconfig, coroutine) =
-            (c.boxed, c.allow_oob, c.success_response, c.allow_preconfig, c.coroutine);
-        pieces.push(Piece::Tokens(quote! {
-            #docs
-            #guard
-            #dep
-            #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-            pub struct #name;
+        let mut code = Code::new();
+        code.item();
+        code.docs(&self.entity_docs(e));
+        code.attr(&guard);
+        code.attr(&dep);
+        code.line("#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]");
+        w!(code, "pub struct {name};");
 
-            #guard
-            #[allow(deprecated)]
-            impl #rt::Command for #name {
-                const NAME: &'static str = #wire;
-                const FLAGS: #rt::CommandFlags = #rt::CommandFlags {
-                    boxed: #boxed,
-                    allow_oob: #oob,
-                    success_response: #success,
-                    allow_preconfig: #preconfig,
-                    coroutine: #coroutine,
-                };
-                type Arguments = #args;
-                type Returns = #ret;
-            }
-        }));
+        code.item();
+        code.attr(&guard);
+        code.line("#[allow(deprecated)]");
+        impl_open(&mut code, "impl", &t("qapi_rt_::Command"), &name.to_string());
+        w!(code, "const NAME: &'static str = {};", str_lit(&e.name));
+        code.open("const FLAGS: qapi_rt_::CommandFlags = qapi_rt_::CommandFlags");
+        flags(&mut code, c);
+        code.close(";");
+        assoc_type(&mut code, "Arguments", &self.args_ty_t(c));
+        assoc_type(&mut code, "Returns", &self.returns_ty_t(c));
+        code.close("");
+        pieces.push(Piece::Text(code.finish()));
         Ok(pieces)
     }
 
@@ -141,86 +134,80 @@ impl Cx<'_> {
     }
 
     pub(super) fn event(&self, e: &Entity, ev: &Event) -> Result<Vec<Piece>, GenError> {
-        let Some(guard) = self.api_guard(e, &[ev.arg_type]) else { return Ok(Vec::new()) };
-        let rt = &self.rt;
-        let name = self.event_payload(e, ev);
-        let docs = doc::attrs(&self.entity_docs(e));
-        let dep = self.deprecated(&e.features);
-        let krate = lit(&format!("{}::serde", self.rt_str));
-        let deny = if self.strict() { quote!(#[serde(deny_unknown_fields)]) } else { quote!() };
+        let Some(guard) = self.api_guard_t(e, &[ev.arg_type]) else { return Ok(Vec::new()) };
+        let name = self.event_payload(e, ev).to_string();
+        let dep = self.deprecated_t(&e.features);
+        let krate = format!("#[serde(crate = {})]", str_lit(&format!("{}::serde", self.rt_str)));
         let mut pieces = Vec::new();
-        let mut out = TokenStream::new();
+        let mut code = Code::new();
         match ev.arg_type {
             Some(a) if matches!(self.owners.get(&a), Some(Owner::Event(_))) => {
                 let ae = &self.schema[a];
                 if let Some(obj) = ae.as_object() {
                     let mut item_entity = ae.clone();
                     item_entity.doc = e.doc.clone();
-                    let head = Head {
-                        guard: self.api_guard_t(e, &[ev.arg_type]),
-                        docs: self.entity_docs(e),
-                        dep: self.deprecated_t(&e.features),
-                    };
-                    pieces.push(self.struct_item(&item_entity, obj, &name, &head)?);
+                    let head = Head { guard: guard.clone(), docs: self.entity_docs(e), dep: dep.clone() };
+                    pieces.push(self.struct_item(&item_entity, obj, &self.name(a), &head)?);
                 }
             }
             Some(a) => {
-                let t = self.ty(a);
-                out.extend(quote! {
-                    #docs
-                    #guard
-                    #dep
-                    #[derive(Debug, Clone, PartialEq, #rt::serde::Serialize, #rt::serde::Deserialize)]
-                    #[serde(crate = #krate)]
-                    #[allow(deprecated)]
-                    pub struct #name(pub #t);
-                });
+                code.item();
+                code.docs(&self.entity_docs(e));
+                code.attr(&guard);
+                code.attr(&dep);
+                code.attr(
+                    "#[derive(Debug, Clone, PartialEq, qapi_rt_::serde::Serialize, qapi_rt_::serde::Deserialize)]",
+                );
+                code.attr(&krate);
+                code.line("#[allow(deprecated)]");
+                // Laid out as a call: `pub struct Name(` and the field.
+                let field = self.ty_t(a);
+                let item =
+                    X::Call(Box::new(t(format!("pub struct {name}"))), vec![X::Pre("pub ", Box::new(ty(&field)))]);
+                code.stmt(&St::Expr { attr: None, x: item, semi: true });
             }
             None => {
-                out.extend(quote! {
-                    #docs
-                    #guard
-                    #dep
-                    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, #rt::serde::Serialize, #rt::serde::Deserialize)]
-                    #[serde(crate = #krate)]
-                    #deny
-                    pub struct #name {}
-                });
+                code.item();
+                code.docs(&self.entity_docs(e));
+                code.attr(&guard);
+                code.attr(&dep);
+                code.attr(
+                    "#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, qapi_rt_::serde::Serialize, qapi_rt_::serde::Deserialize)]",
+                );
+                code.attr(&krate);
+                if self.strict() {
+                    code.line("#[serde(deny_unknown_fields)]");
+                }
+                w!(code, "pub struct {name} {{}}");
             }
         }
-        let wire = lit(&e.name);
         let variant = names::ident(&names::camel(&e.name));
-        out.extend(quote! {
-            #guard
-            #[allow(deprecated)]
-            impl #rt::Event for #name {
-                const NAME: &'static str = #wire;
-                type Data = Self;
-            }
+        code.item();
+        code.attr(&guard);
+        code.line("#[allow(deprecated)]");
+        impl_open(&mut code, "impl", &t("qapi_rt_::Event"), &name);
+        w!(code, "const NAME: &'static str = {};", str_lit(&e.name));
+        code.line("type Data = Self;");
+        code.close("");
 
-            #guard
-            #[allow(deprecated)]
-            impl ::core::convert::From<#name> for Event {
-                fn from(event: #name) -> Self {
-                    Event::#variant(event)
-                }
-            }
-        });
-        pieces.push(Piece::Tokens(out));
+        code.item();
+        code.attr(&guard);
+        code.line("#[allow(deprecated)]");
+        impl_open(&mut code, "impl", &X::Angle("::core::convert::From".into(), vec![t(name.as_str())]), "Event");
+        fn_open(&mut code, "fn from", &[t(format!("event: {name}"))], Some(&t("Self")));
+        code.stmt(&St::Expr { attr: None, x: call(format!("Event::{variant}"), vec![t("event")]), semi: false });
+        code.close("");
+        code.close("");
+        pieces.push(Piece::Text(code.finish()));
         Ok(pieces)
     }
 
     /// The `Event` enum over every event.
-    pub(super) fn event_enum(&self) -> Result<TokenStream, GenError> {
-        let rt = &self.rt;
+    pub(super) fn event_enum(&self, code: &mut Code) -> Result<(), GenError> {
         let mut seen = std::collections::HashMap::new();
-        let mut variants = Vec::new();
-        let mut name_arms = Vec::new();
-        let mut decode_arms = Vec::new();
-        let mut encode_arms = Vec::new();
         let mut events = Vec::new();
         for (e, ev) in self.schema.events() {
-            let Some(pred) = self.api_pred(e, &[ev.arg_type]) else { continue };
+            let Some(pred) = self.api_pred_t(e, &[ev.arg_type]) else { continue };
             let text = names::camel(&e.name);
             if let Some(first) = seen.insert(text.clone(), e.name.clone()) {
                 return Err(GenError::Clash {
@@ -230,111 +217,145 @@ impl Cx<'_> {
                     scope: " in enum Event".into(),
                 });
             }
-            events.push((e, ev, pred, names::ident(&text)));
+            let guard = pred.map(|p| format!("#[cfg({p})]")).unwrap_or_default();
+            let variant = names::ident(&text).to_string();
+            events.push((e, ev, guard, variant, self.event_payload(e, ev).to_string(), str_lit(&e.name)));
         }
-        let fallback =
-            if seen.contains_key("Unknown") { format_ident!("UnknownEvent") } else { format_ident!("Unknown") };
-        for (e, ev, pred, variant) in &events {
-            let guard = match pred {
-                Some(p) => quote!(#[cfg(#p)]),
-                None => TokenStream::new(),
-            };
-            let payload = self.event_payload(e, ev);
-            let wire = lit(&e.name);
-            let dep = self.deprecated(&e.features);
-            let doc = lit(&format!(" `{}`", e.name));
-            variants.push(quote! { #[doc = #doc] #guard #dep #variant(#payload), });
-            name_arms.push(quote!(#guard Self::#variant(_) => #wire,));
-            decode_arms.push(quote! {
-                #guard #wire => Result_::Ok(Self::#variant(#rt::types::decode_data(data)?)),
-            });
-            let data = if ev.arg_type.is_some() {
-                quote!(Option_::Some(#rt::serde_json::to_value(payload)?))
-            } else {
-                quote! { { let _ = payload; Option_::None } }
-            };
-            encode_arms.push(quote!(#guard Self::#variant(ref payload) => (#wire, #data),));
+        let fallback = if seen.contains_key("Unknown") { "UnknownEvent" } else { "Unknown" };
+
+        code.item();
+        code.line("/// An event of the schema, or one this side does not know.");
+        code.line("#[derive(Debug, Clone, PartialEq)]");
+        code.line("#[allow(clippy::large_enum_variant, deprecated)]");
+        code.open("pub enum Event");
+        for (e, _, guard, variant, payload, _) in &events {
+            code.docs(&[format!("`{}`", e.name)]);
+            code.attr(guard);
+            code.attr(&self.deprecated_t(&e.features));
+            let mut o = Out::line(code);
+            let bi = o.col();
+            o.expr(&call(variant.as_str(), vec![t(payload.as_str())]), bi, 1);
+            o.text(",");
+            o.end();
         }
-        let unknown = quote! {
-            Result_::Ok(Self::#fallback { name: ::std::borrow::ToOwned::to_owned(name), data })
-        };
-        let decode_body = if decode_arms.is_empty() {
-            unknown
+        code.line("/// An event this side does not know: its name and data, as");
+        code.line("/// received.");
+        code.open(fallback);
+        code.line("/// The event's name.");
+        code.line("name: String_,");
+        code.line("/// Its data, if it has any.");
+        code.line("data: Option_<qapi_rt_::serde_json::Value>,");
+        code.close(",");
+        code.close("");
+
+        code.item();
+        code.line("#[allow(deprecated)]");
+        code.open("impl Event");
+        code.line("/// The event's wire name.");
+        code.open("pub fn name(&self) -> &str");
+        code.open("match *self");
+        for (_, _, guard, variant, _, wire) in &events {
+            let arm = Arm {
+                attr: guard,
+                pat: call(format!("Self::{variant}"), vec![t("_")]),
+                body: Body::Expr(t(wire.as_str())),
+            };
+            arm_line(code, &arm);
+        }
+        w!(code, "Self::{fallback} {{ ref name, .. }} => name,");
+        code.close("");
+        code.close("");
+
+        code.line("/// Decodes an event from an event message's `event` and `data`;");
+        code.line("/// an event this code doesn't know is kept as it is.");
+        code.line("///");
+        code.line("/// # Errors");
+        code.line("///");
+        code.line("/// When the data of a known event doesn't decode: the error");
+        code.line("/// names the member at fault.");
+        code.line("#[inline]");
+        code.line("pub fn decode(");
+        code.line("    name: &str,");
+        code.line("    data: Option_<qapi_rt_::serde_json::Value>,");
+        code.open(") -> Result_<Self, qapi_rt_::Error>");
+        let unknown = call(
+            "Result_::Ok",
+            vec![X::Struct(
+                format!("Self::{fallback}").into(),
+                vec![
+                    ("name".into(), Some(call("::std::borrow::ToOwned::to_owned", vec![t("name")]))),
+                    ("data".into(), None),
+                ],
+            )],
+        );
+        if events.is_empty() {
+            code.stmt(&St::Expr { attr: None, x: unknown, semi: false });
         } else {
-            quote! {
-                match name {
-                    #(#decode_arms)*
-                    _ => #unknown,
-                }
+            code.open("match name");
+            for (_, _, guard, variant, _, wire) in &events {
+                let decoded = try_(call("qapi_rt_::types::decode_data", vec![t("data")]));
+                let arm = Arm {
+                    attr: guard,
+                    pat: t(wire.as_str()),
+                    body: Body::Expr(call("Result_::Ok", vec![call(format!("Self::{variant}"), vec![decoded])])),
+                };
+                arm_line(code, &arm);
             }
-        };
-        Ok(quote! {
-            /// An event of the schema, or one this side does not know.
-            #[derive(Debug, Clone, PartialEq)]
-            #[allow(clippy::large_enum_variant, deprecated)]
-            pub enum Event {
-                #(#variants)*
-                /// An event this side does not know: its name and data, as
-                /// received.
-                #fallback {
-                    /// The event's name.
-                    name: String_,
-                    /// Its data, if it has any.
-                    data: Option_<#rt::serde_json::Value>,
-                },
-            }
+            arm_line(code, &Arm { attr: "", pat: t("_"), body: Body::Expr(unknown) });
+            code.close("");
+        }
+        code.close("");
 
-            #[allow(deprecated)]
-            impl Event {
-                /// The event's wire name.
-                pub fn name(&self) -> &str {
-                    match *self {
-                        #(#name_arms)*
-                        Self::#fallback { ref name, .. } => name,
-                    }
-                }
-
-                /// Decodes an event from an event message's `event` and `data`;
-                /// an event this code doesn't know is kept as it is.
-                ///
-                /// # Errors
-                ///
-                /// When the data of a known event doesn't decode: the error
-                /// names the member at fault.
-                // Inline, like generic code, it is compiled where it is used:
-                // it instantiates the decoding of every event's data.
-                #[inline]
-                pub fn decode(name: &str, data: Option_<#rt::serde_json::Value>) -> Result_<Self, #rt::Error> {
-                    #decode_body
-                }
-
-                /// The event's name and data (`None` for an event without
-                /// data), for an event message.
-                ///
-                /// # Errors
-                ///
-                /// When the data doesn't serialize (it always does for the
-                /// generated types).
-                #[inline]
-                pub fn encode(&self) -> Result_<(&str, Option_<#rt::serde_json::Value>), #rt::serde_json::Error> {
-                    Result_::Ok(match *self {
-                        #(#encode_arms)*
-                        Self::#fallback { ref name, ref data } => (name.as_str(), ::core::clone::Clone::clone(data)),
-                    })
-                }
-            }
-        })
+        code.line("/// The event's name and data (`None` for an event without");
+        code.line("/// data), for an event message.");
+        code.line("///");
+        code.line("/// # Errors");
+        code.line("///");
+        code.line("/// When the data doesn't serialize (it always does for the");
+        code.line("/// generated types).");
+        code.line("#[inline]");
+        code.line("pub fn encode(");
+        code.line("    &self,");
+        code.line(") -> Result_<");
+        code.line("    (&str, Option_<qapi_rt_::serde_json::Value>),");
+        code.line("    qapi_rt_::serde_json::Error,");
+        code.open(">");
+        code.line("Result_::Ok(");
+        code.indent_in();
+        code.open("match *self");
+        for (_, ev, guard, variant, _, wire) in &events {
+            let data = if ev.arg_type.is_some() {
+                call("Option_::Some", vec![try_(call("qapi_rt_::serde_json::to_value", vec![t("payload")]))])
+            } else {
+                X::Block(vec![
+                    St::Lines(vec!["let _ = payload;".into()]),
+                    St::Expr { attr: None, x: t("Option_::None"), semi: false },
+                ])
+            };
+            let arm = Arm {
+                attr: guard,
+                pat: call(format!("Self::{variant}"), vec![t("ref payload")]),
+                body: Body::Expr(X::Tuple(vec![t(wire.as_str()), data])),
+            };
+            arm_line(code, &arm);
+        }
+        code.open(&format!("Self::{fallback} {{ ref name, ref data }} =>"));
+        code.line("(name.as_str(), ::core::clone::Clone::clone(data))");
+        code.close("");
+        code.close(",");
+        code.indent_out();
+        code.line(")");
+        code.close("");
+        code.close("");
+        Ok(())
     }
 
     /// The server trait and the dispatcher.
-    pub(super) fn server(&self) -> Result<TokenStream, GenError> {
-        let rt = &self.rt;
+    pub(super) fn server(&self, code: &mut Code) -> Result<(), GenError> {
         let mut seen = std::collections::HashMap::new();
-        let mut methods = Vec::new();
-        let mut arms = Vec::new();
-        let mut infos = Vec::new();
+        let mut commands = Vec::new();
         for (e, c) in self.schema.commands() {
-            let Some(pred) = self.api_pred(e, &[c.arg_type, c.ret_type]) else { continue };
+            let Some(pred) = self.api_pred_t(e, &[c.arg_type, c.ret_type]) else { continue };
             let text = names::snake(&e.name);
             if let Some(first) = seen.insert(text.clone(), e.name.clone()) {
                 return Err(GenError::Clash {
@@ -344,113 +365,240 @@ impl Cx<'_> {
                     scope: " in trait CommandServer".into(),
                 });
             }
-            let api = Api {
-                ident: names::ident(&text),
-                wire: e.name.clone(),
-                guard: match &pred {
-                    Some(p) => quote!(#[cfg(#p)]),
-                    None => TokenStream::new(),
-                },
-                pred,
-                docs: doc::attrs(&self.entity_docs(e)),
-                dep: self.deprecated(&e.features),
-            };
-            let Api { ident, guard, docs, dep, .. } = &api;
-            let wire = lit(&api.wire);
-            let ret = self.returns_ty(c);
-            if c.arg_type.is_some() {
-                let args = self.args_ty(c);
-                methods.push(quote! {
-                    #docs #guard #dep
-                    fn #ident(&self, arguments: #args) -> Result_<#ret, #rt::Error> {
-                        let _ = arguments;
-                        Result_::Err(#rt::Error::command_not_found(#wire))
-                    }
-                });
-                arms.push(quote! {
-                    #guard #wire => #rt::types::encode_return(self.0.#ident(#rt::dispatch::decode_arguments(arguments)?)?),
-                });
-            } else {
-                methods.push(quote! {
-                    #docs #guard #dep
-                    fn #ident(&self) -> Result_<#ret, #rt::Error> {
-                        Result_::Err(#rt::Error::command_not_found(#wire))
-                    }
-                });
-                arms.push(quote! {
-                    #guard #wire => {
-                        #rt::dispatch::decode_arguments::<#rt::NoArguments>(arguments)?;
-                        #rt::types::encode_return(self.0.#ident()?)
-                    }
-                });
-            }
-            let on = match &api.pred {
-                Some(p) => quote!(cfg!(#p)),
-                None => quote!(true),
-            };
-            let (boxed, oob, success, preconfig, coroutine) =
-                (c.boxed, c.allow_oob, c.success_response, c.allow_preconfig, c.coroutine);
-            infos.push(quote! {
-                (#on, #rt::dispatch::CommandInfo {
-                    name: #wire,
-                    flags: #rt::CommandFlags {
-                        boxed: #boxed,
-                        allow_oob: #oob,
-                        success_response: #success,
-                        allow_preconfig: #preconfig,
-                        coroutine: #coroutine,
-                    },
-                }),
-            });
+            commands.push((e, c, pred, names::ident(&text).to_string(), str_lit(&e.name)));
         }
-        let not_found = quote! {
-            let _ = arguments;
-            Result_::Err(#rt::Error::command_not_found(name))
-        };
-        // A schema without commands gets no `match` (clippy: match_single_binding).
-        let body = if arms.is_empty() {
-            not_found
+
+        code.item();
+        code.line("/// The schema's commands as a server implements them: one method");
+        code.line("/// per command. A method not implemented answers");
+        code.line("/// `CommandNotFound`, so a server implements what it supports.");
+        code.line("#[allow(deprecated)]");
+        let head = "pub trait CommandServer: ::core::marker::Send + ::core::marker::Sync + 'static";
+        if commands.is_empty() {
+            w!(code, "{head} {{}}");
         } else {
-            quote! {
-                match name {
-                    #(#arms)*
-                    _ => { #not_found }
-                }
+            code.open(head);
+        }
+        for (e, c, pred, ident, wire) in &commands {
+            code.docs(&self.entity_docs(e));
+            code.attr(&pred.as_ref().map(|p| format!("#[cfg({p})]")).unwrap_or_default());
+            code.attr(&self.deprecated_t(&e.features));
+            let ret_ty = self.returns_ty_t(c);
+            let ret = X::Angle("Result_".into(), vec![ty(&ret_ty), t("qapi_rt_::Error")]);
+            let mut params = vec![t("&self")];
+            if c.arg_type.is_some() {
+                params.push(t(format!("arguments: {}", self.args_ty_t(c))));
             }
-        };
-        Ok(quote! {
-            /// The schema's commands as a server implements them: one method
-            /// per command. A method not implemented answers
-            /// `CommandNotFound`, so a server implements what it supports.
-            #[allow(deprecated)]
-            pub trait CommandServer: ::core::marker::Send + ::core::marker::Sync + 'static {
-                #(#methods)*
+            fn_open(code, &format!("fn {ident}"), &params, Some(&ret));
+            if c.arg_type.is_some() {
+                code.line("let _ = arguments;");
             }
+            let err = call("Result_::Err", vec![call("qapi_rt_::Error::command_not_found", vec![t(wire.as_str())])]);
+            code.stmt(&St::Expr { attr: None, x: err, semi: false });
+            code.close("");
+        }
+        if !commands.is_empty() {
+            code.close("");
+        }
 
-            /// Runs the commands of a `CommandServer`: decodes arguments
-            /// (errors name the member at fault, as QEMU words them), calls
-            /// the method and encodes what it returns.
-            #[derive(Debug, Clone, Default)]
-            pub struct CommandDispatcher<S>(pub S);
+        code.item();
+        code.line("/// Runs the commands of a `CommandServer`: decodes arguments");
+        code.line("/// (errors name the member at fault, as QEMU words them), calls");
+        code.line("/// the method and encodes what it returns.");
+        code.line("#[derive(Debug, Clone, Default)]");
+        code.line("pub struct CommandDispatcher<S>(pub S);");
 
-            #[allow(deprecated)]
-            impl<S: CommandServer> #rt::dispatch::Dispatcher for CommandDispatcher<S> {
-                fn commands(&self) -> &[#rt::dispatch::CommandInfo] {
-                    static COMMANDS: ::std::sync::OnceLock<::std::vec::Vec<#rt::dispatch::CommandInfo>> = ::std::sync::OnceLock::new();
-                    COMMANDS.get_or_init(|| {
-                        let all: &[(bool, #rt::dispatch::CommandInfo)] = &[#(#infos)*];
-                        all.iter().filter(|c| c.0).map(|c| c.1).collect()
-                    })
-                }
-
-                fn dispatch(
-                    &self,
-                    name: &str,
-                    arguments: Option_<#rt::serde_json::Value>,
-                ) -> Result_<#rt::serde_json::Value, #rt::Error> {
-                    #body
-                }
+        code.item();
+        code.line("#[allow(deprecated)]");
+        code.open("impl<S: CommandServer> qapi_rt_::dispatch::Dispatcher for CommandDispatcher<S>");
+        code.open("fn commands(&self) -> &[qapi_rt_::dispatch::CommandInfo]");
+        code.line("static COMMANDS: ::std::sync::OnceLock<");
+        code.line("    ::std::vec::Vec<qapi_rt_::dispatch::CommandInfo>,");
+        code.line("> = ::std::sync::OnceLock::new();");
+        code.line("COMMANDS");
+        code.indent_in();
+        code.open(".get_or_init(||");
+        if commands.is_empty() {
+            code.line("let all: &[(bool, qapi_rt_::dispatch::CommandInfo)] = &[];");
+        } else {
+            code.line("let all: &[(bool, qapi_rt_::dispatch::CommandInfo)] = &[");
+            code.indent_in();
+            for (_, c, pred, _, wire) in &commands {
+                code.line("(");
+                code.indent_in();
+                let on = match pred {
+                    Some(p) => X::Mac("cfg", p.as_str().into()),
+                    None => t("true"),
+                };
+                let mut o = Out::line(code);
+                let bi = o.col();
+                o.expr(&on, bi, 1);
+                o.text(",");
+                o.end();
+                code.open("qapi_rt_::dispatch::CommandInfo");
+                w!(code, "name: {wire},");
+                code.open("flags: qapi_rt_::CommandFlags");
+                flags(code, c);
+                code.close(",");
+                code.close(",");
+                code.indent_out();
+                code.line("),");
             }
-        })
+            code.indent_out();
+            code.line("];");
+        }
+        code.line("all.iter().filter(|c| c.0).map(|c| c.1).collect()");
+        code.close(")");
+        code.indent_out();
+        code.close("");
+
+        code.line("fn dispatch(");
+        code.line("    &self,");
+        code.line("    name: &str,");
+        code.line("    arguments: Option_<qapi_rt_::serde_json::Value>,");
+        code.open(") -> Result_<qapi_rt_::serde_json::Value, qapi_rt_::Error>");
+        // A schema without commands gets no `match` (clippy: match_single_binding).
+        if commands.is_empty() {
+            code.line("let _ = arguments;");
+            code.line("Result_::Err(qapi_rt_::Error::command_not_found(name))");
+        } else {
+            code.open("match name");
+            for (_, c, pred, ident, wire) in &commands {
+                let guard = pred.as_ref().map(|p| format!("#[cfg({p})]")).unwrap_or_default();
+                let body = if c.arg_type.is_some() {
+                    let decoded = try_(call("qapi_rt_::dispatch::decode_arguments", vec![t("arguments")]));
+                    let method = X::Chain(
+                        "self".into(),
+                        vec![Link::Field("0".into()), Link::Method(ident.as_str().into(), vec![decoded])],
+                    );
+                    Body::Expr(call("qapi_rt_::types::encode_return", vec![try_(method)]))
+                } else {
+                    let decode = X::Call(
+                        Box::new(X::Angle(
+                            "qapi_rt_::dispatch::decode_arguments::".into(),
+                            vec![t("qapi_rt_::NoArguments")],
+                        )),
+                        vec![t("arguments")],
+                    );
+                    let method = X::Chain(
+                        "self".into(),
+                        vec![Link::Field("0".into()), Link::Method(ident.as_str().into(), vec![])],
+                    );
+                    Body::Block(vec![
+                        St::Expr { attr: None, x: try_(decode), semi: true },
+                        St::Expr {
+                            attr: None,
+                            x: call("qapi_rt_::types::encode_return", vec![try_(method)]),
+                            semi: false,
+                        },
+                    ])
+                };
+                arm_line(code, &Arm { attr: &guard, pat: t(wire.as_str()), body });
+            }
+            code.open("_ =>");
+            code.line("let _ = arguments;");
+            code.line("Result_::Err(qapi_rt_::Error::command_not_found(name))");
+            code.close("");
+            code.close("");
+        }
+        code.close("");
+        code.close("");
+        Ok(())
+    }
+}
+
+/// A match arm at the current depth.
+fn arm_line(code: &mut Code, arm: &Arm) {
+    let mut o = Out::line(code);
+    o.arm(arm);
+    o.end();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{format_items, generate, CondPolicy, Mode, Options};
+
+    /// A schema whose names and conditions take every length from short
+    /// to far wider than a line, so that every layout decision goes both
+    /// ways somewhere.
+    fn schema() -> String {
+        let mut s = String::new();
+        for n in (1..=40).map(|i| i * 3) {
+            let x = "x".repeat(n);
+            let ab = "-ab".repeat(n / 3 + 1);
+            let up = "_AB".repeat(n / 3 + 1);
+            let cond = format!("CONFIG_{}", "C".repeat(n));
+            let nested =
+                format!("{{ 'all': [ '{cond}', {{ 'any': [ 'HAVE_{}', {{ 'not': 'B' }} ] }} ] }}", "X".repeat(n));
+            s.push_str(&format!("{{ 'struct': 'T{x}', 'data': {{ 'a': 'int' }} }}\n"));
+            s.push_str(&format!(
+                "{{ 'command': 'c{ab}', 'data': {{ 'a': 'int' }}, 'returns': ['T{x}'], 'if': '{cond}' }}\n"
+            ));
+            s.push_str(&format!("{{ 'command': 'r{ab}', 'returns': 'T{x}', 'if': {nested} }}\n"));
+            s.push_str(&format!(
+                "{{ 'command': 'd{ab}', 'data': 'T{x}', 'features': [ 'unstable', {{ 'name': 'deprecated', 'if': '{cond}' }} ] }}\n"
+            ));
+            s.push_str(&format!("{{ 'event': 'E{up}', 'data': 'T{x}', 'if': {nested} }}\n"));
+            s.push_str(&format!("{{ 'event': 'N{up}', 'features': [ 'deprecated' ] }}\n"));
+            s.push_str(&format!("{{ 'event': 'I{up}', 'data': {{ 'a': ['T{x}'] }}, 'if': '{cond}' }}\n"));
+            // Conditions nested in the introspection value, deeper and deeper.
+            let member = |i: usize| {
+                format!(
+                    "'m{i}{x}': {{ 'type': 'int', 'if': '{cond}', 'features': [ {{ 'name': 'f{x}', 'if': {nested} }} ] }}"
+                )
+            };
+            s.push_str(&format!(
+                "{{ 'struct': 'S{x}', 'data': {{ {}, {}, 'plain': 'int' }}, 'if': {nested} }}\n",
+                member(1),
+                member(2)
+            ));
+            s.push_str(&format!(
+                "{{ 'enum': 'K{x}', 'data': [ 'a', {{ 'name': 'b{x}', 'if': '{cond}' }} ] }}\n\
+                 {{ 'union': 'U{x}', 'base': {{ 'k': 'K{x}' }}, 'discriminator': 'k',\
+                    'data': {{ 'a': 'S{x}', 'b{x}': {{ 'type': 'T{x}', 'if': '{cond}' }} }} }}\n"
+            ));
+            // A deprecation note as long as the line.
+            s.push_str(&format!(
+                "##\n# @o{ab}:\n#\n# A command.\n#\n# Features:\n#\n# @deprecated: note\n{}##\n\
+                 {{ 'command': 'o{ab}', 'features': [ {{ 'name': 'deprecated', 'if': '{cond}' }} ] }}\n",
+                "#     word word word word word word word word\n".repeat(n / 16)
+            ));
+        }
+        s.push_str("{ 'event': 'UNKNOWN' }\n{ 'command': 'x-unknown', 'gen': false, 'data': { 'a': 'int' } }\n");
+        s
+    }
+
+    /// Generated code is laid out as prettyplease lays it out: formatting
+    /// it again changes nothing.
+    #[test]
+    fn layout_is_prettypleases() {
+        let checked = crate::Frontend::new().doc_style(crate::doc::DocStyle::Warn).check_str("long.json", &schema());
+        let errors: Vec<_> = checked.diagnostics.iter().map(|d| &d.message).collect();
+        assert!(checked.is_valid(), "{errors:?}");
+        let base = Options::default();
+        let runtime = "crate::a::runtime::path::long::enough::to::push::the::serde::attribute::past::the::margin";
+        for opts in [
+            Options { ..base.clone() },
+            Options { mode: Mode::Server, ..base.clone() },
+            Options { mode: Mode::Server, cond: CondPolicy::Cfg, gate_unstable: true, ..base.clone() },
+            Options { cond: CondPolicy::Cfg, cfg_key: "feature".into(), runtime_path: runtime.into(), ..base.clone() },
+        ] {
+            let out = generate(&checked.schema, &opts).unwrap();
+            if let Ok(dir) = std::env::var("QAPI_DUMP") {
+                std::fs::write(format!("{dir}/{:?}-{:?}.rs", opts.mode, opts.cond), &out).unwrap();
+            }
+            let body = out.split_once("\n\n").unwrap().1;
+            let again = format_items(syn::parse_str::<proc_macro2::TokenStream>(body).unwrap()).unwrap();
+            if again != body {
+                let (a, b): (Vec<_>, Vec<_>) = (body.lines().collect(), again.lines().collect());
+                let at = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+                let from = at.saturating_sub(8);
+                panic!(
+                    "{opts:?}: differs at line {at}:\n--- generated\n{}\n--- prettyplease\n{}",
+                    a[from..(at + 8).min(a.len())].join("\n"),
+                    b[from..(at + 8).min(b.len())].join("\n")
+                );
+            }
+        }
     }
 }

@@ -11,21 +11,21 @@
 //! pieces, each conditional entry, member, enum value, branch or feature
 //! under its `#[cfg]`, as QEMU's C table has them under `#if`.
 
-use proc_macro2::{Literal, TokenStream};
-use quote::quote;
 use serde_json::Value;
 
+use super::shape::{call, t, Link, St, X};
+use super::text::{str_lit, w, Code};
 use super::{doc, CondPolicy, Cx, GenError};
 use crate::gen::introspect::{introspect_conditional, CondTree, Conditions};
 
 /// A raw string literal holding `text` (multi-line text stays readable in
 /// the generated source).
-fn raw_str(text: &str) -> Result<Literal, GenError> {
+fn raw_str(text: &str) -> String {
     let mut hashes = String::from("#");
     while text.contains(&format!("\"{hashes}")) {
         hashes.push('#');
     }
-    format!("r{hashes}\"{text}\"{hashes}").parse().map_err(|e| GenError::Internal(format!("{e:?}")))
+    format!("r{hashes}\"{text}\"{hashes}")
 }
 
 /// JSON text of a value; with `lines`, an array gets one element a line.
@@ -52,36 +52,38 @@ struct Assembly<'c, 'a> {
 impl Assembly<'_, '_> {
     /// An expression for the value of `tree`; the entries (`top`) are
     /// written one a line.
-    fn expr(&mut self, tree: &CondTree, top: bool) -> Result<TokenStream, GenError> {
-        let rt = &self.cx.rt;
+    fn expr(&mut self, tree: &CondTree, top: bool) -> Result<X<'static>, GenError> {
         if let CondTree::Value(Value::String(s)) = tree {
-            return Ok(quote!(#rt::serde_json::Value::from(#s)));
+            return Ok(call("qapi_rt_::serde_json::Value::from", vec![t(str_lit(s))]));
         }
         if !tree.is_conditional() {
             self.uses_parse = true;
-            let text = raw_str(&json_text(&tree.evaluate(&Conditions::AllTrue), top)?)?;
-            return Ok(quote!(parse(#text)));
+            let text = raw_str(&json_text(&tree.evaluate(&Conditions::AllTrue), top)?);
+            return Ok(call("parse", vec![t(text)]));
         }
         match tree {
             CondTree::Value(v) => {
                 self.uses_parse = true;
-                let text = raw_str(&json_text(v, top)?)?;
-                Ok(quote!(parse(#text)))
+                let text = raw_str(&json_text(v, top)?);
+                Ok(call("parse", vec![t(text)]))
             }
             CondTree::Object(fields) => {
-                let mut inserts = Vec::new();
+                let mut stmts = vec![St::Lines(vec!["let mut object = qapi_rt_::serde_json::Map::new();".into()])];
                 for (key, value) in fields {
                     let value = self.expr(value, false)?;
-                    inserts.push(quote!(object.insert(String_::from(#key), #value);));
+                    let key = call("String_::from", vec![t(str_lit(key))]);
+                    let insert = X::Chain("object".into(), vec![Link::Method("insert".into(), vec![key, value])]);
+                    stmts.push(St::Expr { attr: None, x: insert, semi: true });
                 }
-                Ok(quote! {{
-                    let mut object = #rt::serde_json::Map::new();
-                    #(#inserts)*
-                    #rt::serde_json::Value::Object(object)
-                }})
+                stmts.push(St::Expr { attr: None, x: t("qapi_rt_::serde_json::Value::Object(object)"), semi: false });
+                Ok(X::Block(stmts))
             }
             CondTree::Array(elements) => {
-                let mut stmts = Vec::new();
+                // `mut` goes unused when every element's `cfg` is false.
+                let mut stmts = vec![St::Lines(vec![
+                    "#[allow(unused_mut)]".into(),
+                    "let mut array = ::std::vec::Vec::new();".into(),
+                ])];
                 // Elements without conditions anywhere go in runs, one JSON
                 // text each.
                 let mut run: Vec<Value> = Vec::new();
@@ -92,42 +94,34 @@ impl Assembly<'_, '_> {
                     }
                     stmts.extend(self.flush(&mut run, top)?);
                     let value = self.expr(element, false)?;
-                    let guard = match cond {
-                        Some(c) => {
-                            let p = self.cx.cfg_pred(c);
-                            quote!(#[cfg(#p)])
-                        }
-                        None => TokenStream::new(),
-                    };
-                    stmts.push(quote!(#guard array.extend([#value]);));
+                    let attr = cond.as_ref().map(|c| format!("#[cfg({})]", self.cx.cfg_pred_t(c)).into());
+                    let extend =
+                        X::Chain("array".into(), vec![Link::Method("extend".into(), vec![X::Array(vec![value])])]);
+                    stmts.push(St::Expr { attr, x: extend, semi: true });
                 }
                 stmts.extend(self.flush(&mut run, top)?);
-                // `mut` goes unused when every element's `cfg` is false.
-                Ok(quote! {{
-                    #[allow(unused_mut)]
-                    let mut array = ::std::vec::Vec::new();
-                    #(#stmts)*
-                    #rt::serde_json::Value::Array(array)
-                }})
+                stmts.push(St::Expr { attr: None, x: t("qapi_rt_::serde_json::Value::Array(array)"), semi: false });
+                Ok(X::Block(stmts))
             }
         }
     }
 
     /// A statement adding the elements of `run` (emptying it), if any.
-    fn flush(&mut self, run: &mut Vec<Value>, lines: bool) -> Result<Option<TokenStream>, GenError> {
+    fn flush(&mut self, run: &mut Vec<Value>, lines: bool) -> Result<Option<St<'static>>, GenError> {
         if run.is_empty() {
             return Ok(None);
         }
         self.uses_elements = true;
-        let text = raw_str(&json_text(&Value::Array(std::mem::take(run)), lines)?)?;
-        Ok(Some(quote!(array.extend(elements(#text));)))
+        let text = raw_str(&json_text(&Value::Array(std::mem::take(run)), lines)?);
+        let extend =
+            X::Chain("array".into(), vec![Link::Method("extend".into(), vec![call("elements", vec![t(text)])])]);
+        Ok(Some(St::Expr { attr: None, x: extend, semi: true }))
     }
 }
 
 impl Cx<'_> {
     /// `QMP_SCHEMA_JSON` (conditions evaluated) and `qmp_schema()`.
-    pub(super) fn introspection(&self) -> Result<TokenStream, GenError> {
-        let rt = &self.rt;
+    pub(super) fn introspection(&self, code: &mut Code) -> Result<(), GenError> {
         let tree = introspect_conditional(self.schema, self.opts.unmask_introspection);
         let names = if self.opts.unmask_introspection {
             "Type names are kept as the schema spells them (QEMU's `--unmask`)."
@@ -155,22 +149,20 @@ impl Cx<'_> {
         };
         if let Some((conds, text)) = conditions {
             lines.push(text);
-            let value = raw_str(&json_text(&tree.evaluate(&conds), true)?)?;
-            let const_docs = doc::attrs(&lines);
-            let fn_docs = doc::attrs(&[
+            let value = raw_str(&json_text(&tree.evaluate(&conds), true)?);
+            code.item();
+            code.docs(&lines);
+            w!(code, "pub const QMP_SCHEMA_JSON: &str = {value};");
+            code.item();
+            code.docs(&[
                 "The value of `query-qmp-schema` for this schema: [`QMP_SCHEMA_JSON`] parsed.".to_owned(),
                 "A QMP server built on this code answers `query-qmp-schema` with it.".to_owned(),
             ]);
-            let msg = format!("QMP_SCHEMA_JSON is JSON: {parse_doc}");
-            return Ok(quote! {
-                #const_docs
-                pub const QMP_SCHEMA_JSON: &str = #value;
-
-                #fn_docs
-                pub fn qmp_schema() -> #rt::serde_json::Value {
-                    #rt::serde_json::from_str(QMP_SCHEMA_JSON).expect(#msg)
-                }
-            });
+            code.open("pub fn qmp_schema() -> qapi_rt_::serde_json::Value");
+            code.line("qapi_rt_::serde_json::from_str(QMP_SCHEMA_JSON)");
+            w!(code, "    .expect({})", str_lit(&format!("QMP_SCHEMA_JSON is JSON: {parse_doc}")));
+            code.close("");
+            return Ok(());
         }
         lines.push(String::new());
         lines.push(
@@ -179,42 +171,35 @@ impl Cx<'_> {
         );
         lines.push("is present when its `#[cfg]` holds, as in a QEMU built with that configuration. A QMP".to_owned());
         lines.push("server built on this code answers `query-qmp-schema` with it.".to_owned());
-        let docs = doc::attrs(&lines);
         let mut asm = Assembly { cx: self, uses_parse: false, uses_elements: false };
         let body = asm.expr(&tree, true)?;
-        let msg = format!("the introspection pieces are JSON: {parse_doc}");
-        let parse = if asm.uses_parse {
+        let expect = format!(".expect({})", str_lit(&format!("the introspection pieces are JSON: {parse_doc}")));
+        code.item();
+        code.docs(&lines);
+        code.open("pub fn qmp_schema() -> qapi_rt_::serde_json::Value");
+        if asm.uses_parse {
             // Unused when every `cfg` of the pieces it parses is false.
-            quote! {
-                #[allow(dead_code)]
-                fn parse(text: &str) -> #rt::serde_json::Value {
-                    #rt::serde_json::from_str(text).expect(#msg)
-                }
-            }
-        } else {
-            TokenStream::new()
-        };
-        let elements = if asm.uses_elements {
-            quote! {
-                #[allow(dead_code)]
-                fn elements(text: &str) -> ::std::vec::Vec<#rt::serde_json::Value> {
-                    match #rt::serde_json::from_str::<#rt::serde_json::Value>(text).expect(#msg) {
-                        #rt::serde_json::Value::Array(elements) => elements,
-                        _ => ::std::vec::Vec::new(),
-                    }
-                }
-            }
-        } else {
-            TokenStream::new()
-        };
-        Ok(quote! {
-            #docs
-            pub fn qmp_schema() -> #rt::serde_json::Value {
-                #parse
-                #elements
-                #body
-            }
-        })
+            code.line("#[allow(dead_code)]");
+            code.open("fn parse(text: &str) -> qapi_rt_::serde_json::Value");
+            code.line("qapi_rt_::serde_json::from_str(text)");
+            w!(code, "    {expect}");
+            code.close("");
+        }
+        if asm.uses_elements {
+            code.line("#[allow(dead_code)]");
+            code.open("fn elements(text: &str) -> ::std::vec::Vec<qapi_rt_::serde_json::Value>");
+            code.line("match qapi_rt_::serde_json::from_str::<qapi_rt_::serde_json::Value>(text)");
+            w!(code, "    {expect}");
+            code.line("{");
+            code.indent_in();
+            code.line("qapi_rt_::serde_json::Value::Array(elements) => elements,");
+            code.line("_ => ::std::vec::Vec::new(),");
+            code.close("");
+            code.close("");
+        }
+        code.stmt(&St::Expr { attr: None, x: body, semi: false });
+        code.close("");
+        Ok(())
     }
 }
 
@@ -224,8 +209,8 @@ mod tests {
 
     #[test]
     fn raw_strings_outlast_their_text() {
-        assert_eq!(raw_str("a").unwrap().to_string(), "r#\"a\"#");
-        assert_eq!(raw_str("say \"#hi\"").unwrap().to_string(), "r##\"say \"#hi\"\"##");
+        assert_eq!(raw_str("a"), "r#\"a\"#");
+        assert_eq!(raw_str("say \"#hi\""), "r##\"say \"#hi\"\"##");
     }
 
     #[test]
