@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -145,6 +145,11 @@ pub trait StructBuilder<'de>: Default {
     const NAME: &'static str;
     /// The members' wire names; a member's index is its position here.
     const FIELDS: &'static [&'static str];
+    /// Whether an array is taken too, its elements the members in order,
+    /// as `#[derive(Deserialize)]` takes one. Only the payloads of events
+    /// without data ask for it, to decode what their derived impls used
+    /// to; QEMU takes nothing but objects for structs.
+    const FROM_ARRAY: bool = false;
 
     /// Reads member `index` from `value`; `false` if this build has no
     /// such member (it is configured out), after skipping the value.
@@ -187,8 +192,9 @@ pub fn skip<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
     Ok(false)
 }
 
-/// Takes JSON objects only: unlike serde's derive it has no `visit_seq`,
-/// since QEMU refuses an array where a struct is expected.
+/// Takes JSON objects only, unless the builder asks for arrays too
+/// ([`StructBuilder::FROM_ARRAY`]): QEMU refuses an array where a struct
+/// is expected, where serde's derive would take it.
 struct StructVisitor<B> {
     strict: bool,
     builder: std::marker::PhantomData<fn() -> B>,
@@ -248,6 +254,20 @@ impl<'de, B: StructBuilder<'de>> Visitor<'de> for StructVisitor<B> {
             let known = map.next_value_seed(SlotSeed { builder: &mut builder, index })?;
             if !known && self.strict {
                 return Err(de::Error::unknown_field(B::FIELDS[index], B::FIELDS));
+            }
+        }
+        builder.build()
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<B::Value, A::Error> {
+        if !B::FROM_ARRAY {
+            // What serde answers for a visitor without `visit_seq`.
+            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+        }
+        let mut builder = B::default();
+        for index in 0..B::FIELDS.len() {
+            if seq.next_element_seed(SlotSeed { builder: &mut builder, index })?.is_none() {
+                return Err(de::Error::invalid_length(index, &self));
             }
         }
         builder.build()
@@ -418,6 +438,47 @@ mod tests {
         assert!(err.starts_with("invalid type: null"), "{err}");
         let err = ab(r#""a""#, false).unwrap_err();
         assert!(err.starts_with("invalid type: string \"a\", expected struct Ab"), "{err}");
+    }
+
+    /// A struct without members that takes arrays too, as the payload of
+    /// an event without data declares it.
+    #[derive(Debug, PartialEq, Default)]
+    struct NoData;
+
+    impl<'de> StructBuilder<'de> for NoData {
+        type Value = NoData;
+        const NAME: &'static str = "NoData";
+        const FIELDS: &'static [&'static str] = &[];
+        const FROM_ARRAY: bool = true;
+        fn set<D: Deserializer<'de>>(&mut self, _index: usize, value: D) -> Result<bool, D::Error> {
+            skip(value)
+        }
+        fn build<E: de::Error>(self) -> Result<NoData, E> {
+            Ok(NoData)
+        }
+    }
+
+    fn no_data(text: &str, strict: bool) -> Result<NoData, String> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let value = deserialize_struct::<NoData, _>(&mut de, strict).map_err(|e| e.to_string())?;
+        de.end().map_err(|e| e.to_string())?;
+        // From a `Value` too, as events are decoded.
+        let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        assert_eq!(deserialize_struct::<NoData, _>(v, strict).map_err(|e| e.to_string()), Ok(NoData));
+        Ok(value)
+    }
+
+    #[test]
+    fn empty_structs_can_take_arrays() {
+        // What `#[derive(Deserialize)]` takes for `struct NoData {}`: an
+        // object (unknown members refused when strict) or an empty array.
+        assert_eq!(no_data("{}", true), Ok(NoData));
+        assert_eq!(no_data(r#"{"x": [1]}"#, false), Ok(NoData));
+        assert_eq!(no_data("[]", true), Ok(NoData));
+        let err = no_data(r#"{"x": 1}"#, true).unwrap_err();
+        assert!(err.starts_with("unknown field `x`, there are no fields"), "{err}");
+        assert!(no_data("[1]", false).is_err());
+        assert!(no_data("null", false).is_err());
     }
 
     #[test]
