@@ -15,18 +15,54 @@ use ::qapi_runtime as qapi_rt_;
 /// Emitted when the machine resumes.
 ///
 /// *Since: 1.0*
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    qapi_rt_::serde::Serialize,
-    qapi_rt_::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ResumedEvent {}
+
+#[allow(deprecated)]
+impl qapi_rt_::types::ObjectMembers for ResumedEvent {
+    fn serialize_members<M: qapi_rt_::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> Result_<(), M::Error> {
+        Result_::Ok(())
+    }
+}
+
+#[allow(deprecated)]
+impl qapi_rt_::serde::Serialize for ResumedEvent {
+    fn serialize<S: qapi_rt_::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result_<S::Ok, S::Error> {
+        qapi_rt_::types::serialize_object(self, serializer)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> qapi_rt_::serde::Deserialize<'de> for ResumedEvent {
+    fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result_<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {}
+        impl<'de> qapi_rt_::types::StructBuilder<'de> for Slots_ {
+            type Value = ResumedEvent;
+            const NAME: &'static str = "ResumedEvent";
+            const FIELDS: &'static [&'static str] = &[];
+            fn set<D: qapi_rt_::serde::Deserializer<'de>>(
+                &mut self,
+                _index: usize,
+                value: D,
+            ) -> Result_<bool, D::Error> {
+                qapi_rt_::types::skip(value)
+            }
+            fn build<E: qapi_rt_::serde::de::Error>(self) -> Result_<ResumedEvent, E> {
+                Result_::Ok(ResumedEvent {})
+            }
+        }
+        qapi_rt_::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
 
 #[allow(deprecated)]
 impl qapi_rt_::Event for ResumedEvent {
@@ -214,16 +250,28 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Where {
 /// Emitted when the machine moves.
 ///
 /// *Since: 1.2*
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    qapi_rt_::serde::Serialize,
-    qapi_rt_::serde::Deserialize
-)]
-#[serde(crate = "::qapi_runtime::serde")]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(deprecated)]
 pub struct MovedEvent(pub Where);
+
+#[allow(deprecated)]
+impl qapi_rt_::serde::Serialize for MovedEvent {
+    fn serialize<S: qapi_rt_::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result_<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct("MovedEvent", &self.0)
+    }
+}
+
+#[allow(deprecated)]
+impl<'de> qapi_rt_::serde::Deserialize<'de> for MovedEvent {
+    fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result_<Self, D::Error> {
+        qapi_rt_::serde::Deserialize::deserialize(deserializer).map(Self)
+    }
+}
 
 #[allow(deprecated)]
 impl qapi_rt_::Event for MovedEvent {

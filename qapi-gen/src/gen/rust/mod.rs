@@ -53,8 +53,9 @@
 //!
 //! Serialization of structs, unions, alternates and enums is written out
 //! by the generator (no `serde(flatten)`, no `serde(untagged)`); structs
-//! use serde's derive for decoding. In server mode structs refuse unknown
-//! members, as QEMU does; a client ignores them.
+//! decode through the runtime's `deserialize_struct`. Nothing uses serde's
+//! derive. In server mode structs refuse unknown members, as QEMU does; a
+//! client ignores them.
 //!
 //! **Conditions** ([`CondPolicy`]): an item's condition is its own `if`
 //! and the conditions of the types it refers to (a member of a
@@ -70,8 +71,8 @@ mod api;
 mod doc;
 mod introspect;
 mod layout;
-mod shape;
 mod names;
+mod shape;
 mod text;
 mod types;
 

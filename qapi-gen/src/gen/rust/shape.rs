@@ -177,21 +177,32 @@ fn width(x: &X) -> usize {
         }),
         X::Block(_) => INF,
         X::Struct(p, fields) => {
-            let inner = fields.iter().fold(0usize, |w, (f, v)| {
-                let v = v.as_ref().map_or(0, |v| width(v).saturating_add(2));
-                w.saturating_add(f.len() + 2).saturating_add(v)
-            });
-            // `Path { a: x, b }`; prettyplease breaks a struct literal
-            // whose text before the `}` is wider than 34.
-            let flat = (p.len() + 3).saturating_add(inner);
-            if flat > 34 {
+            let measured = struct_measure(p, fields);
+            if measured > 34 {
                 INF
+            } else if fields.is_empty() {
+                measured
             } else {
-                flat
+                // `Path { a: x, b }`
+                measured + 1
             }
         }
         X::Mac(n, toks) => n.len() + 3 + toks.len(),
     }
+}
+
+/// What prettyplease measures of a struct literal before its `}` (the
+/// `Path {` and its fields with the spaces around them): when wider than
+/// 34 the literal is broken, one field a line, or `Path {` and `}` on two
+/// lines without fields.
+fn struct_measure(p: &str, fields: &[(Cow<str>, Option<X>)]) -> usize {
+    if fields.is_empty() {
+        return p.len() + 3;
+    }
+    fields.iter().fold((p.len() + 4).saturating_add((fields.len() - 1) * 2), |w, (f, v)| {
+        let v = v.as_ref().map_or(0, |v| width(v).saturating_add(2));
+        w.saturating_add(f.len()).saturating_add(v)
+    })
 }
 
 fn list_width(a: &[X]) -> usize {
@@ -382,7 +393,16 @@ impl<'c> Out<'c> {
                 self.text("}");
             }
             X::Struct(p, fields) => {
-                if self.fits(width(x).saturating_add(tail)) {
+                let narrow = struct_measure(p, fields) <= 34;
+                if fields.is_empty() {
+                    // `Path {}` breaks only when wider than 34, and not
+                    // when `Path {` already passes the line's end:
+                    // prettyplease has then printed the box before
+                    // measuring it, and drops the break left empty.
+                    if narrow || !self.fits(p.len() + 2) {
+                        return self.flat(x, bi);
+                    }
+                } else if narrow && self.fits(width(x).saturating_add(tail)) {
                     return self.flat(x, bi);
                 }
                 self.text(p);
