@@ -70,7 +70,6 @@ mod api;
 mod doc;
 mod introspect;
 mod layout;
-mod shape;
 mod names;
 mod text;
 mod types;

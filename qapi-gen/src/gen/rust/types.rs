@@ -367,14 +367,14 @@ impl Cx<'_> {
             w!(c, "/// Whether `{}` is present.", f.wire);
             attr_line(c, u, &f.guard);
             attr_line(c, u, &f.dep);
-            u.sig(&format!("pub fn has_{base}"), &[("&self", "")], "bool").put(c);
+            u.sig(&format!("pub fn has_{base}"), &[("&self", "")], Some("bool")).put(c);
             c.indent_in();
             u.ibox(0).cbox(4).s("self.").s(&f.ident).zb().s(".is_some()").end().end().put(c);
             c.close("");
             w!(c, "/// Sets `{}`, making it present.", f.wire);
             attr_line(c, u, &f.guard);
             attr_line(c, u, &f.dep);
-            u.sig(&format!("pub fn set_{base}"), &[("&mut self", ""), ("value", &f.inner)], "&mut Self").put(c);
+            u.sig(&format!("pub fn set_{base}"), &[("&mut self", ""), ("value", &f.inner)], Some("&mut Self")).put(c);
             c.indent_in();
             set_stmt(u, &f.ident, f.boxed);
             u.put(c);
@@ -514,7 +514,8 @@ impl Cx<'_> {
             c.close("");
         }
         c.close("");
-        u.sig("fn build<E: qapi_rt_::serde::de::Error>", &[("self", "")], &format!("Result_<{name}, E>")).put(c);
+        u.sig("fn build<E: qapi_rt_::serde::de::Error>", &[("self", "")], Some(format!("Result_<{name}, E>").as_str()))
+            .put(c);
         c.indent_in();
         u.ibox(0).s("Result_::Ok(");
         struct_lit(u, name, fields.iter().enumerate().map(|(i, f)| (f, Init::SelfSlot(i))), None);
@@ -745,7 +746,7 @@ impl Cx<'_> {
 
         impl_open(c, u, guard, true, "", "", &branch_ty);
         c.line("/// The discriminator's value for this branch.");
-        u.sig("pub fn tag", &[("&self", "")], &tag_ty).put(c);
+        u.sig("pub fn tag", &[("&self", "")], Some(tag_ty.as_str())).put(c);
         c.indent_in();
         if variants.is_empty() && strict {
             c.line("match *self {}");
@@ -1041,7 +1042,7 @@ impl Cx<'_> {
                       ret: &str,
                       value: &dyn Fn(&mut Unit)| {
             attr_line(c, u, &b.guard);
-            u.sig(head, args, ret).put(c);
+            u.sig(head, args, Some(ret)).put(c);
             c.indent_in();
             u.ibox(0).s("Result_::Ok").args().s(&name).s("::").s(&b.ident);
             if b.from != From::Null {
@@ -1248,7 +1249,7 @@ fn visit_map_sig(c: &mut Code, u: &mut Unit, name: &str) {
     u.sig(
         "fn visit_map<A: qapi_rt_::serde::de::MapAccess<'de>>",
         &[("self", ""), ("mut map", "A")],
-        &format!("Result_<{name}, A::Error>"),
+        Some(format!("Result_<{name}, A::Error>").as_str()),
     )
     .put(c);
     c.indent_in();
