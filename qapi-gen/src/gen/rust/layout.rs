@@ -78,7 +78,7 @@ pub(super) struct Unit {
     // Scratch space for laying out.
     wpos: Vec<isize>,
     size: Vec<isize>,
-    level: Vec<u8>,
+    level: Vec<usize>,
 }
 
 impl Unit {
@@ -87,7 +87,7 @@ impl Unit {
     }
 
     fn at(&self) -> u32 {
-        // Units are a line or a few: far below 4 GiB.
+        // Units are at most a function body: far below 4 GiB.
         u32::try_from(self.text.len()).unwrap_or(u32::MAX)
     }
 
@@ -385,8 +385,7 @@ impl Unit {
         self.level.clear();
         self.size.clear();
         // Width positions and nesting levels.
-        let (mut w, mut pos, mut lvl) = (0isize, 0usize, 0u8);
-        let mut max_lvl = 0u8;
+        let (mut w, mut pos, mut lvl, mut max_lvl) = (0isize, 0usize, 0usize, 0usize);
         for t in &self.toks {
             let at = tok_at(t);
             w += (at - pos) as isize;
@@ -416,10 +415,10 @@ impl Unit {
         let total = w + (self.text.len() - pos) as isize;
         // Sizes: from each box's start or break to the next break point at
         // its level or outside it.
-        let mut next = vec![total; usize::from(max_lvl) + 1];
+        let mut next = vec![total; max_lvl + 1];
         self.size.resize(n, 0);
         for i in (0..n).rev() {
-            let l = usize::from(self.level[i]).min(usize::from(max_lvl));
+            let l = self.level[i].min(max_lvl);
             match self.toks[i] {
                 Tok::Break { .. } => {
                     self.size[i] = next[l] - self.wpos[i];
@@ -640,7 +639,7 @@ impl Unit {
             X::Try(x) => self.x(x).s("?"),
             X::Chain(base, links) => {
                 // One consistent box, a break point before each dot.
-                self.cbox(4).cbox(-4).s(base).end();
+                self.cbox(4).s(base);
                 for l in links {
                     self.zb().s(".");
                     match l {

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use proc_macro2::Ident;
 
-use super::layout::{attr_line, u, Unit};
+use super::layout::{attr_line, call, t, u, Arm, Body, Unit};
 use super::text::{str_lit, w, Code};
 use super::{doc, names, Cx, GenError, Head, Piece};
 use crate::model::{AlternateType, Builtin, Entity, EntityId, EntityKind, EnumType, Member, ObjectType};
@@ -136,12 +136,6 @@ fn impl_open(c: &mut Code, u: &mut Unit, guard: &str, allow: bool, generics: &st
         u.impl_head(generics, trait_, name).put(c);
     }
     c.indent_in();
-}
-
-/// An arm `pat => value,` whose pattern and value are plain text.
-fn simple_arm(c: &mut Code, u: &mut Unit, guard: &str, pat: &str, value: &str) {
-    attr_line(c, u, guard);
-    u.ibox(0).s(pat).arm_open().s(value).arm_close(false).put(c);
 }
 
 /// `self.ident = Option_::Some(value);` (the value boxed if need be).
@@ -754,8 +748,9 @@ impl Cx<'_> {
             c.line("match *self {");
             c.indent_in();
             for v in &variants {
-                let pat = if v.ty.is_some() { format!("Self::{}(..)", v.ident) } else { format!("Self::{}", v.ident) };
-                simple_arm(c, u, &v.guard, &pat, &format!("{tag_ty}::{}", v.ident));
+                let path = format!("Self::{}", v.ident);
+                let pat = if v.ty.is_some() { call(path, vec![t("..")]) } else { t(path) };
+                c.arm(&Arm { attr: &v.guard, pat, body: Body::Expr(t(format!("{tag_ty}::{}", v.ident))) });
             }
             if !strict {
                 u.ibox(0).cbox(4).s("Self::").s(fallback).s(" {").sp().s("ref tag").s(",").sp().s("..");
