@@ -3,37 +3,26 @@
 
 use proc_macro2::Ident;
 
-use super::shape::{call, t, try_, ty, Arm, Body, Link, Out, St, X};
+use super::layout::{call, t, try_, ty, Arm, Body, Link, St, Unit, X};
 use super::text::{str_lit, w, Code};
 use super::{doc, names, Cx, GenError, Head, Owner, Piece};
 use crate::model::{Command, Entity, EntityId, Event};
 
 /// `impl head trait_ for ty {`, laid out, and one level in.
 fn impl_open(code: &mut Code, head: &str, trait_: &X, ty: &str) {
-    let mut o = Out::line(code);
-    o.impl_header(head, trait_, &t(ty));
-    o.end();
+    Unit::new().impl_head(head.strip_prefix("impl").unwrap_or(head), trait_, ty).put(code);
     code.indent_in();
 }
 
 /// A function signature line, laid out, and one level in.
 fn fn_open(code: &mut Code, head: &str, params: &[X], ret: Option<&X>) {
-    let mut o = Out::line(code);
-    o.signature(head, params, ret);
-    o.end();
+    Unit::new().sig(head, params, ret).put(code);
     code.indent_in();
 }
 
 /// `type name = ty;` in an impl.
 fn assoc_type(code: &mut Code, name: &str, ty_text: &str) {
-    let mut o = Out::line(code);
-    let bi = o.col();
-    o.text("type ");
-    o.text(name);
-    o.text(" = ");
-    o.expr(&ty(ty_text), bi, 1);
-    o.text(";");
-    o.end();
+    Unit::new().cbox(4).s("type ").s(name).s(" = ").never().ibox(-4).ty(ty_text).end().s(";").end().put(code);
 }
 
 /// The flags of a command, as the fields of a `CommandFlags` literal.
@@ -224,11 +213,7 @@ impl Cx<'_> {
             code.docs(&[format!("`{}`", e.name)]);
             code.attr(guard);
             code.attr(&self.deprecated_t(&e.features));
-            let mut o = Out::line(code);
-            let bi = o.col();
-            o.expr(&call(variant.as_str(), vec![t(payload.as_str())]), bi, 1);
-            o.text(",");
-            o.end();
+            Unit::new().x(&call(variant.as_str(), vec![t(payload.as_str())])).s(",").put(code);
         }
         code.line("/// An event this side does not know: its name and data, as");
         code.line("/// received.");
@@ -422,11 +407,7 @@ impl Cx<'_> {
                     Some(p) => X::Mac("cfg", p.as_str().into()),
                     None => t("true"),
                 };
-                let mut o = Out::line(code);
-                let bi = o.col();
-                o.expr(&on, bi, 1);
-                o.text(",");
-                o.end();
+                Unit::new().x(&on).s(",").put(code);
                 code.open("qapi_rt_::dispatch::CommandInfo");
                 w!(code, "name: {wire},");
                 code.open("flags: qapi_rt_::CommandFlags");
@@ -604,9 +585,7 @@ impl Cx<'_> {
 
 /// A match arm at the current depth.
 fn arm_line(code: &mut Code, arm: &Arm) {
-    let mut o = Out::line(code);
-    o.arm(arm);
-    o.end();
+    code.arm(arm);
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use super::shape::{call, t, Link, St, X};
+use super::layout::{call, t, Link, St, X};
 use super::text::{str_lit, w, Code};
 use super::{doc, CondPolicy, Cx, GenError};
 use crate::gen::introspect::{introspect_conditional, CondTree, Conditions};

@@ -1,25 +1,32 @@
-//! Laying out a stretch of code between two forced line breaks (a
-//! statement, a match arm, a field, a signature, an attribute) the way
-//! prettyplease lays it out.
+//! Laying out code the way prettyplease lays it out.
 //!
-//! The writer records the stretch as flat text plus the boxes and break
-//! points prettyplease's printer would see for the same syntax: a box
-//! breaks when what it holds, up to the next break point outside it,
+//! A [`Unit`] is a stretch of code written as flat text plus the boxes and
+//! break points prettyplease's printer would see for the same syntax: a
+//! box breaks when what it holds, up to the next break point outside it,
 //! does not fit in the room left on the line (89 columns, at least 60
 //! after the indentation); a consistent box then breaks at every one of
 //! its break points, an inconsistent one only where the next stretch
 //! would not fit. Most stretches fit on their line, and their flat text
 //! is written as it is; only the others are laid out.
+//!
+//! Types write units directly; commands, events and the introspection
+//! describe expressions, statements and match arms as trees ([`X`],
+//! [`St`], [`Arm`]), which [`Unit::x`], [`Unit::stmt`] and [`Unit::arm`]
+//! turn into the boxes and breaks prettyplease makes of that syntax.
 
 use std::fmt::{self, Write as _};
 
-use super::text::{self, Code};
+use std::borrow::Cow;
 
-/// prettyplease's margin and the least room it leaves after indenting.
-const MARGIN: isize = text::MARGIN as isize;
-const MIN_SPACE: isize = 60;
+use super::text::{Code, MARGIN, MIN_SPACE};
+
 /// The width of something that can never fit.
 const INF: isize = 0xffff;
+
+/// The room a line indented by `indent` columns has after it.
+fn room(indent: isize) -> isize {
+    (MARGIN as isize - indent).max(MIN_SPACE as isize)
+}
 
 #[derive(Clone, Copy, Debug)]
 enum Tok {
@@ -47,9 +54,13 @@ enum Tok {
         post: u8,
         comma: bool,
         never: bool,
+        /// Written as nothing at all when the line has already run past
+        /// its room here (prettyplease has then printed the box around
+        /// it before it could be kept: an empty struct literal's break).
+        lapse: bool,
     },
-    /// Something infinitely wide: the box around it must break
-    /// (prettyplease's struct literals wider than 34 columns).
+    /// Something infinitely wide: the boxes around it must break (a
+    /// struct literal wider than 34 columns, a hard break's blank).
     Inf {
         at: u32,
     },
@@ -71,7 +82,7 @@ pub(super) struct Unit {
     // Scratch space for laying out.
     wpos: Vec<isize>,
     size: Vec<isize>,
-    level: Vec<u8>,
+    level: Vec<usize>,
 }
 
 impl Unit {
@@ -80,7 +91,7 @@ impl Unit {
     }
 
     fn at(&self) -> u32 {
-        // Units are a line or a few: far below 4 GiB.
+        // Units are at most a function body: far below 4 GiB.
         u32::try_from(self.text.len()).unwrap_or(u32::MAX)
     }
 
@@ -158,7 +169,7 @@ impl Unit {
             Some(&b) => matches!(self.toks[b], Tok::Begin { forced: true, .. }),
         };
         self.top_break |= top && !never;
-        self.toks.push(Tok::Break { at: self.at(), blank, off, pre, post, comma, never });
+        self.toks.push(Tok::Break { at: self.at(), blank, off, pre, post, comma, never, lapse: false });
         for _ in 0..blank {
             self.text.push(' ');
         }
@@ -182,6 +193,15 @@ impl Unit {
     /// A break point that never breaks (it ends the stretches before it).
     pub(super) fn never(&mut self) -> &mut Self {
         self.brk(0, 0, 0, 0, false, true)
+    }
+
+    /// A line break that breaks every box around it (between statements);
+    /// the line after it `off` columns in.
+    fn hard(&mut self, off: i8) -> &mut Self {
+        self.brk(0, off, 0, 0, false, false);
+        self.toks.push(Tok::Inf { at: self.at() });
+        self.inf = true;
+        self
     }
 
     /// After a list element: `, ` (a break), or for the last one a comma
@@ -321,23 +341,25 @@ impl Unit {
     }
 
     /// A function signature up to its `{`: `head` is `pub fn name<..>`,
-    /// `args` the parameters (types with generic arguments get boxes),
-    /// `ret` the return type.
-    pub(super) fn sig(&mut self, head: &str, args: &[(&str, &str)], ret: &str) -> &mut Self {
+    /// then the parameters and the return type.
+    pub(super) fn sig<P: Lay>(&mut self, head: &str, params: &[P], ret: Option<&(impl Lay + ?Sized)>) -> &mut Self {
         self.forced(4).s(head).s("(").never().cbox(0).zb();
-        for (i, (pat, ty)) in args.iter().enumerate() {
-            self.s(pat);
-            if !ty.is_empty() {
-                self.s(": ").ty(ty);
-            }
-            self.tc(i + 1 == args.len());
+        for (i, p) in params.iter().enumerate() {
+            p.lay(self);
+            self.tc(i + 1 == params.len());
         }
-        self.end().s(")").cbox(-4).s(" -> ").ty(ret).end().s(" {").end()
+        self.end().s(")").cbox(-4);
+        if let Some(r) = ret {
+            r.lay(self.s(" -> "));
+        }
+        self.end().s(" {").end()
     }
 
     /// An impl's first line: `impl<generics> Trait for Type {`.
-    pub(super) fn impl_head(&mut self, generics: &str, trait_: &str, ty: &str) -> &mut Self {
-        self.forced(4).ibox(-4).s("impl").s(generics).s(" ").ty(trait_).sp().s("for ").ty(ty).end().s(" {").end()
+    pub(super) fn impl_head(&mut self, generics: &str, trait_: &(impl Lay + ?Sized), ty: &str) -> &mut Self {
+        self.forced(4).ibox(-4).s("impl").s(generics).s(" ");
+        trait_.lay(self);
+        self.sp().s("for ").ty(ty).end().s(" {").end()
     }
 
     fn clear(&mut self) {
@@ -352,8 +374,7 @@ impl Unit {
     /// Writes the unit at `code`'s indentation, then clears it.
     pub(super) fn put(&mut self, code: &mut Code) {
         let base = code.indent();
-        let room = (MARGIN - base as isize).max(MIN_SPACE);
-        if !self.top_break && !self.inf && (self.text.len() - self.uncounted) as isize <= room {
+        if !self.top_break && !self.inf && (self.text.len() - self.uncounted) as isize <= room(base as isize) {
             code.line(&self.text);
         } else {
             self.lay_out(code.buf_mut(), base);
@@ -368,8 +389,7 @@ impl Unit {
         self.level.clear();
         self.size.clear();
         // Width positions and nesting levels.
-        let (mut w, mut pos, mut lvl) = (0isize, 0usize, 0u8);
-        let mut max_lvl = 0u8;
+        let (mut w, mut pos, mut lvl, mut max_lvl) = (0isize, 0usize, 0usize, 0usize);
         for t in &self.toks {
             let at = tok_at(t);
             w += (at - pos) as isize;
@@ -399,10 +419,10 @@ impl Unit {
         let total = w + (self.text.len() - pos) as isize;
         // Sizes: from each box's start or break to the next break point at
         // its level or outside it.
-        let mut next = vec![total; usize::from(max_lvl) + 1];
+        let mut next = vec![total; max_lvl + 1];
         self.size.resize(n, 0);
         for i in (0..n).rev() {
-            let l = usize::from(self.level[i]).min(usize::from(max_lvl));
+            let l = self.level[i].min(max_lvl);
             match self.toks[i] {
                 Tok::Break { .. } => {
                     self.size[i] = next[l] - self.wpos[i];
@@ -421,7 +441,7 @@ impl Unit {
             indent: isize,
         }
         let mut frames: Vec<Frame> = Vec::new();
-        let mut space = (MARGIN - base as isize).max(MIN_SPACE);
+        let mut space = room(base as isize);
         let mut indent = base as isize;
         let mut pending = base;
         let mut pos = 0usize;
@@ -457,6 +477,9 @@ impl Unit {
                     }
                 }
                 Tok::Inf { .. } => {}
+                Tok::Break { lapse: true, blank, comma, .. } if space < 0 => {
+                    pos = at + usize::from(blank) + usize::from(comma);
+                }
                 Tok::Break { blank, off, pre, post, comma, never, .. } => {
                     let fits = never
                         || match frames.last() {
@@ -481,7 +504,7 @@ impl Unit {
                         out.push('\n');
                         let ind = indent + isize::from(off);
                         pending = usize::try_from(ind).unwrap_or(0);
-                        space = (MARGIN - ind).max(MIN_SPACE);
+                        space = room(ind);
                         if post != 0 {
                             flush(out, &mut pending);
                             out.push(char::from(post));
@@ -506,6 +529,291 @@ fn tok_at(t: &Tok) -> usize {
     }
 }
 
+/// An expression, pattern or type, as far as its layout is concerned.
+pub(super) enum X<'a> {
+    /// Text without break points: a path, a literal, `ref name`.
+    T(Cow<'a, str>),
+    /// A type written as text, its generic arguments in boxes.
+    Ty(Cow<'a, str>),
+    /// Glued text before an expression (`&`).
+    Pre(&'static str, Box<X<'a>>),
+    /// `callee(args)`; also tuple-struct patterns.
+    Call(Box<X<'a>>, Vec<X<'a>>),
+    /// `prefix<args>`: a generic type, or a turbofish with `prefix`
+    /// ending in `::`.
+    Angle(Cow<'a, str>, Vec<X<'a>>),
+    /// `inner?`
+    Try(Box<X<'a>>),
+    /// `base.link...`. (At the start of a statement prettyplease glues
+    /// the first link to a base of four characters or less; no chain
+    /// written here is in that position.)
+    Chain(Cow<'a, str>, Vec<Link<'a>>),
+    Tuple(Vec<X<'a>>),
+    Array(Vec<X<'a>>),
+    /// `{ stmts }`
+    Block(Vec<St<'a>>),
+    /// `Path { field: value, shorthand }`.
+    Struct(Cow<'a, str>, Vec<(Cow<'a, str>, Option<X<'a>>)>),
+    /// `name!(tokens)`, the tokens separated by single spaces where they
+    /// may be broken (a `cfg!` predicate).
+    Mac(&'static str, Cow<'a, str>),
+}
+
+/// A link of a method chain.
+pub(super) enum Link<'a> {
+    /// `.field`
+    Field(Cow<'a, str>),
+    /// `.method(args)`
+    Method(Cow<'a, str>, Vec<X<'a>>),
+}
+
+/// A statement of a block.
+pub(super) enum St<'a> {
+    /// Lines that never break (attributes on their own line, a short
+    /// `let`).
+    Lines(Vec<Cow<'a, str>>),
+    /// An expression statement, maybe with an attribute and a `;`.
+    Expr { attr: Option<Cow<'a, str>>, x: X<'a>, semi: bool },
+}
+
+/// A match arm.
+pub(super) struct Arm<'a> {
+    /// `#[cfg]`, empty for none.
+    pub attr: &'a str,
+    pub pat: X<'a>,
+    pub body: Body<'a>,
+}
+
+pub(super) enum Body<'a> {
+    Expr(X<'a>),
+    Block(Vec<St<'a>>),
+}
+
+pub(super) fn t<'a>(s: impl Into<Cow<'a, str>>) -> X<'a> {
+    X::T(s.into())
+}
+
+/// `callee(args)` with a path as callee.
+pub(super) fn call<'a>(callee: impl Into<Cow<'a, str>>, args: Vec<X<'a>>) -> X<'a> {
+    X::Call(Box::new(t(callee)), args)
+}
+
+pub(super) fn try_<'a>(x: X<'a>) -> X<'a> {
+    X::Try(Box::new(x))
+}
+
+pub(super) fn ty(s: &str) -> X<'_> {
+    X::Ty(Cow::Borrowed(s))
+}
+
+/// What signatures and impl heads are given: a tree, text read as a
+/// type, or a parameter `(pattern, type)` (no type for `self`).
+pub(super) trait Lay {
+    fn lay(&self, u: &mut Unit);
+}
+
+impl Lay for X<'_> {
+    fn lay(&self, u: &mut Unit) {
+        u.x(self);
+    }
+}
+
+impl Lay for str {
+    fn lay(&self, u: &mut Unit) {
+        u.ty(self);
+    }
+}
+
+impl Lay for (&str, &str) {
+    fn lay(&self, u: &mut Unit) {
+        u.s(self.0);
+        if !self.1.is_empty() {
+            u.s(": ").ty(self.1);
+        }
+    }
+}
+
+impl Unit {
+    /// An expression, pattern or type, with prettyplease's boxes.
+    pub(super) fn x(&mut self, x: &X) -> &mut Self {
+        match x {
+            X::T(s) => self.s(s),
+            X::Ty(s) => self.ty(s),
+            X::Pre(p, x) => self.s(p).x(x),
+            X::Call(c, a) => self.x(c).call_args(a),
+            X::Angle(p, a) if a.is_empty() => self.s(p),
+            X::Angle(p, a) => self.s(p).s("<").list(a).s(">"),
+            X::Try(x) => self.x(x).s("?"),
+            X::Chain(base, links) => {
+                // One consistent box, a break point before each dot.
+                self.cbox(4).s(base);
+                for l in links {
+                    self.zb().s(".");
+                    match l {
+                        Link::Field(f) => self.s(f),
+                        Link::Method(m, a) => self.s(m).cbox(0).call_args(a).end(),
+                    };
+                }
+                self.end()
+            }
+            X::Tuple(a) if a.len() == 1 => {
+                self.s("(").cbox(4).zb().x(&a[0]).s(",").brk(0, -4, 0, 0, false, false).end().s(")")
+            }
+            X::Tuple(a) => self.s("(").list(a).s(")"),
+            X::Array(a) if a.is_empty() => self.s("[]"),
+            X::Array(a) => self.s("[").list(a).s("]"),
+            X::Block(stmts) => {
+                self.cbox(4).s("{");
+                match stmts.as_slice() {
+                    [] => {}
+                    // A lone value may stay on the line: `{ x }`.
+                    [St::Expr { attr: None, x, semi: false }] => {
+                        self.sp().ibox(0).x(x).end().brk(1, -4, 0, 0, false, false);
+                    }
+                    _ => {
+                        self.stmts(stmts);
+                    }
+                }
+                self.s("}").end()
+            }
+            X::Struct(p, fields) => {
+                self.cbox(4).s(p).s(" {");
+                if !fields.is_empty() {
+                    self.sp();
+                } else if p.len() + 3 > 34 {
+                    // prettyplease's break after `{` is dropped in an empty
+                    // literal unless the literal is wider than its 34
+                    // columns: `Path {` and `}` then go on two lines.
+                    self.sp_out();
+                    if let Some(Tok::Break { lapse, .. }) = self.toks.last_mut() {
+                        *lapse = true;
+                    }
+                }
+                for (i, (f, v)) in fields.iter().enumerate() {
+                    self.s(f);
+                    if let Some(v) = v {
+                        self.s(": ").ibox(0).x(v).end();
+                    }
+                    self.tcs(i + 1 == fields.len());
+                }
+                self.end_max(34).s("}")
+            }
+            X::Mac(name, toks) => {
+                self.s(name).s("!(");
+                if !toks.is_empty() {
+                    // The tokens fill lines, breaking at spaces outside
+                    // string literals.
+                    self.cbox(4).zb().ibox(0);
+                    let (mut quoted, mut escaped, mut start) = (false, false, 0);
+                    for (i, c) in toks.char_indices() {
+                        match c {
+                            _ if escaped => escaped = false,
+                            '\\' if quoted => escaped = true,
+                            '"' => quoted = !quoted,
+                            ' ' if !quoted => {
+                                if i > start {
+                                    self.s(&toks[start..i]).sp();
+                                }
+                                start = i + 1;
+                            }
+                            _ => {}
+                        }
+                    }
+                    self.s(&toks[start..]).end().brk(0, -4, 0, 0, false, false).end();
+                }
+                self.s(")")
+            }
+        }
+    }
+
+    /// `(args)` of a call.
+    fn call_args(&mut self, a: &[X]) -> &mut Self {
+        self.s("(");
+        match a {
+            // A lone block-like argument gets no box of its own.
+            [a @ (X::Array(_) | X::Struct(..) | X::Tuple(_) | X::Block(_))] => self.x(a),
+            _ => self.list(a),
+        }
+        .s(")")
+    }
+
+    /// Comma-separated items in a consistent box, one a line with a
+    /// trailing comma when broken.
+    fn list(&mut self, a: &[X]) -> &mut Self {
+        self.cbox(4).zb();
+        for (i, x) in a.iter().enumerate() {
+            self.x(x).tc(i + 1 == a.len());
+        }
+        self.end()
+    }
+
+    /// Statements one a line after a `{`, the line after them back out.
+    fn stmts(&mut self, stmts: &[St]) -> &mut Self {
+        for s in stmts {
+            self.hard(0).stmt(s);
+        }
+        if stmts.is_empty() {
+            self
+        } else {
+            self.hard(-4)
+        }
+    }
+
+    /// A statement.
+    pub(super) fn stmt(&mut self, s: &St) -> &mut Self {
+        match s {
+            St::Lines(lines) => {
+                for (i, l) in lines.iter().enumerate() {
+                    if i > 0 {
+                        self.hard(0);
+                    }
+                    self.s(l);
+                }
+                self
+            }
+            St::Expr { attr, x, semi } => {
+                self.ibox(0);
+                // The statement joins its attribute's line if it fits.
+                if let Some(a) = attr {
+                    self.attr(a).sp();
+                }
+                self.x(x);
+                if *semi {
+                    self.s(";");
+                }
+                self.end()
+            }
+        }
+    }
+
+    /// A match arm, without its attribute (see [`Code::arm`]).
+    fn arm(&mut self, arm: &Arm) -> &mut Self {
+        self.ibox(0).x(&arm.pat);
+        match &arm.body {
+            Body::Expr(x) => self.arm_open().x(x).arm_close(false),
+            Body::Block(stmts) => self.s(" => {").never().cbox(4).stmts(stmts).end().s("}").end(),
+        }
+    }
+}
+
+impl Code {
+    /// An attribute line at the current depth (nothing for an empty one).
+    pub(super) fn attr(&mut self, a: &str) {
+        attr_line(self, &mut Unit::new(), a);
+    }
+
+    /// A statement at the current depth.
+    pub(super) fn stmt(&mut self, s: &St) {
+        Unit::new().stmt(s).put(self);
+    }
+
+    /// A match arm at the current depth.
+    pub(super) fn arm(&mut self, arm: &Arm) {
+        self.attr(arm.attr);
+        Unit::new().arm(arm).put(self);
+    }
+}
+
 /// `u!(unit, "fmt", args...)`: formatted flat text.
 macro_rules! u {
     ($unit:expr, $($arg:tt)*) => {
@@ -519,8 +827,7 @@ pub(super) fn attr_line(code: &mut Code, u: &mut Unit, a: &str) {
     if a.is_empty() {
         return;
     }
-    let room = (MARGIN - code.indent() as isize).max(MIN_SPACE);
-    if a.len() as isize <= room {
+    if a.len() as isize <= room(code.indent() as isize) {
         code.line(a);
     } else {
         u.attr(a).put(code);
@@ -558,15 +865,65 @@ mod tests {
     #[test]
     fn long_attributes_break_inside_parentheses() {
         let a = "#[cfg(all(all(qapi = \"TEST_IF_EVT\", qapi = \"TEST_IF_STRUCT\"), qapi = \"TEST_IF_STRUCT\"))]";
+        let at = |depth| {
+            let mut code = Code::new();
+            for _ in 0..depth {
+                code.indent_in();
+            }
+            code.attr(a);
+            code.finish()
+        };
+        assert_eq!(at(0), format!("{a}\n"));
+        assert_eq!(
+            at(1),
+            "    #[cfg(\n        all(all(qapi = \"TEST_IF_EVT\", qapi = \"TEST_IF_STRUCT\"), qapi = \"TEST_IF_STRUCT\")\n    )]\n"
+        );
+        assert_eq!(
+            at(3),
+            "            #[cfg(\n                all(\n                    all(qapi = \"TEST_IF_EVT\", qapi = \"TEST_IF_STRUCT\"),\n                    qapi = \"TEST_IF_STRUCT\"\n                )\n            )]\n"
+        );
+    }
+
+    #[test]
+    fn macro_tokens_fill_lines() {
+        let m = X::Mac(
+            "cfg",
+            "all(all(qapi = \"TEST_IF_CMD\", qapi = \"TEST_IF_STRUCT\"), qapi = \"TEST_IF_STRUCT\")".into(),
+        );
+        assert_eq!(
+            lay(24, |u| {
+                u.x(&m).s(",");
+            }),
+            concat!(
+                "                        cfg!(\n",
+                "                            all(all(qapi = \"TEST_IF_CMD\", qapi = \"TEST_IF_STRUCT\"), qapi\n",
+                "                            = \"TEST_IF_STRUCT\")\n",
+                "                        ),\n"
+            )
+        );
+    }
+
+    #[test]
+    fn blocks_break_everything_around_them() {
+        let block = X::Block(vec![
+            St::Lines(vec!["let mut object = Map::new();".into()]),
+            St::Expr { attr: None, x: t("Value::Object(object)"), semi: false },
+        ]);
+        let extend = X::Chain("array".into(), vec![Link::Method("extend".into(), vec![X::Array(vec![block])])]);
         let mut code = Code::new();
-        code.indent_in();
-        code.indent_in();
-        code.indent_in();
-        let mut u = Unit::new();
-        attr_line(&mut code, &mut u, a);
+        code.stmt(&St::Expr { attr: Some("#[cfg(a)]".into()), x: extend, semi: true });
         assert_eq!(
             code.finish(),
-            "            #[cfg(\n                all(\n                    all(qapi = \"TEST_IF_EVT\", qapi = \"TEST_IF_STRUCT\"),\n                    qapi = \"TEST_IF_STRUCT\"\n                )\n            )]\n"
+            concat!(
+                "#[cfg(a)]\n",
+                "array\n",
+                "    .extend([\n",
+                "        {\n",
+                "            let mut object = Map::new();\n",
+                "            Value::Object(object)\n",
+                "        },\n",
+                "    ]);\n"
+            )
         );
     }
 

@@ -72,7 +72,6 @@ mod doc;
 mod introspect;
 mod layout;
 mod names;
-mod shape;
 mod text;
 mod types;
 

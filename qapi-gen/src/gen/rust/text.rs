@@ -3,11 +3,11 @@
 //! The backend writes source text directly, laid out the way
 //! `prettyplease` lays out the same items (four-space indents, one
 //! attribute per line, doc attributes as `///` comments, long signatures
-//! and lists broken at its margin, see [`limit`] and the `layout`
-//! and `shape` modules): building tokens with `quote`, parsing them with `syn` and
-//! printing them with `prettyplease` took nine tenths of the generation
-//! time. A test checks that the output is a fixed point of `prettyplease`
-//! for schemas with names of every length, so the two never drift apart.
+//! and lists broken at its margin, see the `layout` module): building
+//! tokens with `quote`, parsing them with `syn` and printing them with
+//! `prettyplease` took nine tenths of the generation time. A test checks
+//! that the output is a fixed point of `prettyplease` for schemas with
+//! names of every length, so the two never drift apart.
 
 use std::fmt::{self, Write as _};
 
@@ -17,11 +17,6 @@ pub(super) const MARGIN: usize = 89;
 /// The width every line may use after its indentation, however deep
 /// (prettyplease's `MIN_SPACE`).
 pub(super) const MIN_SPACE: usize = 60;
-
-/// The last column a line indented by `indent` columns may reach.
-pub(super) fn limit(indent: usize) -> usize {
-    MARGIN.max(indent + MIN_SPACE)
-}
 
 /// Source text under construction: lines at an indentation depth.
 #[derive(Debug, Default)]
@@ -127,23 +122,6 @@ impl Code {
     /// The text so far, for writers that lay out lines themselves.
     pub(super) fn buf_mut(&mut self) -> &mut String {
         &mut self.buf
-    }
-
-    /// Starts a line: its indentation, returned in columns.
-    pub(super) fn start_line(&mut self) -> usize {
-        self.pad();
-        self.indent()
-    }
-
-    /// Text within a line.
-    pub(super) fn push(&mut self, s: &str) {
-        self.buf.push_str(s);
-    }
-
-    /// Ends the line and starts the next one at column `indent`.
-    pub(super) fn newline(&mut self, indent: usize) {
-        self.buf.push('\n');
-        self.buf.extend(std::iter::repeat_n(' ', indent));
     }
 
     pub(super) fn is_empty(&self) -> bool {

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use proc_macro2::Ident;
 
-use super::layout::{attr_line, u, Unit};
+use super::layout::{attr_line, call, t, u, Arm, Body, Unit};
 use super::text::{str_lit, w, Code};
 use super::{doc, names, Cx, GenError, Head, Piece};
 use crate::model::{AlternateType, Builtin, Entity, EntityId, EntityKind, EnumType, Member, ObjectType};
@@ -136,12 +136,6 @@ fn impl_open(c: &mut Code, u: &mut Unit, guard: &str, allow: bool, generics: &st
         u.impl_head(generics, trait_, name).put(c);
     }
     c.indent_in();
-}
-
-/// An arm `pat => value,` whose pattern and value are plain text.
-fn simple_arm(c: &mut Code, u: &mut Unit, guard: &str, pat: &str, value: &str) {
-    attr_line(c, u, guard);
-    u.ibox(0).s(pat).arm_open().s(value).arm_close(false).put(c);
 }
 
 /// `self.ident = Option_::Some(value);` (the value boxed if need be).
@@ -367,14 +361,14 @@ impl Cx<'_> {
             w!(c, "/// Whether `{}` is present.", f.wire);
             attr_line(c, u, &f.guard);
             attr_line(c, u, &f.dep);
-            u.sig(&format!("pub fn has_{base}"), &[("&self", "")], "bool").put(c);
+            u.sig(&format!("pub fn has_{base}"), &[("&self", "")], Some("bool")).put(c);
             c.indent_in();
             u.ibox(0).cbox(4).s("self.").s(&f.ident).zb().s(".is_some()").end().end().put(c);
             c.close("");
             w!(c, "/// Sets `{}`, making it present.", f.wire);
             attr_line(c, u, &f.guard);
             attr_line(c, u, &f.dep);
-            u.sig(&format!("pub fn set_{base}"), &[("&mut self", ""), ("value", &f.inner)], "&mut Self").put(c);
+            u.sig(&format!("pub fn set_{base}"), &[("&mut self", ""), ("value", &f.inner)], Some("&mut Self")).put(c);
             c.indent_in();
             set_stmt(u, &f.ident, f.boxed);
             u.put(c);
@@ -514,7 +508,8 @@ impl Cx<'_> {
             c.close("");
         }
         c.close("");
-        u.sig("fn build<E: qapi_rt_::serde::de::Error>", &[("self", "")], &format!("Result_<{name}, E>")).put(c);
+        u.sig("fn build<E: qapi_rt_::serde::de::Error>", &[("self", "")], Some(format!("Result_<{name}, E>").as_str()))
+            .put(c);
         c.indent_in();
         u.ibox(0).s("Result_::Ok(");
         struct_lit(u, name, fields.iter().enumerate().map(|(i, f)| (f, Init::SelfSlot(i))), None);
@@ -745,7 +740,7 @@ impl Cx<'_> {
 
         impl_open(c, u, guard, true, "", "", &branch_ty);
         c.line("/// The discriminator's value for this branch.");
-        u.sig("pub fn tag", &[("&self", "")], &tag_ty).put(c);
+        u.sig("pub fn tag", &[("&self", "")], Some(tag_ty.as_str())).put(c);
         c.indent_in();
         if variants.is_empty() && strict {
             c.line("match *self {}");
@@ -753,8 +748,9 @@ impl Cx<'_> {
             c.line("match *self {");
             c.indent_in();
             for v in &variants {
-                let pat = if v.ty.is_some() { format!("Self::{}(..)", v.ident) } else { format!("Self::{}", v.ident) };
-                simple_arm(c, u, &v.guard, &pat, &format!("{tag_ty}::{}", v.ident));
+                let path = format!("Self::{}", v.ident);
+                let pat = if v.ty.is_some() { call(path, vec![t("..")]) } else { t(path) };
+                c.arm(&Arm { attr: &v.guard, pat, body: Body::Expr(t(format!("{tag_ty}::{}", v.ident))) });
             }
             if !strict {
                 u.ibox(0).cbox(4).s("Self::").s(fallback).s(" {").sp().s("ref tag").s(",").sp().s("..");
@@ -1041,7 +1037,7 @@ impl Cx<'_> {
                       ret: &str,
                       value: &dyn Fn(&mut Unit)| {
             attr_line(c, u, &b.guard);
-            u.sig(head, args, ret).put(c);
+            u.sig(head, args, Some(ret)).put(c);
             c.indent_in();
             u.ibox(0).s("Result_::Ok").args().s(&name).s("::").s(&b.ident);
             if b.from != From::Null {
@@ -1248,7 +1244,7 @@ fn visit_map_sig(c: &mut Code, u: &mut Unit, name: &str) {
     u.sig(
         "fn visit_map<A: qapi_rt_::serde::de::MapAccess<'de>>",
         &[("self", ""), ("mut map", "A")],
-        &format!("Result_<{name}, A::Error>"),
+        Some(format!("Result_<{name}, A::Error>").as_str()),
     )
     .put(c);
     c.indent_in();
