@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use qapi_gen::gen::rust::{generate, generate_tokens, Options};
+use qapi_gen::gen::rust::{generate, Options};
 use qapi_gen::Frontend;
 
 /// The release CLI next to this bench's own target directory, if built.
@@ -49,12 +49,6 @@ fn main() {
         },
         runs,
     );
-    let tokens = median(
-        || {
-            std::hint::black_box(generate_tokens(&checked.schema, &opts).ok());
-        },
-        runs,
-    );
     let backend = median(
         || {
             std::hint::black_box(generate(&checked.schema, &opts).ok());
@@ -77,8 +71,7 @@ fn main() {
         code.len()
     );
     println!("  front end: parse + checks + model (baseline) {:8.2} ms", ms(front));
-    println!("  backend: tokens only (one thread)            {:8.2} ms", ms(tokens));
-    println!("  backend: tokens + prettyplease (parallel)    {:8.2} ms", ms(backend));
+    println!("  backend alone, checked schema given          {:8.2} ms", ms(backend));
     println!(
         "  whole generate, in process                   {:8.2} ms   (target <= 40 ms; {:.1}x the front end)",
         ms(whole),

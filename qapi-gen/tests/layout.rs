@@ -2,7 +2,8 @@
 //! checks that the text is exactly what `prettyplease` makes of it, item
 //! by item, so that generated code keeps one layout whatever writes it.
 //! The real schemas and QEMU's test schema, in every mode and condition
-//! policy, cover every shape the backend writes.
+//! policy, cover every shape the backend writes; a synthetic schema with
+//! names of every length makes each layout decision go both ways.
 
 mod common;
 
@@ -36,14 +37,24 @@ fn first_difference(a: &str, b: &str) -> String {
     format!("first difference at line {}:\n--- written\n{}\n--- prettyplease\n{}", line + 1, show(a), show(b))
 }
 
+/// Generates `schema` with each of `options` (a thread each: formatting
+/// again is slow in a debug build) and expects prettyplease's layout.
+fn check_schema(name: &str, schema: &qapi_gen::Schema, options: &[Options]) {
+    std::thread::scope(|s| {
+        for opts in options {
+            s.spawn(move || {
+                let code = generate(schema, opts).expect("generates");
+                let again = relaid(&code);
+                assert!(code == again, "{name} {opts:?}: {}", first_difference(&code, &again));
+            });
+        }
+    });
+}
+
 fn check(path: &Path, style: DocStyle, options: &[Options]) {
     let checked = Frontend::new().doc_style(style).check_file(path).expect("schema reads");
     assert!(checked.is_valid(), "{}: {:?}", path.display(), checked.diagnostics);
-    for opts in options {
-        let code = generate(&checked.schema, opts).expect("generates");
-        let again = relaid(&code);
-        assert!(code == again, "{} {opts:?}: {}", path.display(), first_difference(&code, &again));
-    }
+    check_schema(&path.display().to_string(), &checked.schema, options);
 }
 
 fn all_modes() -> Vec<Options> {
@@ -55,10 +66,70 @@ fn all_modes() -> Vec<Options> {
             cond: CondPolicy::Cfg,
             cfg_key: "feature".into(),
             unmask_introspection: true,
-            runtime_path: "crate::rt".into(),
+            runtime_path: "crate::a::runtime::path::long::enough::to::push::the::serde::attribute::past::the::margin"
+                .into(),
             ..Options::default()
         },
     ]
+}
+
+/// A schema whose names and conditions take every length from short
+/// to far wider than a line, so that every layout decision goes both
+/// ways somewhere.
+fn schema() -> String {
+    let mut s = String::new();
+    for n in 1..=110 {
+        let x = "x".repeat(n);
+        let ab = format!("{}{}", "-ab".repeat(n / 3 + 1), "b".repeat(n % 3));
+        let up = format!("{}{}", "_AB".repeat(n / 3 + 1), "B".repeat(n % 3));
+        let cond = format!("CONFIG_{}", "C".repeat(n));
+        let nested = format!("{{ 'all': [ '{cond}', {{ 'any': [ 'HAVE_{}', {{ 'not': 'B' }} ] }} ] }}", "X".repeat(n));
+        s.push_str(&format!("{{ 'struct': 'T{x}', 'data': {{ 'a': 'int' }} }}\n"));
+        s.push_str(&format!(
+            "{{ 'command': 'c{ab}', 'data': {{ 'a': 'int' }}, 'returns': ['T{x}'], 'if': '{cond}' }}\n"
+        ));
+        s.push_str(&format!("{{ 'command': 'r{ab}', 'returns': 'T{x}', 'if': {nested} }}\n"));
+        s.push_str(&format!(
+            "{{ 'command': 'd{ab}', 'data': 'T{x}', 'features': [ 'unstable', {{ 'name': 'deprecated', 'if': '{cond}' }} ] }}\n"
+        ));
+        s.push_str(&format!("{{ 'event': 'E{up}', 'data': 'T{x}', 'if': {nested} }}\n"));
+        s.push_str(&format!("{{ 'event': 'N{up}', 'features': [ 'deprecated' ] }}\n"));
+        s.push_str(&format!("{{ 'event': 'I{up}', 'data': {{ 'a': ['T{x}'] }}, 'if': '{cond}' }}\n"));
+        // Conditions nested in the introspection value, deeper and deeper.
+        let member = |i: usize| {
+            format!(
+                "'m{i}{x}': {{ 'type': 'int', 'if': '{cond}', 'features': [ {{ 'name': 'f{}', 'if': {nested} }} ] }}",
+                // At most 64 feature names in a schema.
+                "x".repeat(n % 40)
+            )
+        };
+        s.push_str(&format!(
+            "{{ 'struct': 'S{x}', 'data': {{ {}, {}, 'plain': 'int' }}, 'if': {nested} }}\n",
+            member(1),
+            member(2)
+        ));
+        s.push_str(&format!(
+            "{{ 'enum': 'K{x}', 'data': [ 'a', {{ 'name': 'b{x}', 'if': '{cond}' }} ] }}\n\
+             {{ 'union': 'U{x}', 'base': {{ 'k': 'K{x}' }}, 'discriminator': 'k',\
+                'data': {{ 'a': 'S{x}', 'b{x}': {{ 'type': 'T{x}', 'if': '{cond}' }} }} }}\n"
+        ));
+        // A deprecation note as long as the line.
+        s.push_str(&format!(
+            "##\n# @o{ab}:\n#\n# A command.\n#\n# Features:\n#\n# @deprecated: note\n{}##\n\
+             {{ 'command': 'o{ab}', 'features': [ {{ 'name': 'deprecated', 'if': '{cond}' }} ] }}\n",
+            "#     word word word word word word word word\n".repeat(n / 16)
+        ));
+    }
+    s.push_str("{ 'event': 'UNKNOWN' }\n{ 'command': 'x-unknown', 'gen': false, 'data': { 'a': 'int' } }\n");
+    s
+}
+
+#[test]
+fn names_of_every_length_are_laid_out_as_prettyplease_does() {
+    let checked = Frontend::new().doc_style(DocStyle::Warn).check_str("long.json", &schema());
+    let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.is_error()).map(|d| &d.message).collect();
+    assert!(checked.is_valid(), "{errors:?}");
+    check_schema("long.json", &checked.schema, &all_modes());
 }
 
 #[test]

@@ -1,11 +1,9 @@
 //! Commands and events: `Command` / `Event` impls, the `Event` enum, the
 //! server trait and its dispatcher, written as laid-out text.
 
-use proc_macro2::Ident;
-
 use super::layout::{call, t, try_, ty, Arm, Body, Link, St, Unit, X};
 use super::text::{str_lit, w, Code};
-use super::{doc, names, Cx, GenError, Head, Owner, Piece};
+use super::{doc, names, Cx, GenError, Head, Owner};
 use crate::model::{Command, Entity, EntityId, Event};
 
 /// `impl head trait_ for ty {`, laid out, and one level in.
@@ -36,42 +34,42 @@ fn flags(code: &mut Code, c: &Command) {
 
 impl Cx<'_> {
     /// The conditions of a command or event: its own and its types'.
-    fn api_pred_t(&self, e: &Entity, types: &[Option<EntityId>]) -> Option<Option<String>> {
+    fn api_pred(&self, e: &Entity, types: &[Option<EntityId>]) -> Option<Option<String>> {
         let mut conds = vec![e.cond.as_ref()];
         let mut unstable = self.has_feature(&e.features, "unstable");
         for t in types.iter().flatten() {
             conds.push(self.type_cond(*t));
             unstable |= self.type_unstable(*t);
         }
-        self.pred_t(&conds, unstable)
+        self.pred(&conds, unstable)
     }
 
     /// The `#[cfg]` of a command or event (empty when unconditional), or
     /// `None` when it is not generated.
-    fn api_guard_t(&self, e: &Entity, types: &[Option<EntityId>]) -> Option<String> {
-        self.api_pred_t(e, types).map(|p| p.map(|p| format!("#[cfg({p})]")).unwrap_or_default())
+    fn api_guard(&self, e: &Entity, types: &[Option<EntityId>]) -> Option<String> {
+        self.api_pred(e, types).map(|p| p.map(|p| format!("#[cfg({p})]")).unwrap_or_default())
     }
 
     /// The arguments type of a command.
-    fn args_ty_t(&self, c: &Command) -> String {
+    fn args_ty(&self, c: &Command) -> String {
         match c.arg_type {
             None => "qapi_rt_::NoArguments".to_owned(),
-            Some(a) => self.name(a).to_string(),
+            Some(a) => self.name(a),
         }
     }
 
-    fn returns_ty_t(&self, c: &Command) -> String {
+    fn returns_ty(&self, c: &Command) -> String {
         match c.ret_type {
             None => "qapi_rt_::Empty".to_owned(),
-            Some(r) => self.ty_t(r),
+            Some(r) => self.ty(r),
         }
     }
 
-    pub(super) fn command(&self, e: &Entity, c: &Command) -> Result<Vec<Piece>, GenError> {
-        let Some(guard) = self.api_guard_t(e, &[c.arg_type, c.ret_type]) else { return Ok(Vec::new()) };
+    pub(super) fn command(&self, e: &Entity, c: &Command) -> Result<String, GenError> {
+        let Some(guard) = self.api_guard(e, &[c.arg_type, c.ret_type]) else { return Ok(String::new()) };
         let name = self.name(e.id);
-        let dep = self.deprecated_t(&e.features);
-        let mut pieces = Vec::new();
+        let dep = self.deprecated(&e.features);
+        let mut code = Code::new();
         if let Some(a) = c.arg_type.filter(|a| matches!(self.owners.get(a), Some(Owner::Command(_)))) {
             let ae = &self.schema[a];
             if let Some(obj) = ae.as_object() {
@@ -88,10 +86,9 @@ impl Cx<'_> {
                 } else {
                     self.open_struct_item(&item_entity, obj, &self.name(a), &head)?
                 };
-                pieces.push(item);
+                code.items(&item);
             }
         }
-        let mut code = Code::new();
         code.item();
         code.docs(&self.entity_docs(e));
         code.attr(&guard);
@@ -102,31 +99,29 @@ impl Cx<'_> {
         code.item();
         code.attr(&guard);
         code.line("#[allow(deprecated)]");
-        impl_open(&mut code, "impl", &t("qapi_rt_::Command"), &name.to_string());
+        impl_open(&mut code, "impl", &t("qapi_rt_::Command"), &name);
         w!(code, "const NAME: &'static str = {};", str_lit(&e.name));
         code.open("const FLAGS: qapi_rt_::CommandFlags = qapi_rt_::CommandFlags");
         flags(&mut code, c);
         code.close(";");
-        assoc_type(&mut code, "Arguments", &self.args_ty_t(c));
-        assoc_type(&mut code, "Returns", &self.returns_ty_t(c));
+        assoc_type(&mut code, "Arguments", &self.args_ty(c));
+        assoc_type(&mut code, "Returns", &self.returns_ty(c));
         code.close("");
-        pieces.push(Piece::Text(code.finish()));
-        Ok(pieces)
+        Ok(code.finish())
     }
 
     /// The Rust name of an event's payload type.
-    pub(super) fn event_payload(&self, e: &Entity, ev: &Event) -> Ident {
+    pub(super) fn event_payload(&self, e: &Entity, ev: &Event) -> String {
         match ev.arg_type.filter(|a| matches!(self.owners.get(a), Some(Owner::Event(_)))) {
             Some(a) => self.name(a),
             None => self.name(e.id),
         }
     }
 
-    pub(super) fn event(&self, e: &Entity, ev: &Event) -> Result<Vec<Piece>, GenError> {
-        let Some(guard) = self.api_guard_t(e, &[ev.arg_type]) else { return Ok(Vec::new()) };
-        let name = self.event_payload(e, ev).to_string();
-        let dep = self.deprecated_t(&e.features);
-        let mut pieces = Vec::new();
+    pub(super) fn event(&self, e: &Entity, ev: &Event) -> Result<String, GenError> {
+        let Some(guard) = self.api_guard(e, &[ev.arg_type]) else { return Ok(String::new()) };
+        let name = self.event_payload(e, ev);
+        let dep = self.deprecated(&e.features);
         let mut code = Code::new();
         match ev.arg_type {
             Some(a) if matches!(self.owners.get(&a), Some(Owner::Event(_))) => {
@@ -135,7 +130,7 @@ impl Cx<'_> {
                     let mut item_entity = ae.clone();
                     item_entity.doc = e.doc.clone();
                     let head = Head { guard: guard.clone(), docs: self.entity_docs(e), dep: dep.clone() };
-                    pieces.push(self.struct_item(&item_entity, obj, &self.name(a), &head)?);
+                    code.items(&self.struct_item(&item_entity, obj, &self.name(a), &head)?);
                 }
             }
             Some(a) => {
@@ -146,7 +141,7 @@ impl Cx<'_> {
                 code.line("#[derive(Debug, Clone, PartialEq)]");
                 code.line("#[allow(deprecated)]");
                 // Laid out as a call: `pub struct Name(` and the field.
-                let field = self.ty_t(a);
+                let field = self.ty(a);
                 let item =
                     X::Call(Box::new(t(format!("pub struct {name}"))), vec![X::Pre("pub ", Box::new(ty(&field)))]);
                 code.stmt(&St::Expr { attr: None, x: item, semi: true });
@@ -179,8 +174,7 @@ impl Cx<'_> {
         code.stmt(&St::Expr { attr: None, x: call(format!("Event::{variant}"), vec![t("event")]), semi: false });
         code.close("");
         code.close("");
-        pieces.push(Piece::Text(code.finish()));
-        Ok(pieces)
+        Ok(code.finish())
     }
 
     /// The `Event` enum over every event.
@@ -188,7 +182,7 @@ impl Cx<'_> {
         let mut seen = std::collections::HashMap::new();
         let mut events = Vec::new();
         for (e, ev) in self.schema.events() {
-            let Some(pred) = self.api_pred_t(e, &[ev.arg_type]) else { continue };
+            let Some(pred) = self.api_pred(e, &[ev.arg_type]) else { continue };
             let text = names::camel(&e.name);
             if let Some(first) = seen.insert(text.clone(), e.name.clone()) {
                 return Err(GenError::Clash {
@@ -199,8 +193,8 @@ impl Cx<'_> {
                 });
             }
             let guard = pred.map(|p| format!("#[cfg({p})]")).unwrap_or_default();
-            let variant = names::ident(&text).to_string();
-            events.push((e, ev, guard, variant, self.event_payload(e, ev).to_string(), str_lit(&e.name)));
+            let variant = names::ident(&text);
+            events.push((e, ev, guard, variant, self.event_payload(e, ev), str_lit(&e.name)));
         }
         let fallback = if seen.contains_key("Unknown") { "UnknownEvent" } else { "Unknown" };
 
@@ -212,7 +206,7 @@ impl Cx<'_> {
         for (e, _, guard, variant, payload, _) in &events {
             code.docs(&[format!("`{}`", e.name)]);
             code.attr(guard);
-            code.attr(&self.deprecated_t(&e.features));
+            code.attr(&self.deprecated(&e.features));
             Unit::new().x(&call(variant.as_str(), vec![t(payload.as_str())])).s(",").put(code);
         }
         code.line("/// An event this side does not know: its name and data, as");
@@ -237,7 +231,7 @@ impl Cx<'_> {
                 pat: call(format!("Self::{variant}"), vec![t("_")]),
                 body: Body::Expr(t(wire.as_str())),
             };
-            arm_line(code, &arm);
+            code.arm(&arm);
         }
         w!(code, "Self::{fallback} {{ ref name, .. }} => name,");
         code.close("");
@@ -276,9 +270,9 @@ impl Cx<'_> {
                     pat: t(wire.as_str()),
                     body: Body::Expr(call("Result_::Ok", vec![call(format!("Self::{variant}"), vec![decoded])])),
                 };
-                arm_line(code, &arm);
+                code.arm(&arm);
             }
-            arm_line(code, &Arm { attr: "", pat: t("_"), body: Body::Expr(unknown) });
+            code.arm(&Arm { attr: "", pat: t("_"), body: Body::Expr(unknown) });
             code.close("");
         }
         code.close("");
@@ -314,7 +308,7 @@ impl Cx<'_> {
                 pat: call(format!("Self::{variant}"), vec![t("ref payload")]),
                 body: Body::Expr(X::Tuple(vec![t(wire.as_str()), data])),
             };
-            arm_line(code, &arm);
+            code.arm(&arm);
         }
         code.open(&format!("Self::{fallback} {{ ref name, ref data }} =>"));
         code.line("(name.as_str(), ::core::clone::Clone::clone(data))");
@@ -332,7 +326,7 @@ impl Cx<'_> {
         let mut seen = std::collections::HashMap::new();
         let mut commands = Vec::new();
         for (e, c) in self.schema.commands() {
-            let Some(pred) = self.api_pred_t(e, &[c.arg_type, c.ret_type]) else { continue };
+            let Some(pred) = self.api_pred(e, &[c.arg_type, c.ret_type]) else { continue };
             let text = names::snake(&e.name);
             if let Some(first) = seen.insert(text.clone(), e.name.clone()) {
                 return Err(GenError::Clash {
@@ -342,7 +336,7 @@ impl Cx<'_> {
                     scope: " in trait CommandServer".into(),
                 });
             }
-            commands.push((e, c, pred, names::ident(&text).to_string(), str_lit(&e.name)));
+            commands.push((e, c, pred, names::ident(&text), str_lit(&e.name)));
         }
 
         code.item();
@@ -359,12 +353,12 @@ impl Cx<'_> {
         for (e, c, pred, ident, wire) in &commands {
             code.docs(&self.entity_docs(e));
             code.attr(&pred.as_ref().map(|p| format!("#[cfg({p})]")).unwrap_or_default());
-            code.attr(&self.deprecated_t(&e.features));
-            let ret_ty = self.returns_ty_t(c);
+            code.attr(&self.deprecated(&e.features));
+            let ret_ty = self.returns_ty(c);
             let ret = X::Angle("Result_".into(), vec![ty(&ret_ty), t("qapi_rt_::Error")]);
             let mut params = vec![t("&self")];
             if c.arg_type.is_some() {
-                params.push(t(format!("arguments: {}", self.args_ty_t(c))));
+                params.push(t(format!("arguments: {}", self.args_ty(c))));
             }
             fn_open(code, &format!("fn {ident}"), &params, Some(&ret));
             if c.arg_type.is_some() {
@@ -466,7 +460,7 @@ impl Cx<'_> {
                         },
                     ])
                 };
-                arm_line(code, &Arm { attr: &guard, pat: t(wire.as_str()), body });
+                code.arm(&Arm { attr: &guard, pat: t(wire.as_str()), body });
             }
             code.open("_ =>");
             code.line("let _ = arguments;");
@@ -580,105 +574,5 @@ impl Cx<'_> {
         w!(code, "qapi_rt_::types::deserialize_struct::<Slots_, D>(deserializer, {})", self.strict());
         code.close("");
         code.close("");
-    }
-}
-
-/// A match arm at the current depth.
-fn arm_line(code: &mut Code, arm: &Arm) {
-    code.arm(arm);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::{format_items, generate, CondPolicy, Mode, Options};
-
-    /// A schema whose names and conditions take every length from short
-    /// to far wider than a line, so that every layout decision goes both
-    /// ways somewhere.
-    fn schema() -> String {
-        let mut s = String::new();
-        for n in 1..=110 {
-            let x = "x".repeat(n);
-            let ab = format!("{}{}", "-ab".repeat(n / 3 + 1), "b".repeat(n % 3));
-            let up = format!("{}{}", "_AB".repeat(n / 3 + 1), "B".repeat(n % 3));
-            let cond = format!("CONFIG_{}", "C".repeat(n));
-            let nested =
-                format!("{{ 'all': [ '{cond}', {{ 'any': [ 'HAVE_{}', {{ 'not': 'B' }} ] }} ] }}", "X".repeat(n));
-            s.push_str(&format!("{{ 'struct': 'T{x}', 'data': {{ 'a': 'int' }} }}\n"));
-            s.push_str(&format!(
-                "{{ 'command': 'c{ab}', 'data': {{ 'a': 'int' }}, 'returns': ['T{x}'], 'if': '{cond}' }}\n"
-            ));
-            s.push_str(&format!("{{ 'command': 'r{ab}', 'returns': 'T{x}', 'if': {nested} }}\n"));
-            s.push_str(&format!(
-                "{{ 'command': 'd{ab}', 'data': 'T{x}', 'features': [ 'unstable', {{ 'name': 'deprecated', 'if': '{cond}' }} ] }}\n"
-            ));
-            s.push_str(&format!("{{ 'event': 'E{up}', 'data': 'T{x}', 'if': {nested} }}\n"));
-            s.push_str(&format!("{{ 'event': 'N{up}', 'features': [ 'deprecated' ] }}\n"));
-            s.push_str(&format!("{{ 'event': 'I{up}', 'data': {{ 'a': ['T{x}'] }}, 'if': '{cond}' }}\n"));
-            // Conditions nested in the introspection value, deeper and deeper.
-            let member = |i: usize| {
-                format!(
-                    "'m{i}{x}': {{ 'type': 'int', 'if': '{cond}', 'features': [ {{ 'name': 'f{}', 'if': {nested} }} ] }}",
-                    // At most 64 feature names in a schema.
-                    "x".repeat(n % 40)
-                )
-            };
-            s.push_str(&format!(
-                "{{ 'struct': 'S{x}', 'data': {{ {}, {}, 'plain': 'int' }}, 'if': {nested} }}\n",
-                member(1),
-                member(2)
-            ));
-            s.push_str(&format!(
-                "{{ 'enum': 'K{x}', 'data': [ 'a', {{ 'name': 'b{x}', 'if': '{cond}' }} ] }}\n\
-                 {{ 'union': 'U{x}', 'base': {{ 'k': 'K{x}' }}, 'discriminator': 'k',\
-                    'data': {{ 'a': 'S{x}', 'b{x}': {{ 'type': 'T{x}', 'if': '{cond}' }} }} }}\n"
-            ));
-            // A deprecation note as long as the line.
-            s.push_str(&format!(
-                "##\n# @o{ab}:\n#\n# A command.\n#\n# Features:\n#\n# @deprecated: note\n{}##\n\
-                 {{ 'command': 'o{ab}', 'features': [ {{ 'name': 'deprecated', 'if': '{cond}' }} ] }}\n",
-                "#     word word word word word word word word\n".repeat(n / 16)
-            ));
-        }
-        s.push_str("{ 'event': 'UNKNOWN' }\n{ 'command': 'x-unknown', 'gen': false, 'data': { 'a': 'int' } }\n");
-        s
-    }
-
-    /// Generated code is laid out as prettyplease lays it out: formatting
-    /// it again changes nothing.
-    #[test]
-    fn layout_is_prettypleases() {
-        let checked = crate::Frontend::new().doc_style(crate::doc::DocStyle::Warn).check_str("long.json", &schema());
-        let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.is_error()).map(|d| &d.message).collect();
-        assert!(checked.is_valid(), "{errors:?}");
-        let base = Options::default();
-        let runtime = "crate::a::runtime::path::long::enough::to::push::the::serde::attribute::past::the::margin";
-        let all = [
-            Options { ..base.clone() },
-            Options { mode: Mode::Server, ..base.clone() },
-            Options { mode: Mode::Server, cond: CondPolicy::Cfg, gate_unstable: true, ..base.clone() },
-            Options { cond: CondPolicy::Cfg, cfg_key: "feature".into(), runtime_path: runtime.into(), ..base.clone() },
-        ];
-        // Formatting again is slow in a debug build: one thread each.
-        std::thread::scope(|s| {
-            for opts in &all {
-                let schema = &checked.schema;
-                s.spawn(move || {
-                    let out = generate(schema, opts).unwrap();
-                    let body = out.split_once("\n\n").unwrap().1;
-                    let again = format_items(syn::parse_str::<proc_macro2::TokenStream>(body).unwrap()).unwrap();
-                    if again != body {
-                        let (a, b): (Vec<_>, Vec<_>) = (body.lines().collect(), again.lines().collect());
-                        let at = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
-                        let from = at.saturating_sub(8);
-                        panic!(
-                            "{opts:?}: differs at line {at}:\n--- generated\n{}\n--- prettyplease\n{}",
-                            a[from..(at + 8).min(a.len())].join("\n"),
-                            b[from..(at + 8).min(b.len())].join("\n")
-                        );
-                    }
-                });
-            }
-        });
     }
 }

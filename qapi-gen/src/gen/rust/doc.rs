@@ -10,9 +10,6 @@
 //! - `@member` and ``` ``literal`` ``` become code spans, reST roles
 //!   (`:qapi:type:`) are dropped, admonitions become bold labels.
 
-use proc_macro2::TokenStream;
-use quote::quote;
-
 /// Markdown lines for a piece of QAPI documentation text.
 pub fn render(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();
@@ -365,13 +362,6 @@ pub fn prose(line: &str) -> String {
         rest = &rest[c.len_utf8()..];
     }
     out
-}
-
-/// Doc attributes for the lines (`#[doc = " line"]` each), nothing for
-/// none.
-pub fn attrs(lines: &[String]) -> TokenStream {
-    let docs = lines.iter().map(|l| if l.is_empty() { String::new() } else { format!(" {l}") });
-    quote! { #(#[doc = #docs])* }
 }
 
 #[cfg(test)]

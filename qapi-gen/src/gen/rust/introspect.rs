@@ -94,7 +94,7 @@ impl Assembly<'_, '_> {
                     }
                     stmts.extend(self.flush(&mut run, top)?);
                     let value = self.expr(element, false)?;
-                    let attr = cond.as_ref().map(|c| format!("#[cfg({})]", self.cx.cfg_pred_t(c)).into());
+                    let attr = cond.as_ref().map(|c| format!("#[cfg({})]", self.cx.cfg_pred(c)).into());
                     let extend =
                         X::Chain("array".into(), vec![Link::Method("extend".into(), vec![X::Array(vec![value])])]);
                     stmts.push(St::Expr { attr, x: extend, semi: true });

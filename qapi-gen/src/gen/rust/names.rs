@@ -3,7 +3,6 @@
 //! downstream (`__org.example_`) prefixes handled.
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
-use proc_macro2::{Ident, Span};
 
 /// Words Rust reserves: strict and reserved keywords of every edition.
 const KEYWORDS: &[&str] = &[
@@ -23,23 +22,9 @@ fn words(name: &str) -> String {
     name.trim_start_matches('_').replace('.', "_")
 }
 
-/// An identifier from already converted text: keywords escaped, a leading
-/// digit prefixed with `_`, an empty name `_`-prefixed.
-pub fn ident(text: &str) -> Ident {
-    if NOT_RAW.contains(&text) {
-        return Ident::new(&format!("{text}_"), Span::call_site());
-    }
-    if KEYWORDS.contains(&text) {
-        return Ident::new_raw(text, Span::call_site());
-    }
-    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_digit()) {
-        return Ident::new(&format!("_{text}"), Span::call_site());
-    }
-    Ident::new(text, Span::call_site())
-}
-
-/// [`ident`] as text (`r#type`, `self_`, `_1`).
-pub fn ident_text(text: &str) -> String {
+/// An identifier from already converted text: keywords escaped (`r#type`,
+/// `self_`), a leading digit or an empty name prefixed with `_` (`_1`).
+pub fn ident(text: &str) -> String {
     if NOT_RAW.contains(&text) {
         return format!("{text}_");
     }
@@ -50,6 +35,31 @@ pub fn ident_text(text: &str) -> String {
         return format!("_{text}");
     }
     text.to_owned()
+}
+
+/// `text` is a plain identifier: a letter or `_` then letters, digits and
+/// `_`, and not `_` alone (a cfg key, a path segment).
+pub fn is_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+        && text != "_"
+}
+
+/// `path` as a Rust path to a module or crate (`::qapi_runtime`,
+/// `crate::rt`), white space around `::` removed; `None` when it is not
+/// one.
+pub fn rust_path(path: &str) -> Option<String> {
+    let path = path.trim();
+    let (lead, rest) = match path.strip_prefix("::") {
+        Some(rest) => ("::", rest),
+        None => ("", path),
+    };
+    let segments: Vec<&str> = rest.split("::").map(str::trim).collect();
+    segments
+        .iter()
+        .all(|seg| is_identifier(seg.strip_prefix("r#").unwrap_or(seg)))
+        .then(|| format!("{lead}{}", segments.join("::")))
 }
 
 /// The text of a CamelCase name (types, variants) for `name`.
@@ -102,13 +112,22 @@ mod tests {
         assert_eq!(camel("1"), "1");
         assert_eq!(snake("tls-creds"), "tls_creds");
         assert_eq!(snake("__org.qemu_x-member1"), "org_qemu_x_member1");
-        assert_eq!(ident("type").to_string(), "r#type");
-        assert_eq!(ident("self").to_string(), "self_");
-        assert_eq!(ident("Self").to_string(), "Self_");
-        assert_eq!(ident("1").to_string(), "_1");
+        assert_eq!(ident("type"), "r#type");
+        assert_eq!(ident("self"), "self_");
+        assert_eq!(ident("Self"), "Self_");
+        assert_eq!(ident("1"), "_1");
+        assert_eq!(ident(""), "_");
         assert_eq!(camel("x86_64"), "X8664");
-        for t in ["type", "self", "Self", "1", "", "plain"] {
-            assert_eq!(ident_text(t), ident(t).to_string());
+    }
+
+    #[test]
+    fn paths_and_identifiers() {
+        assert_eq!(rust_path("::qapi_runtime").as_deref(), Some("::qapi_runtime"));
+        assert_eq!(rust_path("crate :: rt").as_deref(), Some("crate::rt"));
+        assert_eq!(rust_path("r#type::x").as_deref(), Some("r#type::x"));
+        for bad in ["", "::", "a::", "a::::b", "a-b", "1x", "a b::c", "a::<T>"] {
+            assert_eq!(rust_path(bad), None, "{bad:?}");
         }
+        assert!(is_identifier("qapi") && is_identifier("_x") && !is_identifier("_") && !is_identifier("a=b"));
     }
 }

@@ -56,13 +56,6 @@ impl Code {
         self.buf.push('\n');
     }
 
-    /// A line, unless `s` is empty (optional attributes).
-    pub(super) fn opt(&mut self, s: &str) {
-        if !s.is_empty() {
-            self.line(s);
-        }
-    }
-
     /// `head {` and one level deeper.
     pub(super) fn open(&mut self, head: &str) {
         self.pad();
@@ -122,10 +115,6 @@ impl Code {
     /// The text so far, for writers that lay out lines themselves.
     pub(super) fn buf_mut(&mut self) -> &mut String {
         &mut self.buf
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.buf.is_empty()
     }
 
     pub(super) fn finish(self) -> String {

@@ -7,11 +7,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use proc_macro2::Ident;
-
 use super::layout::{attr_line, call, t, u, Arm, Body, Unit};
 use super::text::{str_lit, w, Code};
-use super::{doc, names, Cx, GenError, Head, Piece};
+use super::{doc, names, Cx, GenError, Head};
 use crate::model::{AlternateType, Builtin, Entity, EntityId, EntityKind, EnumType, Member, ObjectType};
 use crate::Schema;
 
@@ -176,9 +174,9 @@ fn qself<'u>(u: &'u mut Unit, ty: &str, trait_: &str) -> &'u mut Unit {
 impl Cx<'_> {
     // ---- enums ---------------------------------------------------------
 
-    pub(super) fn enum_type(&self, e: &Entity, en: &EnumType) -> Result<Piece, GenError> {
-        let Some(guard) = self.type_guard_t(e.id) else { return Ok(Piece::Text(String::new())) };
-        let name = self.name(e.id).to_string();
+    pub(super) fn enum_type(&self, e: &Entity, en: &EnumType) -> Result<String, GenError> {
+        let Some(guard) = self.type_guard(e.id) else { return Ok(String::new()) };
+        let name = self.name(e.id);
         let mut scope = Scope::new(&e.name);
         let (mut c, mut u) = (Code::new(), Unit::new());
         let (c, u) = (&mut c, &mut u);
@@ -189,7 +187,7 @@ impl Cx<'_> {
         let mut values: Vec<(String, String, String)> = Vec::new();
 
         c.item();
-        head_lines(c, u, &self.entity_docs(e), &guard, &self.deprecated_t(&e.features));
+        head_lines(c, u, &self.entity_docs(e), &guard, &self.deprecated(&e.features));
         c.line(if client {
             "#[derive(Debug, Clone, PartialEq, Eq, Hash)]"
         } else {
@@ -199,15 +197,15 @@ impl Cx<'_> {
         w!(c, "pub enum {name} {{");
         c.indent_in();
         for v in &en.values {
-            let Some(g) = self.guard_t(&[v.cond.as_ref()], self.has_feature(&v.features, "unstable")) else {
+            let Some(g) = self.guard(&[v.cond.as_ref()], self.has_feature(&v.features, "unstable")) else {
                 continue;
             };
             let text = names::camel(&v.name);
             scope.claim(&text, &v.name)?;
-            let ident = names::ident_text(&text);
+            let ident = names::ident(&text);
             let mut lines = v.doc().map(|s| doc::render(&s.text)).unwrap_or_default();
             self.feature_docs(&v.features, &mut lines);
-            head_lines(c, u, &lines, &g, &self.deprecated_t(&v.features));
+            head_lines(c, u, &lines, &g, &self.deprecated(&v.features));
             w!(c, "{ident},");
             values.push((g, ident, str_lit(&v.name)));
         }
@@ -281,7 +279,7 @@ impl Cx<'_> {
         c.line("f.write_str(self.as_str())");
         c.close("");
         c.close("");
-        Ok(Piece::Text(std::mem::take(c).finish()))
+        Ok(std::mem::take(c).finish())
     }
 
     // ---- structs ---------------------------------------------------------
@@ -296,20 +294,20 @@ impl Cx<'_> {
     ) -> Result<Vec<Field>, GenError> {
         let mut out = Vec::new();
         for m in members {
-            let Some(guard) = self.member_guard_t(m) else { continue };
+            let Some(guard) = self.member_guard(m) else { continue };
             let text = names::snake(&m.name);
             scope.claim(&text, &m.name)?;
             out.push(Field {
-                ident: names::ident_text(&text),
+                ident: names::ident(&text),
                 lit: str_lit(&m.name),
                 wire: m.name.clone(),
-                held: self.held_ty_t(container, m.ty),
-                inner: self.ty_t(m.ty),
+                held: self.held_ty(container, m.ty),
+                inner: self.ty(m.ty),
                 boxed: self.is_boxed(container, m.ty),
                 optional: m.optional,
                 guard,
                 docs: self.member_docs(m, since),
-                dep: self.deprecated_t(&m.features),
+                dep: self.deprecated(&m.features),
             });
         }
         Ok(out)
@@ -407,9 +405,9 @@ impl Cx<'_> {
         c.close("");
     }
 
-    pub(super) fn object_type(&self, e: &Entity, obj: &ObjectType) -> Result<Piece, GenError> {
-        let Some(guard) = self.type_guard_t(e.id) else { return Ok(Piece::Text(String::new())) };
-        let head = Head { guard, docs: self.entity_docs(e), dep: self.deprecated_t(&e.features) };
+    pub(super) fn object_type(&self, e: &Entity, obj: &ObjectType) -> Result<String, GenError> {
+        let Some(guard) = self.type_guard(e.id) else { return Ok(String::new()) };
+        let head = Head { guard, docs: self.entity_docs(e), dep: self.deprecated(&e.features) };
         if obj.is_union() {
             return self.union(e, obj, &head);
         }
@@ -422,9 +420,9 @@ impl Cx<'_> {
         &self,
         e: &Entity,
         obj: &ObjectType,
-        name: &Ident,
+        name: &str,
         head: &Head,
-    ) -> Result<Piece, GenError> {
+    ) -> Result<String, GenError> {
         let name = name.to_string();
         let since = self.since_of(e);
         let mut scope = Scope::new(&e.name);
@@ -455,7 +453,7 @@ impl Cx<'_> {
         });
         self.struct_deserialize(c, u, &name, guard, &fields);
         self.accessors(c, u, &name, guard, &fields);
-        Ok(Piece::Text(std::mem::take(c).finish()))
+        Ok(std::mem::take(c).finish())
     }
 
     /// `Deserialize` for a struct of `fields`, through a builder local to
@@ -531,9 +529,9 @@ impl Cx<'_> {
         &self,
         e: &Entity,
         obj: &ObjectType,
-        name: &Ident,
+        name: &str,
         head: &Head,
-    ) -> Result<Piece, GenError> {
+    ) -> Result<String, GenError> {
         let name = name.to_string();
         let since = self.since_of(e);
         let mut scope = Scope::new(&e.name);
@@ -590,7 +588,7 @@ impl Cx<'_> {
             c.close("");
         });
         self.accessors(c, u, &name, guard, &fields);
-        Ok(Piece::Text(std::mem::take(c).finish()))
+        Ok(std::mem::take(c).finish())
     }
 
     /// The `Since:` of a definition (for implicit types, the command's or
@@ -601,18 +599,18 @@ impl Cx<'_> {
 
     // ---- unions ------------------------------------------------------------
 
-    fn union(&self, e: &Entity, obj: &ObjectType, head: &Head) -> Result<Piece, GenError> {
-        let empty_piece = || Ok(Piece::Text(String::new()));
+    fn union(&self, e: &Entity, obj: &ObjectType, head: &Head) -> Result<String, GenError> {
+        let empty_piece = || Ok(String::new());
         let Some(br) = &obj.branches else { return empty_piece() };
         let tag = &br.tag;
         let tag_enum_id = tag.ty;
         let Some(tag_enum) = self.schema[tag_enum_id].as_enum() else { return empty_piece() };
-        let tag_ty = self.name(tag_enum_id).to_string();
+        let tag_ty = self.name(tag_enum_id);
         let tag_lit = str_lit(&tag.name);
         let strict = self.strict();
         let as_enum = self.union_is_enum(e);
-        let name = self.name(e.id).to_string();
-        let branch_ty = if as_enum { name.clone() } else { self.branch_name(e).to_string() };
+        let name = self.name(e.id);
+        let branch_ty = if as_enum { name.clone() } else { self.branch_name(e) };
         let fallback = if strict { "" } else { fallback_name(tag_enum) };
         let guard = head.guard.as_str();
 
@@ -626,7 +624,7 @@ impl Cx<'_> {
             let implied = self.schema[b.ty].name == "q_empty";
             let ty_cond = if implied { None } else { self.type_cond(b.ty) };
             let unstable = value_unstable || (!implied && self.type_unstable(b.ty));
-            let Some(g) = self.guard_t(&[b.cond.as_ref(), value_cond, ty_cond], unstable) else { continue };
+            let Some(g) = self.guard(&[b.cond.as_ref(), value_cond, ty_cond], unstable) else { continue };
             let text = names::camel(&b.name);
             scope.claim(&text, &b.name)?;
             let mut lines = vec![format!("`{}` is `{}`.", doc::prose(&tag.name), doc::prose(&b.name))];
@@ -636,18 +634,18 @@ impl Cx<'_> {
                 lines.extend(value_doc);
             }
             variants.push(Variant {
-                ident: names::ident_text(&text),
+                ident: names::ident(&text),
                 wire: b.name.clone(),
-                ty: (!implied).then(|| (b.ty, self.held_ty_t(e.id, b.ty))),
+                ty: (!implied).then(|| (b.ty, self.held_ty(e.id, b.ty))),
                 boxed: self.is_boxed(e.id, b.ty),
                 guard: g,
                 docs: lines,
-                dep: value.map(|v| self.deprecated_t(&v.features)).unwrap_or_default(),
+                dep: value.map(|v| self.deprecated(&v.features)).unwrap_or_default(),
             });
         }
         // Tag values whose branch is not generated while the value is.
         let needs_wildcard = tag_enum.values.iter().any(|v| {
-            let vg = self.guard_t(&[v.cond.as_ref()], self.has_feature(&v.features, "unstable"));
+            let vg = self.guard(&[v.cond.as_ref()], self.has_feature(&v.features, "unstable"));
             match (vg, variants.iter().find(|x| x.wire == v.name)) {
                 (None, _) => false,
                 (Some(_), None) => true,
@@ -667,7 +665,7 @@ impl Cx<'_> {
             since.as_deref(),
             &mut fscope,
         )?;
-        let tag_field = names::ident_text(&names::snake(&tag.name));
+        let tag_field = names::ident(&names::snake(&tag.name));
         fscope.claim(&names::snake(&tag.name), &tag.name)?;
 
         let (mut c, mut u) = (Code::new(), Unit::new());
@@ -694,7 +692,7 @@ impl Cx<'_> {
                     continue;
                 }
                 // Members dropped by their guard have no field.
-                if self.member_guard_t(m).is_none() {
+                if self.member_guard(m).is_none() {
                     continue;
                 }
                 if let Some(f) = fi.next() {
@@ -778,7 +776,7 @@ impl Cx<'_> {
                         attr_line(c, u, &v.guard);
                         u.ibox(0).s("Self::").s(&v.ident).s("(").cbox(4).zb().s("ref branch").tc(true).end().s(")");
                         u.arm_open();
-                        qself(u, &self.ty_t(*id), "qapi_rt_::types::ObjectMembers").s("::serialize_members");
+                        qself(u, &self.ty(*id), "qapi_rt_::types::ObjectMembers").s("::serialize_members");
                         u.args().s("branch").next().s("map").close().s("?").arm_close(false).put(c);
                     }
                     None => {
@@ -830,7 +828,7 @@ impl Cx<'_> {
                         u.put(c);
                         continue;
                     }
-                    if self.member_guard_t(m).is_none() {
+                    if self.member_guard(m).is_none() {
                         continue;
                     }
                     if let Some(f) = fi.next() {
@@ -927,14 +925,14 @@ impl Cx<'_> {
         if !as_enum {
             self.accessors(c, u, &name, guard, &fields);
         }
-        Ok(Piece::Text(std::mem::take(c).finish()))
+        Ok(std::mem::take(c).finish())
     }
 
     // ---- alternates ----------------------------------------------------------
 
-    pub(super) fn alternate(&self, e: &Entity, alt: &AlternateType) -> Result<Piece, GenError> {
-        let Some(guard) = self.type_guard_t(e.id) else { return Ok(Piece::Text(String::new())) };
-        let name = self.name(e.id).to_string();
+    pub(super) fn alternate(&self, e: &Entity, alt: &AlternateType) -> Result<String, GenError> {
+        let Some(guard) = self.type_guard(e.id) else { return Ok(String::new()) };
+        let name = self.name(e.id);
         let mut scope = Scope::new(&e.name);
         let (mut c, mut u) = (Code::new(), Unit::new());
         let (c, u) = (&mut c, &mut u);
@@ -964,18 +962,18 @@ impl Cx<'_> {
         let mut branches = Vec::new();
 
         c.item();
-        head_lines(c, u, &self.entity_docs(e), guard, &self.deprecated_t(&e.features));
+        head_lines(c, u, &self.entity_docs(e), guard, &self.deprecated(&e.features));
         c.line("#[derive(Debug, Clone, PartialEq)]");
         c.line("#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]");
         w!(c, "pub enum {name} {{");
         c.indent_in();
         for b in &alt.branches {
-            let Some(g) = self.guard_t(&[b.cond.as_ref(), self.type_cond(b.ty)], self.type_unstable(b.ty)) else {
+            let Some(g) = self.guard(&[b.cond.as_ref(), self.type_cond(b.ty)], self.type_unstable(b.ty)) else {
                 continue;
             };
             let text = names::camel(&b.name);
             scope.claim(&text, &b.name)?;
-            let ident = names::ident_text(&text);
+            let ident = names::ident(&text);
             let mut lines = b.doc().map(|s| doc::render(&s.text)).unwrap_or_default();
             if lines.is_empty() {
                 lines.push(format!("The `{}` branch.", doc::prose(&b.name)));
@@ -996,9 +994,9 @@ impl Cx<'_> {
             if from == From::Null {
                 w!(c, "{ident},");
             } else {
-                u.s(&ident).cbox(4).s("(").zb().ty(&self.held_ty_t(e.id, b.ty)).tc(true).s(")").end().s(",").put(c);
+                u.s(&ident).cbox(4).s("(").zb().ty(&self.held_ty(e.id, b.ty)).tc(true).s(")").end().s(",").put(c);
             }
-            branches.push(Branch { ident, guard: g, from, inner: self.ty_t(b.ty), boxed: self.is_boxed(e.id, b.ty) });
+            branches.push(Branch { ident, guard: g, from, inner: self.ty(b.ty), boxed: self.is_boxed(e.id, b.ty) });
         }
         close_empty(c, &format!("pub enum {name} {{"));
 
@@ -1137,7 +1135,7 @@ impl Cx<'_> {
                 });
             }
         });
-        Ok(Piece::Text(std::mem::take(c).finish()))
+        Ok(std::mem::take(c).finish())
     }
 }
 
