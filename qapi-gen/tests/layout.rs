@@ -125,6 +125,12 @@ fn schema() -> String {
 }
 
 #[test]
+fn long_names_are_laid_out_as_prettyplease_does() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layout/long-names.json");
+    check(&path, DocStyle::Warn, &all_modes());
+}
+
+#[test]
 fn names_of_every_length_are_laid_out_as_prettyplease_does() {
     let checked = Frontend::new().doc_style(DocStyle::Warn).check_str("long.json", &schema());
     let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.is_error()).map(|d| &d.message).collect();
