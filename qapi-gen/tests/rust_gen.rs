@@ -151,3 +151,20 @@ fn recursion_is_boxed_once() {
     let boxes: usize = out.lines().filter(|l| !slot(l)).map(|l| l.matches("::std::boxed::Box<").count()).sum();
     assert_eq!(boxes, 2, "{out}");
 }
+
+#[test]
+fn runtime_path_and_cfg_key_are_checked() {
+    let schema = "{ 'struct': 'Point', 'data': { 'x': 'int', '*y': { 'type': 'str', 'if': 'CONFIG_Y' } } }";
+    for bad in ["", "a b", "crate::", "a-b::c", "::"] {
+        let opts = Options { runtime_path: bad.into(), ..Options::default() };
+        assert_eq!(gen_str(schema, &opts), Err(GenError::RuntimePath(bad.into())), "{bad:?}");
+    }
+    let opts = Options { runtime_path: " crate :: rt ".into(), ..Options::default() };
+    assert!(gen_str(schema, &opts).unwrap().contains("use crate::rt as qapi_rt_;"));
+    for bad in ["", "a = b", "x\"", "_"] {
+        let opts = Options { cond: CondPolicy::Cfg, cfg_key: bad.into(), ..Options::default() };
+        assert_eq!(gen_str(schema, &opts), Err(GenError::CfgKey(bad.into())), "{bad:?}");
+    }
+    let opts = Options { cond: CondPolicy::Cfg, cfg_key: "feature".into(), ..Options::default() };
+    assert!(gen_str(schema, &opts).unwrap().contains("#[cfg(feature = \"CONFIG_Y\")]"));
+}
