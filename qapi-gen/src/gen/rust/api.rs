@@ -154,7 +154,7 @@ impl Cx<'_> {
                 code.attr(&dep);
                 code.line("#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]");
                 w!(code, "pub struct {name} {{}}");
-                self.empty_impls(&mut code, &guard, &name);
+                self.empty_struct_impls(&mut code, &guard, &name);
             }
         }
         let variant = names::ident(&names::camel(&e.name));
@@ -514,65 +514,4 @@ fn newtype_impls(code: &mut Code, guard: &str, name: &str) {
     code.line("qapi_rt_::serde::Deserialize::deserialize(deserializer).map(Self)");
     code.close("");
     code.close("");
-}
-
-impl Cx<'_> {
-    /// The serde impls of the payload of an event without data, as for a
-    /// struct without members, except that it takes an array too, as the
-    /// derived impl it replaces did.
-    fn empty_impls(&self, code: &mut Code, guard: &str, name: &str) {
-        impl_item(code, guard, "impl", &t("qapi_rt_::types::ObjectMembers"), name);
-        fn_open(
-            code,
-            "fn serialize_members<M: qapi_rt_::serde::ser::SerializeMap>",
-            &[t("&self"), t("_map: &mut M")],
-            Some(&ty("Result_<(), M::Error>")),
-        );
-        code.line("Result_::Ok(())");
-        code.close("");
-        code.close("");
-
-        impl_item(code, guard, "impl", &t("qapi_rt_::serde::Serialize"), name);
-        fn_open(
-            code,
-            "fn serialize<S: qapi_rt_::serde::Serializer>",
-            &[t("&self"), t("serializer: S")],
-            Some(&ty("Result_<S::Ok, S::Error>")),
-        );
-        code.line("qapi_rt_::types::serialize_object(self, serializer)");
-        code.close("");
-        code.close("");
-
-        let de = X::Angle("qapi_rt_::serde::Deserialize".into(), vec![t("'de")]);
-        impl_item(code, guard, "impl<'de>", &de, name);
-        fn_open(
-            code,
-            "fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>",
-            &[t("deserializer: D")],
-            Some(&ty("Result_<Self, D::Error>")),
-        );
-        code.line("#[derive(Default)]");
-        code.line("struct Slots_ {}");
-        impl_open(code, "impl<'de>", &t("qapi_rt_::types::StructBuilder<'de>"), "Slots_");
-        assoc_type(code, "Value", name);
-        w!(code, "const NAME: &'static str = {};", str_lit(name));
-        code.line("const FIELDS: &'static [&'static str] = &[];");
-        fn_open(
-            code,
-            "fn set<D: qapi_rt_::serde::Deserializer<'de>>",
-            &[t("&mut self"), t("_index: usize"), t("value: D")],
-            Some(&ty("Result_<bool, D::Error>")),
-        );
-        code.line("qapi_rt_::types::skip(value)");
-        code.close("");
-        let built = format!("Result_<{name}, E>");
-        fn_open(code, "fn build<E: qapi_rt_::serde::de::Error>", &[t("self")], Some(&ty(&built)));
-        let built = call("Result_::Ok", vec![X::Struct(name.into(), vec![])]);
-        code.stmt(&St::Expr { attr: None, x: built, semi: false });
-        code.close("");
-        code.close("");
-        w!(code, "qapi_rt_::types::deserialize_struct::<Slots_, D>(deserializer, {})", self.strict());
-        code.close("");
-        code.close("");
-    }
 }

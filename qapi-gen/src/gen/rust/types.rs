@@ -430,19 +430,7 @@ impl Cx<'_> {
         let (mut c, mut u) = (Code::new(), Unit::new());
         let (c, u) = (&mut c, &mut u);
         let guard = head.guard.as_str();
-        c.item();
-        head_lines(c, u, &head.docs, guard, &head.dep);
-        c.line(if fields.iter().all(|f| f.optional) {
-            "#[derive(Debug, Clone, PartialEq, Default)]"
-        } else {
-            "#[derive(Debug, Clone, PartialEq)]"
-        });
-        c.line("#[allow(deprecated)]");
-        w!(c, "pub struct {name} {{");
-        c.indent_in();
-        for f in &fields {
-            self.field_decl(c, u, f);
-        }
+        self.struct_open(c, u, &name, head, &fields);
         close_empty(c, &format!("pub struct {name} {{"));
         self.serialize_impls(c, u, &name, guard, !fields.is_empty(), |c, u| {
             if fields.iter().any(|f| !f.guard.is_empty()) {
@@ -454,6 +442,32 @@ impl Cx<'_> {
         self.struct_deserialize(c, u, &name, guard, &fields);
         self.accessors(c, u, &name, guard, &fields);
         Ok(std::mem::take(c).finish())
+    }
+
+    /// A struct's docs and attributes, `pub struct Name {` and its
+    /// fields, the brace left open.
+    fn struct_open(&self, c: &mut Code, u: &mut Unit, name: &str, head: &Head, fields: &[Field]) {
+        c.item();
+        head_lines(c, u, &head.docs, &head.guard, &head.dep);
+        c.line(if fields.iter().all(|f| f.optional) {
+            "#[derive(Debug, Clone, PartialEq, Default)]"
+        } else {
+            "#[derive(Debug, Clone, PartialEq)]"
+        });
+        c.line("#[allow(deprecated)]");
+        w!(c, "pub struct {name} {{");
+        c.indent_in();
+        for f in fields {
+            self.field_decl(c, u, f);
+        }
+    }
+
+    /// The serde impls of a struct without members (the payload of an
+    /// event without data), as [`Cx::struct_item`] writes them.
+    pub(super) fn empty_struct_impls(&self, c: &mut Code, guard: &str, name: &str) {
+        let mut u = Unit::new();
+        self.serialize_impls(c, &mut u, name, guard, false, |c, _| c.line("Result_::Ok(())"));
+        self.struct_deserialize(c, &mut u, name, guard, &[]);
     }
 
     /// `Deserialize` for a struct of `fields`, through a builder local to
@@ -540,19 +554,7 @@ impl Cx<'_> {
         let (mut c, mut u) = (Code::new(), Unit::new());
         let (c, u) = (&mut c, &mut u);
         let guard = head.guard.as_str();
-        c.item();
-        head_lines(c, u, &head.docs, guard, &head.dep);
-        c.line(if fields.iter().all(|f| f.optional) {
-            "#[derive(Debug, Clone, PartialEq, Default)]"
-        } else {
-            "#[derive(Debug, Clone, PartialEq)]"
-        });
-        c.line("#[allow(deprecated)]");
-        w!(c, "pub struct {name} {{");
-        c.indent_in();
-        for f in &fields {
-            self.field_decl(c, u, f);
-        }
+        self.struct_open(c, u, &name, head, &fields);
         c.line("/// Members the schema does not declare, passed on as they are");
         c.line("/// (the command has `'gen': false`).");
         c.line("pub additional: qapi_rt_::serde_json::Map<String_, qapi_rt_::serde_json::Value>,");
