@@ -224,6 +224,20 @@ impl Unit {
         }
     }
 
+    /// What follows `Path {` in a struct literal without fields:
+    /// prettyplease drops its break there unless the literal is wider than
+    /// its 34 columns, when `Path {` and `}` go on two lines (but not when
+    /// the line has already run past its room).
+    pub(super) fn empty_lit_break(&mut self, path: &str) -> &mut Self {
+        if path.len() + 3 > 34 {
+            self.sp_out();
+            if let Some(Tok::Break { lapse, .. }) = self.toks.last_mut() {
+                *lapse = true;
+            }
+        }
+        self
+    }
+
     /// A break point, a space when not broken, the line after it back one
     /// level (before a pattern's closing brace).
     pub(super) fn sp_out(&mut self) -> &mut Self {
@@ -678,16 +692,10 @@ impl Unit {
             }
             X::Struct(p, fields) => {
                 self.cbox(4).s(p).s(" {");
-                if !fields.is_empty() {
+                if fields.is_empty() {
+                    self.empty_lit_break(p);
+                } else {
                     self.sp();
-                } else if p.len() + 3 > 34 {
-                    // prettyplease's break after `{` is dropped in an empty
-                    // literal unless the literal is wider than its 34
-                    // columns: `Path {` and `}` then go on two lines.
-                    self.sp_out();
-                    if let Some(Tok::Break { lapse, .. }) = self.toks.last_mut() {
-                        *lapse = true;
-                    }
                 }
                 for (i, (f, v)) in fields.iter().enumerate() {
                     self.s(f);

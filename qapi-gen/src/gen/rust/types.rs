@@ -1185,6 +1185,8 @@ fn struct_lit<'f>(u: &mut Unit, name: &str, inits: impl Iterator<Item = (&'f Fie
     let n = inits.len() + usize::from(tail.is_some());
     if n > 0 {
         u.sp();
+    } else {
+        u.empty_lit_break(name);
     }
     for (k, (f, init)) in inits.iter().enumerate() {
         if !f.guard.is_empty() {
