@@ -1,16 +1,11 @@
 //! Commands and events: `Command` / `Event` impls, the `Event` enum, the
 //! server trait and its dispatcher, written as laid-out text.
 
-use super::layout::{call, t, try_, ty, Arm, Body, Link, St, Unit, X};
+use super::layout::{call, impl_open, t, try_, ty, Arm, Body, Link, St, Unit, X};
 use super::text::{str_lit, w, Code};
+use super::types::{deserialize_sig, serialize_sig};
 use super::{doc, names, Cx, GenError, Head, Owner};
 use crate::model::{Command, Entity, EntityId, Event};
-
-/// `impl head trait_ for ty {`, laid out, and one level in.
-fn impl_open(code: &mut Code, head: &str, trait_: &X, ty: &str) {
-    Unit::new().impl_head(head.strip_prefix("impl").unwrap_or(head), trait_, ty).put(code);
-    code.indent_in();
-}
 
 /// A function signature line, laid out, and one level in.
 fn fn_open(code: &mut Code, head: &str, params: &[X], ret: Option<&X>) {
@@ -96,10 +91,7 @@ impl Cx<'_> {
         code.line("#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]");
         w!(code, "pub struct {name};");
 
-        code.item();
-        code.attr(&guard);
-        code.line("#[allow(deprecated)]");
-        impl_open(&mut code, "impl", &t("qapi_rt_::Command"), &name);
+        impl_open(&mut code, &mut Unit::new(), &guard, true, "", Some("qapi_rt_::Command"), &name);
         w!(code, "const NAME: &'static str = {};", str_lit(&e.name));
         code.open("const FLAGS: qapi_rt_::CommandFlags = qapi_rt_::CommandFlags");
         flags(&mut code, c);
@@ -158,18 +150,13 @@ impl Cx<'_> {
             }
         }
         let variant = names::ident(&names::camel(&e.name));
-        code.item();
-        code.attr(&guard);
-        code.line("#[allow(deprecated)]");
-        impl_open(&mut code, "impl", &t("qapi_rt_::Event"), &name);
+        impl_open(&mut code, &mut Unit::new(), &guard, true, "", Some("qapi_rt_::Event"), &name);
         w!(code, "const NAME: &'static str = {};", str_lit(&e.name));
         code.line("type Data = Self;");
         code.close("");
 
-        code.item();
-        code.attr(&guard);
-        code.line("#[allow(deprecated)]");
-        impl_open(&mut code, "impl", &X::Angle("::core::convert::From".into(), vec![t(name.as_str())]), "Event");
+        let from = X::Angle("::core::convert::From".into(), vec![t(name.as_str())]);
+        impl_open(&mut code, &mut Unit::new(), &guard, true, "", Some(&from), "Event");
         fn_open(&mut code, "fn from", &[t(format!("event: {name}"))], Some(&t("Self")));
         code.stmt(&St::Expr { attr: None, x: call(format!("Event::{variant}"), vec![t("event")]), semi: false });
         code.close("");
@@ -474,26 +461,13 @@ impl Cx<'_> {
     }
 }
 
-/// `#[cfg]` (if any), `#[allow(deprecated)]` and an impl header, opening
-/// an impl of a generated type.
-fn impl_item(code: &mut Code, guard: &str, head: &str, trait_: &X, ty: &str) {
-    code.item();
-    code.attr(guard);
-    code.line("#[allow(deprecated)]");
-    impl_open(code, head, trait_, ty);
-}
-
 /// `Serialize` and `Deserialize` for the payload of an event whose data is
 /// a named type, as serde's derive makes them for a newtype struct: JSON
 /// has the inner value.
 fn newtype_impls(code: &mut Code, guard: &str, name: &str) {
-    impl_item(code, guard, "impl", &t("qapi_rt_::serde::Serialize"), name);
-    fn_open(
-        code,
-        "fn serialize<S: qapi_rt_::serde::Serializer>",
-        &[t("&self"), t("serializer: S")],
-        Some(&ty("Result_<S::Ok, S::Error>")),
-    );
+    let u = &mut Unit::new();
+    impl_open(code, u, guard, true, "", Some("qapi_rt_::serde::Serialize"), name);
+    serialize_sig(code);
     let lit = str_lit(name);
     let x = X::Chain(
         "serializer".into(),
@@ -503,14 +477,8 @@ fn newtype_impls(code: &mut Code, guard: &str, name: &str) {
     code.close("");
     code.close("");
 
-    let de = X::Angle("qapi_rt_::serde::Deserialize".into(), vec![t("'de")]);
-    impl_item(code, guard, "impl<'de>", &de, name);
-    fn_open(
-        code,
-        "fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>",
-        &[t("deserializer: D")],
-        Some(&ty("Result_<Self, D::Error>")),
-    );
+    impl_open(code, u, guard, true, "<'de>", Some("qapi_rt_::serde::Deserialize<'de>"), name);
+    deserialize_sig(code);
     code.line("qapi_rt_::serde::Deserialize::deserialize(deserializer).map(Self)");
     code.close("");
     code.close("");

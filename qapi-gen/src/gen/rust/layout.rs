@@ -18,7 +18,7 @@ use std::fmt::{self, Write as _};
 
 use std::borrow::Cow;
 
-use super::text::{Code, MARGIN, MIN_SPACE};
+use super::text::{w, Code, MARGIN, MIN_SPACE};
 
 /// The width of something that can never fit.
 const INF: isize = 0xffff;
@@ -829,6 +829,31 @@ macro_rules! u {
     };
 }
 pub(super) use u;
+
+/// Opens an impl of a generated item: a blank line, its `#[cfg]` (if
+/// any), `#[allow(deprecated)]` when `allow`, then `impl<generics> trait_
+/// for ty {` laid out (`impl ty {` when `trait_` is `None`, which has no
+/// place to break), one level in.
+pub(super) fn impl_open<T: Lay + ?Sized>(
+    code: &mut Code,
+    u: &mut Unit,
+    guard: &str,
+    allow: bool,
+    generics: &str,
+    trait_: Option<&T>,
+    ty: &str,
+) {
+    code.item();
+    attr_line(code, u, guard);
+    if allow {
+        code.line("#[allow(deprecated)]");
+    }
+    match trait_ {
+        Some(t) => u.impl_head(generics, t, ty).put(code),
+        None => w!(code, "impl{generics} {ty} {{"),
+    }
+    code.indent_in();
+}
 
 /// An attribute on a line of its own (nothing for an empty one).
 pub(super) fn attr_line(code: &mut Code, u: &mut Unit, a: &str) {

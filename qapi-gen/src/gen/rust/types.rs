@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::layout::{attr_line, call, t, u, Arm, Body, Unit};
+use super::layout::{attr_line, call, impl_open, t, u, Arm, Body, Unit};
 use super::text::{str_lit, w, Code};
 use super::{doc, names, Cx, GenError, Head};
 use crate::model::{AlternateType, Builtin, Entity, EntityId, EntityKind, EnumType, Member, ObjectType};
@@ -100,7 +100,7 @@ fn sig_lines(c: &mut Code, head: &str, params: &[&str], tail: &str) {
 }
 
 /// `fn serialize` of `Serialize`, at the top of an impl.
-fn serialize_sig(c: &mut Code) {
+pub(super) fn serialize_sig(c: &mut Code) {
     sig_lines(
         c,
         "fn serialize<S: qapi_rt_::serde::Serializer>(",
@@ -110,30 +110,13 @@ fn serialize_sig(c: &mut Code) {
 }
 
 /// `fn deserialize` of `Deserialize`, at the top of an impl.
-fn deserialize_sig(c: &mut Code) {
+pub(super) fn deserialize_sig(c: &mut Code) {
     sig_lines(
         c,
         "fn deserialize<D: qapi_rt_::serde::Deserializer<'de>>(",
         &["deserializer: D,"],
         ") -> Result_<Self, D::Error> {",
     );
-}
-
-/// `#[allow(deprecated)] impl<generics> trait_ for name {`, after the
-/// item's guard.
-fn impl_open(c: &mut Code, u: &mut Unit, guard: &str, allow: bool, generics: &str, trait_: &str, name: &str) {
-    c.item();
-    attr_line(c, u, guard);
-    if allow {
-        c.line("#[allow(deprecated)]");
-    }
-    if trait_.is_empty() {
-        // `impl Name {` has no place to break.
-        w!(c, "impl{generics} {name} {{");
-    } else {
-        u.impl_head(generics, trait_, name).put(c);
-    }
-    c.indent_in();
 }
 
 /// `self.ident = Option_::Some(value);` (the value boxed if need be).
@@ -215,7 +198,7 @@ impl Cx<'_> {
         }
         close_empty(c, &format!("pub enum {name} {{"));
 
-        impl_open(c, u, &guard, true, "", "", &name);
+        impl_open(c, u, &guard, true, "", None::<&str>, &name);
         c.line("/// The wire name of the value.");
         c.line("pub fn as_str(&self) -> &str {");
         c.indent_in();
@@ -254,13 +237,13 @@ impl Cx<'_> {
         c.close("");
         c.close("");
 
-        impl_open(c, u, &guard, true, "", "qapi_rt_::serde::Serialize", &name);
+        impl_open(c, u, &guard, true, "", Some("qapi_rt_::serde::Serialize"), &name);
         serialize_sig(c);
         c.line("serializer.serialize_str(self.as_str())");
         c.close("");
         c.close("");
 
-        impl_open(c, u, &guard, true, "<'de>", "qapi_rt_::serde::Deserialize<'de>", &name);
+        impl_open(c, u, &guard, true, "<'de>", Some("qapi_rt_::serde::Deserialize<'de>"), &name);
         deserialize_sig(c);
         u.ibox(0).s("qapi_rt_::types::deserialize_enum").args().s("deserializer").next();
         u.s(&str_lit(&e.name)).next().s("Self::from_wire").next();
@@ -273,7 +256,7 @@ impl Cx<'_> {
         c.close("");
         c.close("");
 
-        impl_open(c, u, &guard, false, "", "::core::fmt::Display", &name);
+        impl_open(c, u, &guard, false, "", Some("::core::fmt::Display"), &name);
         c.line("fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {");
         c.indent_in();
         c.line("f.write_str(self.as_str())");
@@ -353,7 +336,7 @@ impl Cx<'_> {
         if !fields.iter().any(|f| f.optional) {
             return;
         }
-        impl_open(c, u, guard, true, "", "", name);
+        impl_open(c, u, guard, true, "", None::<&str>, name);
         for f in fields.iter().filter(|f| f.optional) {
             let base = f.ident.trim_start_matches("r#").trim_start_matches('_');
             w!(c, "/// Whether `{}` is present.", f.wire);
@@ -387,7 +370,7 @@ impl Cx<'_> {
         uses_map: bool,
         body: impl FnOnce(&mut Code, &mut Unit),
     ) {
-        impl_open(c, u, guard, true, "", "qapi_rt_::types::ObjectMembers", name);
+        impl_open(c, u, guard, true, "", Some("qapi_rt_::types::ObjectMembers"), name);
         sig_lines(
             c,
             "fn serialize_members<M: qapi_rt_::serde::ser::SerializeMap>(",
@@ -398,7 +381,7 @@ impl Cx<'_> {
         c.close("");
         c.close("");
 
-        impl_open(c, u, guard, true, "", "qapi_rt_::serde::Serialize", name);
+        impl_open(c, u, guard, true, "", Some("qapi_rt_::serde::Serialize"), name);
         serialize_sig(c);
         c.line("qapi_rt_::types::serialize_object(self, serializer)");
         c.close("");
@@ -477,7 +460,7 @@ impl Cx<'_> {
     /// Every member has an index, configured out or not, so that indices
     /// don't depend on the configuration.
     fn struct_deserialize(&self, c: &mut Code, u: &mut Unit, name: &str, guard: &str, fields: &[Field]) {
-        impl_open(c, u, guard, true, "<'de>", "qapi_rt_::serde::Deserialize<'de>", name);
+        impl_open(c, u, guard, true, "<'de>", Some("qapi_rt_::serde::Deserialize<'de>"), name);
         deserialize_sig(c);
         c.line("#[derive(Default)]");
         c.line("struct Slots_ {");
@@ -569,21 +552,7 @@ impl Cx<'_> {
         });
         deserialize_impl(c, u, &name, guard, &format!("an object ({})", e.name), "deserialize_map", |c, u| {
             visit_map_sig(c, u, &name);
-            for (i, f) in fields.iter().enumerate() {
-                attr_line(c, u, &f.guard);
-                w!(c, "let mut m{i} = Option_::None;");
-            }
-            c.line("let mut additional = qapi_rt_::serde_json::Map::new();");
-            c.line("while let Option_::Some(key) = map.next_key::<String_>()? {");
-            c.indent_in();
-            c.line("match key.as_str() {");
-            c.indent_in();
-            for (i, f) in fields.iter().enumerate() {
-                member_arm(c, u, &f.guard, &f.lit, &f.held, &format!("m{i}"));
-            }
-            c.line("_ => qapi_rt_::types::collect(&mut map, &mut additional, key)?,");
-            c.close("");
-            c.close("");
+            read_members(c, u, &fields, None, "additional");
             u.ibox(0).s("Result_::Ok(");
             struct_lit(u, &name, fields.iter().enumerate().map(|(i, f)| (f, Init::Slot(i))), Some("additional"));
             u.s(")").end().put(c);
@@ -738,7 +707,7 @@ impl Cx<'_> {
         }
         close_empty(c, &format!("pub enum {branch_ty} {{"));
 
-        impl_open(c, u, guard, true, "", "", &branch_ty);
+        impl_open(c, u, guard, true, "", None::<&str>, &branch_ty);
         c.line("/// The discriminator's value for this branch.");
         u.sig("pub fn tag", &[("&self", "")], Some(tag_ty.as_str())).put(c);
         c.indent_in();
@@ -810,7 +779,7 @@ impl Cx<'_> {
                 branch_members(c, u);
             });
         } else {
-            impl_open(c, u, guard, true, "", "qapi_rt_::types::ObjectMembers", &branch_ty);
+            impl_open(c, u, guard, true, "", Some("qapi_rt_::types::ObjectMembers"), &branch_ty);
             sig_lines(
                 c,
                 "fn serialize_members<M: qapi_rt_::serde::ser::SerializeMap>(",
@@ -847,23 +816,7 @@ impl Cx<'_> {
         // is known.
         deserialize_impl(c, u, &name, guard, &format!("an object ({})", e.name), "deserialize_map", |c, u| {
             visit_map_sig(c, u, &name);
-            c.line("let mut tag = Option_::None;");
-            for (i, f) in fields.iter().enumerate() {
-                attr_line(c, u, &f.guard);
-                w!(c, "let mut m{i} = Option_::None;");
-            }
-            c.line("let mut rest = qapi_rt_::serde_json::Map::new();");
-            c.line("while let Option_::Some(key) = map.next_key::<String_>()? {");
-            c.indent_in();
-            c.line("match key.as_str() {");
-            c.indent_in();
-            member_arm(c, u, "", &tag_lit, &tag_ty, "tag");
-            for (i, f) in fields.iter().enumerate() {
-                member_arm(c, u, &f.guard, &f.lit, &f.held, &format!("m{i}"));
-            }
-            c.line("_ => qapi_rt_::types::collect(&mut map, &mut rest, key)?,");
-            c.close("");
-            c.close("");
+            read_members(c, u, &fields, Some(("tag", &tag_lit, &tag_ty)), "rest");
             u.ibox(0).s("let tag = ").never();
             u.s("qapi_rt_::types::required").args().s("tag").next().s(&tag_lit).close().s("?").end().s(";").put(c);
             for (i, f) in fields.iter().enumerate().filter(|(_, f)| !f.optional) {
@@ -1002,7 +955,7 @@ impl Cx<'_> {
         }
         close_empty(c, &format!("pub enum {name} {{"));
 
-        impl_open(c, u, guard, true, "", "qapi_rt_::serde::Serialize", &name);
+        impl_open(c, u, guard, true, "", Some("qapi_rt_::serde::Serialize"), &name);
         serialize_sig(c);
         if branches.is_empty() {
             c.line("let _ = serializer;");
@@ -1152,7 +1105,7 @@ fn deserialize_impl(
     entry: &str,
     visit: impl FnOnce(&mut Code, &mut Unit),
 ) {
-    impl_open(c, u, guard, true, "<'de>", "qapi_rt_::serde::Deserialize<'de>", name);
+    impl_open(c, u, guard, true, "<'de>", Some("qapi_rt_::serde::Deserialize<'de>"), name);
     deserialize_sig(c);
     c.line("struct Visitor;");
     c.line("impl<'de> qapi_rt_::serde::de::Visitor<'de> for Visitor {");
@@ -1232,6 +1185,33 @@ fn struct_lit_tail<'f>(u: &mut Unit, name: &str, inits: impl Iterator<Item = (&'
     }
     u.s(tag_field).s(": ").ibox(0).s("branch").end().tcs(true);
     u.end_max(34).s("}");
+}
+
+/// The loop of a `visit_map` that reads `fields` into locals `mI` (and
+/// `first`, a `(local, wire literal, type)` read before them, into its
+/// own local), and collects every other member into the map `rest`.
+fn read_members(c: &mut Code, u: &mut Unit, fields: &[Field], first: Option<(&str, &str, &str)>, rest: &str) {
+    if let Some((slot, _, _)) = first {
+        w!(c, "let mut {slot} = Option_::None;");
+    }
+    for (i, f) in fields.iter().enumerate() {
+        attr_line(c, u, &f.guard);
+        w!(c, "let mut m{i} = Option_::None;");
+    }
+    w!(c, "let mut {rest} = qapi_rt_::serde_json::Map::new();");
+    c.line("while let Option_::Some(key) = map.next_key::<String_>()? {");
+    c.indent_in();
+    c.line("match key.as_str() {");
+    c.indent_in();
+    if let Some((slot, lit, ty)) = first {
+        member_arm(c, u, "", lit, ty, slot);
+    }
+    for (i, f) in fields.iter().enumerate() {
+        member_arm(c, u, &f.guard, &f.lit, &f.held, &format!("m{i}"));
+    }
+    w!(c, "_ => qapi_rt_::types::collect(&mut map, &mut {rest}, key)?,");
+    c.close("");
+    c.close("");
 }
 
 /// `#[cfg] "wire" => qapi_rt_::types::member::<_, T>(&mut map, &mut slot, "wire")?,`
