@@ -3,6 +3,6 @@
 //! `remaining` and the destination's optional RAM members) as client code.
 
 fn main() -> Result<(), qapi_gen::BuildError> {
-    qapi_gen::Builder::new("../schema/qapi-schema.json").out_file("project.rs").generate()?;
+    qapi_gen::Builder::new("../schema/qapi-schema.json").json_codec(true).out_file("project.rs").generate()?;
     Ok(())
 }

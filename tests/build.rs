@@ -1,10 +1,16 @@
 //! Generates `$OUT_DIR/fixture.rs` from `fixtures/build/qapi-schema.json`
 //! (which includes `sub/common.json`) with `qapi_gen::Builder`, the way a
-//! crate's build script would.
+//! crate's build script would, and the project's own schema with the JSON
+//! codec in both modes (`project_client.rs`, `project_server.rs`).
+
+use qapi_gen::gen::rust::Mode;
 
 fn main() -> Result<(), qapi_gen::BuildError> {
     // golden/conditions.cfg.rs turns conditions into `#[cfg(qapi = "...")]`.
     println!("cargo::rustc-check-cfg=cfg(qapi, values(any()))");
     qapi_gen::Builder::new("fixtures/build/qapi-schema.json").out_file("fixture.rs").generate()?;
+    for (mode, file) in [(Mode::Client, "project_client.rs"), (Mode::Server, "project_server.rs")] {
+        qapi_gen::Builder::new("../schema/qapi-schema.json").mode(mode).json_codec(true).out_file(file).generate()?;
+    }
     Ok(())
 }

@@ -61,9 +61,16 @@ fn all_modes() -> Vec<Options> {
     vec![
         Options::default(),
         Options { mode: Mode::Server, ..Options::default() },
-        Options { mode: Mode::Server, cond: CondPolicy::Cfg, gate_unstable: true, ..Options::default() },
+        Options {
+            mode: Mode::Server,
+            cond: CondPolicy::Cfg,
+            gate_unstable: true,
+            json_codec: true,
+            ..Options::default()
+        },
         Options {
             cond: CondPolicy::Cfg,
+            json_codec: true,
             cfg_key: "feature".into(),
             unmask_introspection: true,
             runtime_path: "crate::a::runtime::path::long::enough::to::push::the::serde::attribute::past::the::margin"

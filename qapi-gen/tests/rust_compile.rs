@@ -3,7 +3,8 @@
 //!
 //! Generates QEMU 10.2's schema, its guest agent's, QEMU's test schema and
 //! the project's schema (client and server mode; the test schema also
-//! with `#[cfg]` conditions and `unstable` gated) into a crate under
+//! with `#[cfg]` conditions and `unstable` gated; QEMU's client module
+//! and the `#[cfg]` one with the JSON codec) into a crate under
 //! `target/rust-compile/`, then runs `cargo clippy --all-targets -D
 //! warnings`, `cargo test` and `cargo doc` with `-Dwarnings` on it, with
 //! a target directory of its own so that repeated runs are incremental.
@@ -103,9 +104,18 @@ fn generated_code_compiles_and_behaves() {
     let client = Options::default();
     let server = Options { mode: Mode::Server, ..Options::default() };
     let unmasked = Options { mode: Mode::Server, unmask_introspection: true, ..Options::default() };
-    let cfg = Options { mode: Mode::Server, cond: CondPolicy::Cfg, gate_unstable: true, ..Options::default() };
+    // The JSON codec (`json_codec`) on the full schema and, with every
+    // condition as a `#[cfg]`, on the test schema.
+    let codec = Options { json_codec: true, ..Options::default() };
+    let cfg = Options {
+        mode: Mode::Server,
+        cond: CondPolicy::Cfg,
+        gate_unstable: true,
+        json_codec: true,
+        ..Options::default()
+    };
     let modules: Vec<(&str, PathBuf, &Options)> = vec![
-        ("qemu_client", q.join("10.2/qapi/qapi-schema.json"), &client),
+        ("qemu_client", q.join("10.2/qapi/qapi-schema.json"), &codec),
         ("qemu_server", q.join("10.2/qapi/qapi-schema.json"), &server),
         ("qga_client", q.join("10.2/qga/qapi-schema.json"), &client),
         ("qga_server", q.join("10.2/qga/qapi-schema.json"), &server),

@@ -19,6 +19,7 @@
 pub mod client;
 pub mod dispatch;
 pub mod error;
+pub mod json;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod stream;

@@ -32,6 +32,14 @@ fn cfg() -> Options {
     Options { cond: CondPolicy::Cfg, ..Options::default() }
 }
 
+fn codec() -> Options {
+    Options { json_codec: true, ..Options::default() }
+}
+
+fn cfg_codec() -> Options {
+    Options { json_codec: true, mode: Mode::Server, ..cfg() }
+}
+
 fn vnc_only() -> Options {
     Options { cond: CondPolicy::Defined(BTreeSet::from(["CONFIG_VNC".to_owned()])), ..Options::default() }
 }
@@ -43,13 +51,16 @@ const CASES: &[Case] = &[
     Case { schema: "conditions", golden: "conditions", options: client },
     Case { schema: "conditions", golden: "conditions.cfg", options: cfg },
     Case { schema: "conditions", golden: "conditions.defined", options: vnc_only },
+    Case { schema: "conditions", golden: "conditions.cfg.codec", options: cfg_codec },
     Case { schema: "enums", golden: "enums", options: client },
     Case { schema: "enums", golden: "enums.server", options: server },
     Case { schema: "events", golden: "events", options: client },
     Case { schema: "features", golden: "features", options: client },
     Case { schema: "features", golden: "features.gated", options: gated },
     Case { schema: "structs", golden: "structs", options: client },
+    Case { schema: "structs", golden: "structs.codec", options: codec },
     Case { schema: "unions", golden: "unions", options: client },
+    Case { schema: "unions", golden: "unions.codec", options: codec },
 ];
 
 fn golden_dir() -> PathBuf {

@@ -36,6 +36,7 @@ use syn::{bracketed, Ident, LitBool, LitStr, Token};
 /// | `cfg_key` | the key of `#[cfg(KEY = "NAME")]` with `cond = "cfg"`; `"feature"` maps conditions to Cargo features | `"qapi"` |
 /// | `doc_style` | `"error"`, `"warn"`: how documentation style problems count | `"error"` |
 /// | `unmask_introspection` | `true`, `false`: `qmp_schema()` keeps type names instead of QEMU's masked numbers | `false` |
+/// | `json_codec` | `true`, `false`: also implement `qapi_runtime::json`'s `Encode`/`Decode`, a JSON codec faster than serde | `false` |
 /// | `runtime` | the path of the runtime crate in generated code | `"::qapi_runtime"` |
 ///
 /// ```ignore
@@ -217,13 +218,15 @@ fn settings(input: &Input, errors: &mut Errors) -> (Options, DocStyle) {
             ("cfg_key", _) => errors.push(bad("a string, e.g. \"feature\"")),
             ("unmask_introspection", Value::Bool(b)) => opts.unmask_introspection = b.value,
             ("unmask_introspection", _) => errors.push(bad("`true` or `false`")),
+            ("json_codec", Value::Bool(b)) => opts.json_codec = b.value,
+            ("json_codec", _) => errors.push(bad("`true` or `false`")),
             ("runtime", Value::Str(v)) => opts.runtime_path = v.value(),
             ("runtime", _) => errors.push(bad("a path as a string, e.g. \"::qapi_runtime\"")),
             _ => errors.push(syn::Error::new(
                 s.key.span(),
                 format!(
                     "unknown option `{}`; the options are `mode`, `gate_unstable`, `defined`, `cond`, \
-                     `cfg_key`, `doc_style`, `unmask_introspection` and `runtime`",
+                     `cfg_key`, `doc_style`, `unmask_introspection`, `json_codec` and `runtime`",
                     s.key
                 ),
             )),

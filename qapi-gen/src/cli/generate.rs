@@ -62,6 +62,10 @@ pub struct Args {
     /// Keep type names in the generated introspection (qmp_schema()) instead of masking them.
     #[arg(long)]
     pub unmask_introspection: bool,
+    /// Also implement qapi_runtime::json's Encode and Decode for every type: a JSON codec that
+    /// bypasses serde (faster on QMP replies, more code to compile).
+    #[arg(long)]
+    pub json_codec: bool,
     /// Write nothing: exit 0 when OUT is what the schema generates, 1 when it is stale.
     #[arg(long, requires = "output")]
     pub check: bool,
@@ -86,6 +90,7 @@ impl Args {
         .cfg_key(self.cfg_key.clone())
         .runtime_path(self.runtime_path.clone())
         .unmask_introspection(self.unmask_introspection)
+        .json_codec(self.json_codec)
         .doc_style(match self.input.doc_style {
             StyleArg::Error => DocStyle::Error,
             StyleArg::Warn => DocStyle::Warn,

@@ -262,6 +262,9 @@ impl Cx<'_> {
         c.line("f.write_str(self.as_str())");
         c.close("");
         c.close("");
+        if self.opts.json_codec {
+            self.codec_enum(c, u, &name, &guard, client.then_some(fallback));
+        }
         Ok(std::mem::take(c).finish())
     }
 
@@ -424,6 +427,9 @@ impl Cx<'_> {
         });
         self.struct_deserialize(c, u, &name, guard, &fields);
         self.accessors(c, u, &name, guard, &fields);
+        if self.opts.json_codec {
+            self.codec_struct(c, u, &name, guard, &fields);
+        }
         Ok(std::mem::take(c).finish())
     }
 
@@ -739,6 +745,10 @@ impl Cx<'_> {
                 c.line("match *self {}");
                 return;
             }
+            if strict && !as_enum && !variants.iter().any(|v| v.ty.is_some() && v.guard.is_empty()) {
+                // No branch that is always there writes members.
+                c.line("let _ = &map;");
+            }
             c.line("match *self {");
             c.indent_in();
             for v in &variants {
@@ -879,6 +889,9 @@ impl Cx<'_> {
 
         if !as_enum {
             self.accessors(c, u, &name, guard, &fields);
+        }
+        if self.opts.json_codec {
+            self.codec_via_serde(c, u, &name, guard);
         }
         Ok(std::mem::take(c).finish())
     }
@@ -1090,6 +1103,9 @@ impl Cx<'_> {
                 });
             }
         });
+        if self.opts.json_codec {
+            self.codec_via_serde(c, u, &name, guard);
+        }
         Ok(std::mem::take(c).finish())
     }
 }
@@ -1123,16 +1139,24 @@ fn deserialize_impl(
 
 /// How a struct literal's field gets its value from slot `i`.
 #[derive(Clone, Copy)]
-enum Init {
+pub(super) enum Init {
     /// `self.mI` of the builder (`required(...)?` unless optional).
     SelfSlot(usize),
     /// The local `mI` (`required(...)?` unless optional).
     Slot(usize),
+    /// The local `mI` read by the JSON codec (`required(r, ...)?`
+    /// unless optional).
+    Read(usize),
 }
 
 /// `Name { #[cfg] field: value, ... }` followed by `tail` (a shorthand
 /// field) if any.
-fn struct_lit<'f>(u: &mut Unit, name: &str, inits: impl Iterator<Item = (&'f Field, Init)>, tail: Option<&str>) {
+pub(super) fn struct_lit<'f>(
+    u: &mut Unit,
+    name: &str,
+    inits: impl Iterator<Item = (&'f Field, Init)>,
+    tail: Option<&str>,
+) {
     let inits: Vec<(&Field, Init)> = inits.collect();
     u.cbox(4).s(name).s(" {");
     let n = inits.len() + usize::from(tail.is_some());
@@ -1148,7 +1172,7 @@ fn struct_lit<'f>(u: &mut Unit, name: &str, inits: impl Iterator<Item = (&'f Fie
         u.s(&f.ident).s(": ").ibox(0);
         let (base, slot) = match *init {
             Init::SelfSlot(i) => (true, i),
-            Init::Slot(i) => (false, i),
+            Init::Slot(i) | Init::Read(i) => (false, i),
         };
         let slot_expr = |u: &mut Unit| {
             if base {
@@ -1160,7 +1184,11 @@ fn struct_lit<'f>(u: &mut Unit, name: &str, inits: impl Iterator<Item = (&'f Fie
         if f.optional {
             slot_expr(u);
         } else {
-            u.s("qapi_rt_::types::required").args();
+            if let Init::Read(_) = init {
+                u.s("qapi_rt_::json::required").args().s("r").next();
+            } else {
+                u.s("qapi_rt_::types::required").args();
+            }
             slot_expr(u);
             u.next().s(&f.lit).close().s("?");
         }
@@ -1180,7 +1208,7 @@ fn struct_lit_tail<'f>(u: &mut Unit, name: &str, inits: impl Iterator<Item = (&'
         if !f.guard.is_empty() {
             u.attr(&f.guard).sp();
         }
-        let (Init::Slot(i) | Init::SelfSlot(i)) = *init;
+        let (Init::Slot(i) | Init::SelfSlot(i) | Init::Read(i)) = *init;
         u!(u.s(&f.ident).s(": ").ibox(0), "m{i}").end().tcs(false);
     }
     u.s(tag_field).s(": ").ibox(0).s("branch").end().tcs(true);
@@ -1219,6 +1247,13 @@ fn member_arm(c: &mut Code, u: &mut Unit, guard: &str, lit: &str, ty: &str, slot
     attr_line(c, u, guard);
     u.ibox(0).s(lit).arm_open().s("qapi_rt_::types::member").turbofish(&["_", ty]).args();
     u.s("&mut map").next().s("&mut ").s(slot).next().s(lit).close().s("?").arm_close(false).put(c);
+}
+
+/// `#[cfg] I => qapi_rt_::json::read_member(r, &mut mI, "wire")?,`
+pub(super) fn read_arm(c: &mut Code, u: &mut Unit, guard: &str, i: usize, lit: &str) {
+    attr_line(c, u, guard);
+    u!(u.ibox(0), "{i}").arm_open().s("qapi_rt_::json::read_member").args().s("r").next();
+    u!(u, "&mut m{i}").next().s(lit).close().s("?").arm_close(false).put(c);
 }
 
 /// `fn visit_map(self, mut map: A) -> Result_<Name, A::Error> {`.

@@ -1,0 +1,1219 @@
+//! A JSON codec for generated types that does not go through serde: what
+//! `qapi-gen` emits with its `json_codec` option ([`Encode`], [`Decode`]
+//! and [`EncodeMembers`] impls) calls the functions here.
+//!
+//! Generated serde impls must work with any serde format, so they pay for
+//! serde's visitor protocol on every member. Knowing the format is JSON
+//! lets the codec write each member's `,"name":` as one pre-escaped copy,
+//! compare member names as they sit in the input, and build values
+//! without going through visitors. The output is byte for byte what
+//! `serde_json` writes for the same value, and the input accepted is
+//! what the serde impls accept, with the same meaning; errors use QEMU's
+//! wording and give the line and column.
+//!
+//! ```
+//! use qapi_runtime::json::{self, Decode, Encode, EncodeMembers, Reader};
+//!
+//! // By hand what qapi-gen generates for `{ 'struct': 'Point', 'data': { 'x': 'int', '*y': 'int' } }`.
+//! #[derive(Debug, PartialEq)]
+//! struct Point { x: i64, y: Option<i64> }
+//!
+//! impl EncodeMembers for Point {
+//!     fn encode_members(&self, out: &mut Vec<u8>) {
+//!         json::write_member(out, ",\"x\":", &self.x);
+//!         json::write_optional(out, ",\"y\":", &self.y);
+//!     }
+//! }
+//! impl Encode for Point {
+//!     fn encode(&self, out: &mut Vec<u8>) {
+//!         json::encode_object(self, out)
+//!     }
+//! }
+//! impl Decode for Point {
+//!     fn decode(r: &mut Reader<'_>) -> Result<Self, json::Error> {
+//!         let (mut m0, mut m1) = (None, None);
+//!         json::begin_object(r)?;
+//!         while let Some(key) = json::next_key(r)? {
+//!             match &*key {
+//!                 "x" => json::read_member(r, &mut m0, "x")?,
+//!                 "y" => json::read_member(r, &mut m1, "y")?,
+//!                 _ => json::unknown(r, &key, false)?,
+//!             }
+//!         }
+//!         Ok(Point { x: json::required(r, m0, "x")?, y: m1 })
+//!     }
+//! }
+//!
+//! let p: Point = json::from_str(r#"{ "y": 2, "x": 1 }"#).unwrap();
+//! assert_eq!(p, Point { x: 1, y: Some(2) });
+//! assert_eq!(json::to_string(&p), r#"{"x":1,"y":2}"#);
+//! let e = json::from_str::<Point>("{\n  \"x\": true\n}").unwrap_err();
+//! assert_eq!(e.to_string(), "Invalid parameter type for 'x', expected: integer at line 2 column 8");
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+/// How deeply objects and arrays may nest in decoded input (serde_json's
+/// limit too): deeper input is an error, not a stack overflow.
+const MAX_DEPTH: u32 = 128;
+
+/// A value that can be written as JSON.
+pub trait Encode {
+    /// Appends the value's JSON text to `out`.
+    fn encode(&self, out: &mut Vec<u8>);
+}
+
+/// An object type whose members can be written into an object being
+/// written: what a union's branch contributes to the union's object.
+pub trait EncodeMembers {
+    /// Appends `,"name":value` for every member that is present, in
+    /// schema order (see [`encode_object`] for the leading comma).
+    fn encode_members(&self, out: &mut Vec<u8>);
+}
+
+/// A value that can be read from JSON.
+pub trait Decode: Sized {
+    /// Reads one value, leading whitespace included.
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error>;
+}
+
+// ---- entry points ----------------------------------------------------------
+
+/// The JSON text of `value`, as bytes.
+pub fn to_vec<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    value.encode(&mut out);
+    out
+}
+
+/// The JSON text of `value`.
+pub fn to_string<T: Encode + ?Sized>(value: &T) -> String {
+    // Everything written is UTF-8: `str` slices and ASCII.
+    String::from_utf8(to_vec(value)).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Reads a `T` from `text`, which must hold exactly one JSON value
+/// (whitespace around it allowed).
+pub fn from_str<T: Decode>(text: &str) -> Result<T, Error> {
+    let mut r = Reader::new(text);
+    let value = T::decode(&mut r)?;
+    r.skip_ws();
+    if r.pos < r.bytes().len() {
+        return Err(r.syntax("trailing characters"));
+    }
+    Ok(value)
+}
+
+/// [`from_str`] on bytes, which must be UTF-8.
+pub fn from_slice<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => from_str(text),
+        Err(e) => {
+            let mut r = Reader::new(std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default());
+            r.pos = e.valid_up_to();
+            Err(r.syntax("invalid UTF-8"))
+        }
+    }
+}
+
+// ---- writing ---------------------------------------------------------------
+
+/// Writes an object of `value`'s members. Each member starts with a
+/// comma; the first one's is overwritten with the `{`, so that a member
+/// never needs to know whether one was written before it.
+#[inline]
+pub fn encode_object<T: EncodeMembers + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    let start = out.len();
+    value.encode_members(out);
+    if out.len() == start {
+        out.extend_from_slice(b"{}");
+    } else {
+        out[start] = b'{';
+        out.push(b'}');
+    }
+}
+
+/// Writes a member: `key` is its `,"name":`, already escaped.
+#[inline]
+pub fn write_member<T: Encode + ?Sized>(out: &mut Vec<u8>, key: &str, value: &T) {
+    out.extend_from_slice(key.as_bytes());
+    value.encode(out);
+}
+
+/// Writes an optional member if it is present.
+#[inline]
+pub fn write_optional<T: Encode>(out: &mut Vec<u8>, key: &str, value: &Option<T>) {
+    if let Some(value) = value {
+        write_member(out, key, value);
+    }
+}
+
+/// Writes `s` as a JSON string, escaped as serde_json escapes it.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 15)]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Writes `value` through its serde impl: what the codec does for the
+/// types it has no code of its own for (unions, alternates, `any`).
+pub fn write_serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    let start = out.len();
+    // Writing into a Vec cannot fail, and generated serde impls don't
+    // fail either; should one ever, `null` is written rather than half a
+    // value.
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.truncate(start);
+        out.extend_from_slice(b"null");
+    }
+}
+
+macro_rules! encode_ints {
+    ($($t:ty)*) => {$(
+        impl Encode for $t {
+            #[inline]
+            fn encode(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
+            }
+        }
+    )*};
+}
+encode_ints!(i8 i16 i32 i64 u8 u16 u32 u64);
+
+impl Encode for f64 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        // serde_json's own formatting (and `null` for NaN and infinities),
+        // so that output stays byte-equal to it.
+        write_serde(out, self);
+    }
+}
+
+impl Encode for bool {
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(if *self { b"true" } else { b"false" });
+    }
+}
+
+/// QAPI's `null`.
+impl Encode for () {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"null");
+    }
+}
+
+impl Encode for str {
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_str(out, self);
+    }
+}
+
+impl Encode for String {
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_str(out, self);
+    }
+}
+
+/// QAPI's `any`.
+impl Encode for Value {
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_serde(out, self);
+    }
+}
+
+impl<T: Encode> Encode for [T] {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            item.encode(out);
+        }
+        out.push(b']');
+    }
+}
+
+impl<T: Encode> Encode for Vec<T> {
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.as_slice().encode(out);
+    }
+}
+
+impl<T: Encode + ?Sized> Encode for Box<T> {
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) {
+        (**self).encode(out);
+    }
+}
+
+impl<T: Encode + ?Sized> Encode for &T {
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) {
+        (**self).encode(out);
+    }
+}
+
+// ---- reading ---------------------------------------------------------------
+
+/// A position in JSON text being decoded.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    text: &'a str,
+    pos: usize,
+    depth: u32,
+    /// Just after an object's `{`: its first member takes no comma.
+    first: bool,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `text`.
+    pub fn new(text: &'a str) -> Self {
+        Reader { text, pos: 0, depth: 0, first: false }
+    }
+
+    /// How far into the text it has read, in bytes.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    #[inline]
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        let bytes = self.bytes();
+        let mut i = self.pos;
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(i) {
+            i += 1;
+        }
+        self.pos = i;
+    }
+
+    /// The next byte after whitespace, not consumed.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bytes().get(self.pos).copied()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn error(&self, at: usize, kind: ErrorKind) -> Error {
+        let before = &self.bytes()[..at.min(self.bytes().len())];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        Error(Box::new(Inner { kind, path: Vec::new(), line, column }))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn syntax(&self, msg: &str) -> Error {
+        self.error(self.pos, ErrorKind::Syntax(msg.to_owned()))
+    }
+
+    /// The error for a value of the wrong JSON type where `expected` was
+    /// wanted, or a syntax error when there is no value at all.
+    #[cold]
+    #[inline(never)]
+    fn wrong_type(&self, expected: &'static str) -> Error {
+        match self.bytes().get(self.pos) {
+            Some(b'"' | b'{' | b'[' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
+                self.error(self.pos, ErrorKind::Type(expected))
+            }
+            Some(_) => self.syntax("expected value"),
+            None => self.syntax("EOF while parsing a value"),
+        }
+    }
+
+    /// Consumes `lit` (`true`, `false`, `null`) or fails.
+    fn literal(&mut self, lit: &[u8]) -> Result<(), Error> {
+        if self.bytes()[self.pos..].starts_with(lit) {
+            self.pos += lit.len();
+            Ok(())
+        } else {
+            Err(self.syntax("expected value"))
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.syntax("recursion limit exceeded"));
+        }
+        Ok(())
+    }
+
+    /// A string whose opening quote is at the current position.
+    #[inline]
+    fn string_at_quote(&mut self) -> Result<Cow<'a, str>, Error> {
+        let bytes = self.bytes();
+        let start = self.pos + 1;
+        // A local index: the loop keeps it in a register.
+        let mut i = start;
+        while let Some(&b) = bytes.get(i) {
+            if b == b'"' {
+                self.pos = i + 1;
+                // Both ends are next to an ASCII quote, so on char
+                // boundaries.
+                return Ok(Cow::Borrowed(self.text.get(start..i).unwrap_or_default()));
+            }
+            if b == b'\\' || b < 0x20 {
+                break;
+            }
+            i += 1;
+        }
+        self.pos = i;
+        self.string_slow(start).map(Cow::Owned)
+    }
+
+    /// The rest of a string with escapes (or an error), from `start`, just
+    /// after its opening quote; the position is on the first `\\` (or the
+    /// character at fault).
+    #[cold]
+    fn string_slow(&mut self, start: usize) -> Result<String, Error> {
+        match self.bytes().get(self.pos) {
+            Some(b'\\') => self.string_escaped(start),
+            Some(_) => Err(self.syntax("control character (\\u0000-\\u001F) found while parsing a string")),
+            None => Err(self.syntax("EOF while parsing a string")),
+        }
+    }
+
+    /// The rest of a string that has escapes, from `start` (just after
+    /// its opening quote) with the current position on the first `\`.
+    fn string_escaped(&mut self, start: usize) -> Result<String, Error> {
+        let bytes = self.bytes();
+        let mut s = String::from(self.text.get(start..self.pos).unwrap_or_default());
+        let mut run = self.pos;
+        loop {
+            match bytes.get(self.pos) {
+                Some(b'"') => {
+                    s.push_str(self.text.get(run..self.pos).unwrap_or_default());
+                    self.pos += 1;
+                    return Ok(s);
+                }
+                Some(b'\\') => {
+                    s.push_str(self.text.get(run..self.pos).unwrap_or_default());
+                    self.pos += 1;
+                    let c = match bytes.get(self.pos) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            self.pos += 1;
+                            self.unicode_escape()?
+                        }
+                        Some(_) => return Err(self.syntax("invalid escape")),
+                        None => return Err(self.syntax("EOF while parsing a string")),
+                    };
+                    self.pos += 1;
+                    s.push(c);
+                    run = self.pos;
+                }
+                Some(0..=0x1f) => {
+                    return Err(self.syntax("control character (\\u0000-\\u001F) found while parsing a string"))
+                }
+                Some(_) => self.pos += 1,
+                None => return Err(self.syntax("EOF while parsing a string")),
+            }
+        }
+    }
+
+    /// Four hex digits at the current position; leaves the position on
+    /// the last of them.
+    fn hex4(&mut self) -> Result<u16, Error> {
+        let digits = self.bytes().get(self.pos..self.pos + 4);
+        let Some(digits) = digits else {
+            self.pos = self.bytes().len();
+            return Err(self.syntax("EOF while parsing a string"));
+        };
+        let mut n = 0u16;
+        for &d in digits {
+            let v = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => return Err(self.syntax("invalid escape")),
+            };
+            n = n * 16 + u16::from(v);
+        }
+        self.pos += 3;
+        Ok(n)
+    }
+
+    /// The character of a `\u` escape (a surrogate pair takes two),
+    /// leaving the position on its last hex digit.
+    fn unicode_escape(&mut self) -> Result<char, Error> {
+        let first = self.hex4()?;
+        let code = match first {
+            0xd800..=0xdbff => {
+                if !self.bytes()[self.pos + 1..].starts_with(b"\\u") {
+                    return Err(self.syntax("lone leading surrogate in hex escape"));
+                }
+                self.pos += 3;
+                let second = self.hex4()?;
+                if !(0xdc00..=0xdfff).contains(&second) {
+                    return Err(self.syntax("lone leading surrogate in hex escape"));
+                }
+                0x10000 + ((u32::from(first) - 0xd800) << 10) + (u32::from(second) - 0xdc00)
+            }
+            0xdc00..=0xdfff => return Err(self.syntax("lone leading surrogate in hex escape")),
+            n => u32::from(n),
+        };
+        char::from_u32(code).ok_or_else(|| self.syntax("invalid unicode code point"))
+    }
+
+    /// A string value.
+    pub fn string(&mut self) -> Result<Cow<'a, str>, Error> {
+        match self.peek() {
+            Some(b'"') => self.string_at_quote(),
+            _ => Err(self.wrong_type("string")),
+        }
+    }
+
+    /// A number's text: whether it is negative, its magnitude if it is an
+    /// integer that fits in a `u64`, and where it starts.
+    #[inline]
+    fn number(&mut self, expected: &'static str) -> Result<(bool, Option<u64>, usize), Error> {
+        let bytes = self.bytes();
+        let start = self.pos;
+        let mut i = start;
+        let neg = bytes.get(i) == Some(&b'-');
+        if neg {
+            i += 1;
+        }
+        let mut mag: u64 = 0;
+        let mut fits = true;
+        match bytes.get(i) {
+            Some(b'0') => {
+                i += 1;
+                if let Some(b'0'..=b'9') = bytes.get(i) {
+                    self.pos = i;
+                    return Err(self.syntax("invalid number"));
+                }
+            }
+            Some(b'1'..=b'9') => {
+                let digits = i;
+                // Eight digits at a time while there are (most numbers in
+                // QMP replies are byte counts of 8 digits or more).
+                while let Some(chunk) = bytes.get(i..i + 8) {
+                    let Some(v) = eight_digits(chunk) else { break };
+                    if i - digits > 8 {
+                        break;
+                    }
+                    mag = mag * 100_000_000 + v;
+                    i += 8;
+                }
+                while let Some(&d @ b'0'..=b'9') = bytes.get(i) {
+                    // 19 digits always fit in a u64; beyond, check.
+                    if i - digits < 19 {
+                        mag = mag * 10 + u64::from(d - b'0');
+                    } else {
+                        match mag.checked_mul(10).and_then(|m| m.checked_add(u64::from(d - b'0'))) {
+                            Some(m) => mag = m,
+                            None => fits = false,
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            _ if neg => {
+                self.pos = i;
+                return Err(self.syntax("invalid number"));
+            }
+            _ => return Err(self.wrong_type(expected)),
+        }
+        self.pos = i;
+        if let Some(b'.' | b'e' | b'E') = bytes.get(i) {
+            self.fraction_and_exponent()?;
+            fits = false;
+        }
+        Ok((neg, fits.then_some(mag), start))
+    }
+
+    /// A number's `.digits` and `e±digits`, either optional.
+    #[cold]
+    fn fraction_and_exponent(&mut self) -> Result<(), Error> {
+        let bytes = self.bytes();
+        if let Some(b'.') = bytes.get(self.pos) {
+            self.pos += 1;
+            if !matches!(bytes.get(self.pos), Some(b'0'..=b'9')) {
+                return Err(self.syntax("invalid number"));
+            }
+            while let Some(b'0'..=b'9') = bytes.get(self.pos) {
+                self.pos += 1;
+            }
+        }
+        if let Some(b'e' | b'E') = bytes.get(self.pos) {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = bytes.get(self.pos) {
+                self.pos += 1;
+            }
+            if !matches!(bytes.get(self.pos), Some(b'0'..=b'9')) {
+                return Err(self.syntax("invalid number"));
+            }
+            while let Some(b'0'..=b'9') = bytes.get(self.pos) {
+                self.pos += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// An integer in `min..=max`; `name` is its QAPI type for errors.
+    #[inline]
+    fn integer(&mut self, min: i128, max: i128, name: &'static str) -> Result<i128, Error> {
+        self.skip_ws();
+        let (neg, mag, start) = self.number("integer")?;
+        // `-0` too: serde_json reads it as the float -0.0.
+        let Some(mag) = mag.filter(|m| !neg || *m != 0) else {
+            // A fraction, an exponent, or beyond 64 bits: JSON numbers
+            // that are no integer to QEMU (nor to serde_json).
+            return Err(self.error(start, ErrorKind::Type("integer")));
+        };
+        let v = if neg { -i128::from(mag) } else { i128::from(mag) };
+        if v < min || v > max {
+            return Err(self.error(start, ErrorKind::Range(name)));
+        }
+        Ok(v)
+    }
+
+    /// A number, integers included.
+    pub fn f64(&mut self) -> Result<f64, Error> {
+        self.skip_ws();
+        let (neg, mag, start) = self.number("number")?;
+        if let Some(m) = mag.filter(|m| *m < 1 << 53) {
+            let v = m as f64;
+            return Ok(if neg { -v } else { v });
+        }
+        // serde_json's own conversion (not `str::parse`, which rounds
+        // differently in the last bit without its `float_roundtrip`
+        // feature), so that both decode a text to the same value.
+        let text = self.text.get(start..self.pos).unwrap_or_default();
+        serde_json::from_str::<f64>(text)
+            .map_err(|_| self.error(start, ErrorKind::Syntax("number out of range".into())))
+    }
+
+    /// `true` or `false`.
+    pub fn bool(&mut self) -> Result<bool, Error> {
+        match self.peek() {
+            Some(b't') => self.literal(b"true").map(|()| true),
+            Some(b'f') => self.literal(b"false").map(|()| false),
+            _ => Err(self.wrong_type("boolean")),
+        }
+    }
+
+    /// `null`.
+    pub fn null(&mut self) -> Result<(), Error> {
+        match self.peek() {
+            Some(b'n') => self.literal(b"null"),
+            _ => Err(self.wrong_type("null")),
+        }
+    }
+
+    /// The extent of the next value, checked by serde_json and skipped.
+    fn raw_value(&mut self) -> Result<&'a str, Error> {
+        self.skip_ws();
+        let rest = self.text.get(self.pos..).unwrap_or_default();
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<serde::de::IgnoredAny>();
+        match values.next() {
+            Some(Ok(_)) => {
+                let len = values.byte_offset();
+                self.pos += len;
+                Ok(rest.get(..len).unwrap_or_default())
+            }
+            Some(Err(e)) => {
+                // serde_json counts from `rest`; point into the whole text.
+                let at = offset_of(rest, e.line(), e.column());
+                let msg = e.to_string();
+                let msg = msg.rsplit_once(" at line ").map_or(msg.as_str(), |(m, _)| m);
+                Err(self.error(self.pos + at, ErrorKind::Syntax(msg.to_owned())))
+            }
+            None => Err(self.syntax("EOF while parsing a value")),
+        }
+    }
+}
+
+/// The value of eight ASCII digits, or `None` if they aren't all digits.
+#[inline]
+fn eight_digits(chunk: &[u8]) -> Option<u64> {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(chunk);
+    let v = u64::from_le_bytes(a);
+    // Each byte must be 0x30..=0x39: its high nibble 3, and adding 6 must
+    // not carry into the high nibble.
+    let sub = v.wrapping_sub(0x3030_3030_3030_3030);
+    if (v & 0xf0f0_f0f0_f0f0_f0f0) != 0x3030_3030_3030_3030
+        || (sub.wrapping_add(0x0606_0606_0606_0606) & 0xf0f0_f0f0_f0f0_f0f0) != 0
+    {
+        return None;
+    }
+    // Pairs, then quads, then the eight: the first digit is the low byte.
+    let v = (sub.wrapping_mul(10) + (sub >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_ffff_0000_ffff;
+    Some((v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff)
+}
+
+/// Whether `a` and `b` hold the same bytes: for the short names of QAPI
+/// members, word compares instead of a call to `memcmp`.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    match n {
+        // Two overlapping words cover it.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
+/// The byte offset of serde_json's 1-based `line` and `column` in `text`.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    (line_start + column.saturating_sub(1)).min(text.len())
+}
+
+/// Opens an object: consumes its `{` (a value of another type is an
+/// error). Then [`next_key`] until it returns `None`.
+#[inline]
+pub fn begin_object(r: &mut Reader<'_>) -> Result<(), Error> {
+    match r.peek() {
+        Some(b'{') => {
+            r.enter()?;
+            r.pos += 1;
+            r.first = true;
+            Ok(())
+        }
+        _ => Err(r.wrong_type("object")),
+    }
+}
+
+/// Past the `,` before the next member, at its name's opening quote:
+/// `false` once the object's `}` is consumed instead.
+#[inline]
+fn member_start(r: &mut Reader<'_>) -> Result<bool, Error> {
+    let first = std::mem::replace(&mut r.first, false);
+    match r.peek() {
+        Some(b'}') => {
+            r.pos += 1;
+            r.depth -= 1;
+            return Ok(false);
+        }
+        Some(b',') if !first => {
+            r.pos += 1;
+            r.skip_ws();
+        }
+        Some(_) if !first => return Err(r.syntax("expected `,` or `}`")),
+        _ => {}
+    }
+    match r.bytes().get(r.pos) {
+        Some(b'"') => Ok(true),
+        Some(_) => Err(r.syntax("key must be a string")),
+        None => Err(r.syntax("EOF while parsing an object")),
+    }
+}
+
+/// Consumes the `:` after a member's name.
+#[inline]
+fn colon(r: &mut Reader<'_>) -> Result<(), Error> {
+    match r.peek() {
+        Some(b':') => {
+            r.pos += 1;
+            Ok(())
+        }
+        _ => Err(r.syntax("expected `:`")),
+    }
+}
+
+/// The next member's name, its `:` consumed, or `None` once the object's
+/// `}` is.
+#[inline]
+pub fn next_key<'a>(r: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>, Error> {
+    if !member_start(r)? {
+        return Ok(None);
+    }
+    let key = r.string_at_quote()?;
+    colon(r)?;
+    Ok(Some(key))
+}
+
+/// Reads the members of an object by their index in a list of names:
+/// what a generated `Decode` impl of a struct uses.
+///
+/// QEMU sends members in schema order, so the name looked for first is
+/// the one after the previous member's; it is compared where it sits in
+/// the input, without being scanned first, and nearly always matches.
+#[derive(Debug)]
+pub struct Members {
+    names: &'static [&'static str],
+    /// Where the next name is looked for first.
+    at: usize,
+    strict: bool,
+}
+
+impl Members {
+    /// Opens the object (consumes its `{`); members not in `names` will
+    /// be skipped, or an error when `strict` (server mode).
+    #[inline]
+    pub fn new(r: &mut Reader<'_>, names: &'static [&'static str], strict: bool) -> Result<Self, Error> {
+        begin_object(r)?;
+        Ok(Members { names, at: 0, strict })
+    }
+
+    /// The index in `names` of the next member, its `:` consumed, or
+    /// `None` once the object's `}` is.
+    #[inline]
+    pub fn next(&mut self, r: &mut Reader<'_>) -> Result<Option<usize>, Error> {
+        loop {
+            if !member_start(r)? {
+                return Ok(None);
+            }
+            if let Some(name) = self.names.get(self.at) {
+                let bytes = r.bytes();
+                let from = r.pos + 1;
+                let end = from + name.len();
+                // Names are QAPI names: no quote or backslash in them.
+                if bytes.get(from..end).is_some_and(|b| same(b, name.as_bytes())) && bytes.get(end) == Some(&b'"') {
+                    r.pos = end + 1;
+                    colon(r)?;
+                    let found = self.at;
+                    self.at += 1;
+                    return Ok(Some(found));
+                }
+            }
+            let key = r.string_at_quote()?;
+            colon(r)?;
+            if let Some(found) = self.names.iter().position(|n| *n == key) {
+                self.at = found + 1;
+                return Ok(Some(found));
+            }
+            unknown(r, &key, self.strict)?;
+        }
+    }
+
+    /// A member whose index [`Members::next`] returned but that this
+    /// build does not have (it is configured out): like one not in the
+    /// names.
+    pub fn unavailable(&self, r: &mut Reader<'_>, index: usize) -> Result<(), Error> {
+        unknown(r, self.names.get(index).copied().unwrap_or_default(), self.strict)
+    }
+}
+
+/// Reads an object whose type has no members: each member is skipped,
+/// or an error when `strict`.
+pub fn empty_object(r: &mut Reader<'_>, strict: bool) -> Result<(), Error> {
+    let mut members = Members::new(r, &[], strict)?;
+    while members.next(r)?.is_some() {}
+    Ok(())
+}
+
+/// Reads the value of member `name` into `slot`; a second value for it is
+/// an error, and errors within the value get `name` on their path.
+#[inline]
+pub fn read_member<T: Decode>(r: &mut Reader<'_>, slot: &mut Option<T>, name: &'static str) -> Result<(), Error> {
+    if slot.is_some() {
+        return Err(r.error(r.pos, ErrorKind::Duplicate).within(Seg::Member(name.into())));
+    }
+    match T::decode(r) {
+        Ok(v) => {
+            *slot = Some(v);
+            Ok(())
+        }
+        Err(e) => Err(e.within(Seg::Member(name.into()))),
+    }
+}
+
+/// A member the type does not have (or not in this build): an error when
+/// `strict` (server mode), skipped otherwise.
+pub fn unknown(r: &mut Reader<'_>, key: &str, strict: bool) -> Result<(), Error> {
+    if strict {
+        return Err(r.error(r.pos, ErrorKind::Unexpected).within(Seg::Member(key.to_owned().into())));
+    }
+    r.raw_value().map(drop)
+}
+
+/// The value of a mandatory member once the object is read.
+#[inline]
+pub fn required<T>(r: &Reader<'_>, slot: Option<T>, name: &'static str) -> Result<T, Error> {
+    match slot {
+        Some(v) => Ok(v),
+        None => Err(r.error(r.pos, ErrorKind::Missing).within(Seg::Member(name.into()))),
+    }
+}
+
+/// A value of an enum from its wire name: `from_wire` knows the values;
+/// an unknown one becomes `unknown(name)` (client mode) or an error
+/// (`unknown` is `None`, server mode).
+pub fn read_enum<T>(
+    r: &mut Reader<'_>,
+    from_wire: fn(&str) -> Option<T>,
+    unknown: Option<fn(String) -> T>,
+) -> Result<T, Error> {
+    r.skip_ws();
+    let start = r.pos;
+    let s = r.string()?;
+    if let Some(v) = from_wire(&s) {
+        return Ok(v);
+    }
+    match unknown {
+        Some(keep) => Ok(keep(s.into_owned())),
+        None => Err(r.error(start, ErrorKind::Value(s.into_owned()))),
+    }
+}
+
+/// Reads a value through its serde impl: what the codec does for the
+/// types it has no code of its own for (unions, alternates). Errors name
+/// the member path as [`crate::dispatch::decode`] names it.
+pub fn read_serde<T: DeserializeOwned>(r: &mut Reader<'_>) -> Result<T, Error> {
+    r.skip_ws();
+    let start = r.pos;
+    let raw = r.raw_value()?;
+    let value: Value = serde_json::from_str(raw).map_err(|e| r.error(start, ErrorKind::Syntax(e.to_string())))?;
+    crate::dispatch::decode(value).map_err(|e| r.error(start, ErrorKind::Other(e.desc)))
+}
+
+macro_rules! decode_ints {
+    ($($t:ty: $name:literal)*) => {$(
+        impl Decode for $t {
+            #[inline]
+            fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+                let v = r.integer(i128::from(<$t>::MIN), i128::from(<$t>::MAX), $name)?;
+                // In range: checked just above.
+                Ok(<$t>::try_from(v).unwrap_or_default())
+            }
+        }
+    )*};
+}
+decode_ints!(i8: "int8" i16: "int16" i32: "int32" i64: "int64" u8: "uint8" u16: "uint16" u32: "uint32" u64: "uint64");
+
+impl Decode for f64 {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        r.f64()
+    }
+}
+
+impl Decode for bool {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        r.bool()
+    }
+}
+
+impl Decode for () {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        r.null()
+    }
+}
+
+impl Decode for String {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        r.string().map(Cow::into_owned)
+    }
+}
+
+impl Decode for Value {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        r.skip_ws();
+        let start = r.pos;
+        let raw = r.raw_value()?;
+        serde_json::from_str(raw).map_err(|e| r.error(start, ErrorKind::Syntax(e.to_string())))
+    }
+}
+
+impl<T: Decode> Decode for Vec<T> {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        match r.peek() {
+            Some(b'[') => {}
+            _ => return Err(r.wrong_type("array")),
+        }
+        r.enter()?;
+        r.pos += 1;
+        let mut items = Vec::new();
+        if r.peek() == Some(b']') {
+            r.pos += 1;
+            r.depth -= 1;
+            return Ok(items);
+        }
+        loop {
+            match T::decode(r) {
+                Ok(v) => items.push(v),
+                Err(e) => return Err(e.within(Seg::Index(items.len()))),
+            }
+            match r.peek() {
+                Some(b',') => r.pos += 1,
+                Some(b']') => {
+                    r.pos += 1;
+                    r.depth -= 1;
+                    return Ok(items);
+                }
+                Some(_) => return Err(r.syntax("expected `,` or `]`")),
+                None => return Err(r.syntax("EOF while parsing a list")),
+            }
+        }
+    }
+}
+
+impl<T: Decode> Decode for Box<T> {
+    #[inline]
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        T::decode(r).map(Box::new)
+    }
+}
+
+// ---- errors ----------------------------------------------------------------
+
+/// Why decoding failed, where, and at which member.
+///
+/// Displays in QEMU's wording with the position:
+/// `Parameter 'ram.total' expects uint64 at line 4 column 14`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error(Box<Inner>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Inner {
+    kind: ErrorKind,
+    /// From the innermost segment out.
+    path: Vec<Seg>,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum ErrorKind {
+    /// Not JSON.
+    Syntax(String),
+    /// A value of another JSON type than this one.
+    Type(&'static str),
+    /// An integer outside this QAPI type's range.
+    Range(&'static str),
+    /// A mandatory member is absent.
+    Missing,
+    /// A member the type does not have (server mode).
+    Unexpected,
+    /// A member given twice.
+    Duplicate,
+    /// A string that is no value of the enum.
+    Value(String),
+    /// Worded already (by the serde path).
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Seg {
+    Member(Cow<'static, str>),
+    Index(usize),
+}
+
+impl Error {
+    fn within(mut self, seg: Seg) -> Self {
+        self.0.path.push(seg);
+        self
+    }
+
+    /// The path of the member at fault, `a.b[2].c` (empty for the value
+    /// itself).
+    pub fn path(&self) -> String {
+        let mut s = String::new();
+        for seg in self.0.path.iter().rev() {
+            match seg {
+                Seg::Member(m) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(m);
+                }
+                Seg::Index(i) => {
+                    s.push('[');
+                    s.push_str(&i.to_string());
+                    s.push(']');
+                }
+            }
+        }
+        s
+    }
+
+    /// The 1-based line of the input where it went wrong.
+    pub fn line(&self) -> usize {
+        self.0.line
+    }
+
+    /// The 1-based column (in characters) where it went wrong.
+    pub fn column(&self) -> usize {
+        self.0.column
+    }
+
+    /// Whether the input was not JSON at all (rather than JSON that does
+    /// not fit the type).
+    pub fn is_syntax(&self) -> bool {
+        matches!(self.0.kind, ErrorKind::Syntax(_))
+    }
+
+    /// The message in QEMU's wording, without the position.
+    pub fn message(&self) -> String {
+        let path = self.path();
+        match &self.0.kind {
+            ErrorKind::Syntax(m) => format!("JSON parse error: {m}"),
+            ErrorKind::Type(t) if path.is_empty() => format!("Invalid JSON type, expected: {t}"),
+            ErrorKind::Type(t) => format!("Invalid parameter type for '{path}', expected: {t}"),
+            ErrorKind::Range(t) => format!("Parameter '{path}' expects {t}"),
+            ErrorKind::Missing => format!("Parameter '{path}' is missing"),
+            ErrorKind::Unexpected => format!("Parameter '{path}' is unexpected"),
+            ErrorKind::Duplicate => format!("Parameter '{path}' is given twice"),
+            ErrorKind::Value(v) if path.is_empty() => format!("Value '{v}' is not accepted"),
+            ErrorKind::Value(v) => format!("Parameter '{path}' does not accept value '{v}'"),
+            ErrorKind::Other(m) if path.is_empty() => m.clone(),
+            ErrorKind::Other(m) => format!("{m} (within '{path}')"),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at line {} column {}", self.message(), self.0.line, self.0.column)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for crate::Error {
+    fn from(e: Error) -> Self {
+        crate::Error::generic(e.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round<T: Decode + Encode>(text: &str) -> String {
+        to_string(&from_str::<T>(text).unwrap())
+    }
+
+    #[test]
+    fn builtins_read_and_write_as_serde_json_does() {
+        assert_eq!(round::<i64>(" -42 "), "-42");
+        assert_eq!(round::<u64>("18446744073709551615"), "18446744073709551615");
+        for n in [0u64, 7, 12345678, 123456789, 1891236782, 99999999999999999, u64::MAX / 3] {
+            assert_eq!(from_str::<u64>(&n.to_string()).unwrap(), n);
+            let negative = i64::try_from(n).ok().filter(|v| *v != 0).map(|v| -v);
+            assert_eq!(from_str::<i64>(&format!("-{n}")).ok(), negative);
+        }
+        // serde_json reads `-0` as a float, so neither takes it for an integer.
+        assert!(serde_json::from_str::<i64>("-0").is_err() && from_str::<i64>("-0").is_err());
+        assert!(from_str::<u64>("1234567:").is_err());
+        assert!(from_str::<u64>("12345678/1").is_err());
+        assert_eq!(round::<f64>("3362.1987235555557"), "3362.1987235555557");
+        assert_eq!(round::<f64>("5"), "5.0");
+        assert_eq!(round::<f64>("-1e3"), "-1000.0");
+        assert_eq!(round::<bool>("true"), "true");
+        assert_eq!(round::<()>("null"), "null");
+        assert_eq!(round::<Vec<u8>>("[ 1 , 2,3 ]"), "[1,2,3]");
+        assert_eq!(round::<Vec<u8>>("[]"), "[]");
+        assert_eq!(round::<Value>(r#"{"a": [1, {"b": null}]}"#), r#"{"a":[1,{"b":null}]}"#);
+        let s = "q\"b\\s/\u{1}\u{8}\u{c}\n\r\t é 😀 \u{7f}";
+        let text = serde_json::to_string(s).unwrap();
+        assert_eq!(from_str::<String>(&text).unwrap(), s);
+        assert_eq!(to_string(s), text);
+        assert_eq!(from_str::<String>(r#""\u00e9\ud83d\ude00\/""#).unwrap(), "é😀/");
+    }
+
+    #[test]
+    fn bad_input_names_what_and_where() {
+        let e = |t: &str| from_str::<Vec<u8>>(t).unwrap_err().to_string();
+        assert_eq!(e("[1,\n 256]"), "Parameter '[1]' expects uint8 at line 2 column 2");
+        assert_eq!(e("[1.5]"), "Invalid parameter type for '[0]', expected: integer at line 1 column 2");
+        assert_eq!(e("{}"), "Invalid JSON type, expected: array at line 1 column 1");
+        assert_eq!(e("[1"), "JSON parse error: EOF while parsing a list at line 1 column 3");
+        assert_eq!(e("[1] x"), "JSON parse error: trailing characters at line 1 column 5");
+        assert_eq!(e("[01]"), "JSON parse error: invalid number at line 1 column 3");
+        assert!(from_str::<String>(r#""\ud800""#).unwrap_err().is_syntax());
+        assert!(from_str::<String>("\"a\nb\"").unwrap_err().is_syntax());
+        assert!(from_str::<u64>("18446744073709551616").unwrap_err().to_string().contains("expected: integer"));
+        assert!(from_str::<f64>("1e400").unwrap_err().is_syntax());
+    }
+
+    /// A recursive type, as `{ 'struct': 'Node', 'data': { '*next': 'Node' } }` generates it.
+    #[derive(Debug)]
+    struct Node(Option<Box<Node>>);
+
+    impl Decode for Node {
+        fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+            let mut next = None;
+            let mut members = Members::new(r, &["next"], true)?;
+            while let Some(i) = members.next(r)? {
+                match i {
+                    0 => read_member(r, &mut next, "next")?,
+                    _ => members.unavailable(r, i)?,
+                }
+            }
+            Ok(Node(next))
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = "{\"next\": ".repeat(100_000);
+        let e = from_str::<Node>(&deep).unwrap_err();
+        assert!(e.to_string().contains("recursion limit"), "{e}");
+        let fine = format!("{}{{}}{}", "{\"next\": ".repeat(100), "}".repeat(100));
+        assert!(from_str::<Node>(&fine).is_ok());
+        assert!(from_str::<Value>(&"[".repeat(100_000)).is_err());
+    }
+
+    #[test]
+    fn escapes_match_serde_json_for_every_ascii_byte() {
+        for b in 0u8..0x80 {
+            let s = String::from(char::from(b));
+            assert_eq!(to_string(s.as_str()), serde_json::to_string(&s).unwrap(), "byte {b:#x}");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The JSON codec (`json_codec`) against the serde impls of the same
+//! generated types: on the `query-migrate` replies of the benchmarks, on
+//! the schema's own introspection (unions, alternates, lists) and on
+//! thousands of mutations of them, both must accept the same texts,
+//! decode them to equal values and write them back as the same bytes.
+
+use std::fmt::Debug;
+
+use qapi_runtime::json::{self, Decode, Encode};
+use qapi_runtime::serde::de::DeserializeOwned;
+use qapi_runtime::serde::Serialize;
+use qapi_tests::{project_client as client, project_server as server};
+
+const PAYLOADS: [(&str, &str); 4] = [
+    ("active-10.2", include_str!("../../bench-compare/payloads/active-10.2.json")),
+    ("active", include_str!("../../bench-compare/payloads/active.json")),
+    ("completed", include_str!("../../bench-compare/payloads/completed.json")),
+    ("destination", include_str!("../../bench-compare/payloads/destination.json")),
+];
+
+/// Whether the codec and serde both accept `text` as a `T` (then with
+/// equal values written as equal bytes) or both reject it; panics on any
+/// disagreement.
+fn agree<T>(text: &str) -> bool
+where
+    T: Decode + Encode + DeserializeOwned + Serialize + PartialEq + Debug,
+{
+    match (json::from_str::<T>(text), serde_json::from_str::<T>(text)) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "codec and serde decode different values from\n{text}");
+            let (ca, sb) = (json::to_string(&a), serde_json::to_string(&b).expect("serde writes it"));
+            assert_eq!(ca, sb, "codec and serde_json write different text for\n{text}");
+            true
+        }
+        (Err(_), Err(_)) => false,
+        (Ok(_), Err(e)) => panic!("the codec accepts what serde rejects ({e}):\n{text}"),
+        (Err(e), Ok(_)) => panic!("the codec rejects ({e}) what serde accepts:\n{text}"),
+    }
+}
+
+#[test]
+fn replies_decode_and_encode_as_serde_does() {
+    for (name, text) in PAYLOADS {
+        assert!(agree::<client::MigrationInfo>(text), "{name}: client mode rejects it");
+        assert!(agree::<server::MigrationInfo>(text), "{name}: server mode rejects it");
+    }
+}
+
+#[test]
+fn introspection_with_unions_and_alternates_agrees() {
+    assert!(agree::<Vec<client::SchemaInfo>>(client::QMP_SCHEMA_JSON));
+    assert!(agree::<Vec<server::SchemaInfo>>(server::QMP_SCHEMA_JSON));
+}
+
+/// A small deterministic generator (xorshift64*), so that a failure
+/// reproduces.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// `text` with one to three edits: bytes deleted, inserted, replaced, or
+/// a stretch repeated. Inserted bytes are ASCII that matters to JSON, so
+/// the text stays UTF-8.
+fn mutate(text: &str, rng: &mut Rng) -> String {
+    const BYTES: &[u8] = b"{}[]\",: 0123456789.eE+-truefalsnl\\/u\n\tx";
+    let mut b = text.as_bytes().to_vec();
+    for _ in 0..1 + rng.below(3) {
+        let at = rng.below(b.len() + 1);
+        match rng.below(4) {
+            0 if at < b.len() => {
+                b.remove(at);
+            }
+            1 => b.insert(at, BYTES[rng.below(BYTES.len())]),
+            2 if at < b.len() => b[at] = BYTES[rng.below(BYTES.len())],
+            _ => {
+                let end = (at + 1 + rng.below(40)).min(b.len());
+                let piece = b[at..end].to_vec();
+                b.splice(at..at, piece);
+            }
+        }
+    }
+    String::from_utf8(b).unwrap_or_default()
+}
+
+#[test]
+fn mutated_replies_are_accepted_or_rejected_alike() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut accepted, mut total) = (0, 0);
+    for (_, text) in PAYLOADS {
+        for _ in 0..4000 {
+            let m = mutate(text, &mut rng);
+            accepted += usize::from(agree::<client::MigrationInfo>(&m));
+            agree::<server::MigrationInfo>(&m);
+            total += 1;
+        }
+    }
+    println!("{total} mutated replies, {accepted} accepted by both, the rest rejected by both");
+    // Mutations that keep the text valid (whitespace, digits) must be among them.
+    assert!(accepted > total / 20, "only {accepted} of {total} accepted: the mutations test little");
+}
+
+#[test]
+fn mutated_introspection_is_accepted_or_rejected_alike() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let text = client::QMP_SCHEMA_JSON;
+    let mut accepted = 0;
+    for _ in 0..300 {
+        accepted += usize::from(agree::<Vec<client::SchemaInfo>>(&mutate(text, &mut rng)));
+    }
+    assert!(accepted > 0);
+}
+
+#[test]
+fn errors_name_the_member_path_line_and_column() {
+    let e = |t: &str| json::from_str::<server::MigrationInfo>(t).unwrap_err().to_string();
+    assert_eq!(
+        e("{\"ram\": {\"transferred\": true}}"),
+        "Invalid parameter type for 'ram.transferred', expected: integer at line 1 column 25"
+    );
+    assert_eq!(
+        e("{\n  \"status\": \"flying\"\n}"),
+        "Parameter 'status' does not accept value 'flying' at line 2 column 13"
+    );
+    assert_eq!(e("{\"bogus\": 1}"), "Parameter 'bogus' is unexpected at line 1 column 10");
+    assert_eq!(
+        e("{\"status\": \"active\", \"status\": \"active\"}"),
+        "Parameter 'status' is given twice at line 1 column 31"
+    );
+    let text = "{\"device-state-times\": [{\"name\": \"ram\", \"instance-id\": 0}]}";
+    assert_eq!(e(text), "Parameter 'device-state-times[0].save-time' is missing at line 1 column 58");
+    let text = "{\"device-state-times\": [{\"name\": \"ram\", \"instance-id\": 4294967296, \"save-time\": 1}]}";
+    assert_eq!(e(text), "Parameter 'device-state-times[0].instance-id' expects uint32 at line 1 column 56");
+    // A client keeps what it does not know.
+    let info: client::MigrationInfo = json::from_str("{\"status\": \"flying\", \"bogus\": [1]}").unwrap();
+    assert_eq!(json::to_string(&info), "{\"status\":\"flying\"}");
+}
