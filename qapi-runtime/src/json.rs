@@ -31,13 +31,14 @@
 //! }
 //! impl Decode for Point {
 //!     fn decode(r: &mut Reader<'_>) -> Result<Self, json::Error> {
+//!         const MEMBERS: &[&str] = &["x", "y"];
 //!         let (mut m0, mut m1) = (None, None);
-//!         json::begin_object(r)?;
-//!         while let Some(key) = json::next_key(r)? {
-//!             match &*key {
-//!                 "x" => json::read_member(r, &mut m0, "x")?,
-//!                 "y" => json::read_member(r, &mut m1, "y")?,
-//!                 _ => json::unknown(r, &key, false)?,
+//!         let mut members = json::Members::new(r, MEMBERS, false)?;
+//!         while let Some(i) = members.next(r)? {
+//!             match i {
+//!                 0 => json::read_member(r, &mut m0, "x")?,
+//!                 1 => json::read_member(r, &mut m1, "y")?,
+//!                 _ => members.unavailable(r, i)?,
 //!             }
 //!         }
 //!         Ok(Point { x: json::required(r, m0, "x")?, y: m1 })
@@ -1205,7 +1206,13 @@ mod tests {
         let e = from_str::<Node>(&deep).unwrap_err();
         assert!(e.to_string().contains("recursion limit"), "{e}");
         let fine = format!("{}{{}}{}", "{\"next\": ".repeat(100), "}".repeat(100));
-        assert!(from_str::<Node>(&fine).is_ok());
+        let mut node = &from_str::<Node>(&fine).unwrap();
+        let mut depth = 0;
+        while let Some(next) = &node.0 {
+            node = next;
+            depth += 1;
+        }
+        assert_eq!(depth, 100);
         assert!(from_str::<Value>(&"[".repeat(100_000)).is_err());
     }
 
