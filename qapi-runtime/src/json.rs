@@ -281,13 +281,6 @@ impl<T: Encode + ?Sized> Encode for Box<T> {
     }
 }
 
-impl<T: Encode + ?Sized> Encode for &T {
-    #[inline]
-    fn encode(&self, out: &mut Vec<u8>) {
-        (**self).encode(out);
-    }
-}
-
 // ---- reading ---------------------------------------------------------------
 
 /// A position in JSON text being decoded.
@@ -304,11 +297,6 @@ impl<'a> Reader<'a> {
     /// A reader at the start of `text`.
     pub fn new(text: &'a str) -> Self {
         Reader { text, pos: 0, depth: 0, first: false }
-    }
-
-    /// How far into the text it has read, in bytes.
-    pub fn offset(&self) -> usize {
-        self.pos
     }
 
     #[inline]
@@ -652,16 +640,17 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The extent of the next value, checked by serde_json and skipped.
-    fn raw_value(&mut self) -> Result<&'a str, Error> {
+    /// The next value, read by serde_json itself in one pass: `any`
+    /// values, skipped members and the serde path of unions and
+    /// alternates.
+    fn serde_value<T: DeserializeOwned>(&mut self) -> Result<T, Error> {
         self.skip_ws();
         let rest = self.text.get(self.pos..).unwrap_or_default();
-        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<serde::de::IgnoredAny>();
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<T>();
         match values.next() {
-            Some(Ok(_)) => {
-                let len = values.byte_offset();
-                self.pos += len;
-                Ok(rest.get(..len).unwrap_or_default())
+            Some(Ok(value)) => {
+                self.pos += values.byte_offset();
+                Ok(value)
             }
             Some(Err(e)) => {
                 // serde_json counts from `rest`; point into the whole text.
@@ -721,21 +710,6 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     (line_start + column.saturating_sub(1)).min(text.len())
 }
 
-/// Opens an object: consumes its `{` (a value of another type is an
-/// error). Then [`next_key`] until it returns `None`.
-#[inline]
-pub fn begin_object(r: &mut Reader<'_>) -> Result<(), Error> {
-    match r.peek() {
-        Some(b'{') => {
-            r.enter()?;
-            r.pos += 1;
-            r.first = true;
-            Ok(())
-        }
-        _ => Err(r.wrong_type("object")),
-    }
-}
-
 /// Past the `,` before the next member, at its name's opening quote:
 /// `false` once the object's `}` is consumed instead.
 #[inline]
@@ -773,18 +747,6 @@ fn colon(r: &mut Reader<'_>) -> Result<(), Error> {
     }
 }
 
-/// The next member's name, its `:` consumed, or `None` once the object's
-/// `}` is.
-#[inline]
-pub fn next_key<'a>(r: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>, Error> {
-    if !member_start(r)? {
-        return Ok(None);
-    }
-    let key = r.string_at_quote()?;
-    colon(r)?;
-    Ok(Some(key))
-}
-
 /// Reads the members of an object by their index in a list of names:
 /// what a generated `Decode` impl of a struct uses.
 ///
@@ -804,7 +766,13 @@ impl Members {
     /// be skipped, or an error when `strict` (server mode).
     #[inline]
     pub fn new(r: &mut Reader<'_>, names: &'static [&'static str], strict: bool) -> Result<Self, Error> {
-        begin_object(r)?;
+        if r.peek() != Some(b'{') {
+            return Err(r.wrong_type("object"));
+        }
+        r.enter()?;
+        r.pos += 1;
+        // The first member takes no comma.
+        r.first = true;
         Ok(Members { names, at: 0, strict })
     }
 
@@ -873,11 +841,11 @@ pub fn read_member<T: Decode>(r: &mut Reader<'_>, slot: &mut Option<T>, name: &'
 
 /// A member the type does not have (or not in this build): an error when
 /// `strict` (server mode), skipped otherwise.
-pub fn unknown(r: &mut Reader<'_>, key: &str, strict: bool) -> Result<(), Error> {
+fn unknown(r: &mut Reader<'_>, key: &str, strict: bool) -> Result<(), Error> {
     if strict {
         return Err(r.error(r.pos, ErrorKind::Unexpected).within(Seg::Member(key.to_owned().into())));
     }
-    r.raw_value().map(drop)
+    r.serde_value::<serde::de::IgnoredAny>().map(drop)
 }
 
 /// The value of a mandatory member once the object is read.
@@ -915,8 +883,7 @@ pub fn read_enum<T>(
 pub fn read_serde<T: DeserializeOwned>(r: &mut Reader<'_>) -> Result<T, Error> {
     r.skip_ws();
     let start = r.pos;
-    let raw = r.raw_value()?;
-    let value: Value = serde_json::from_str(raw).map_err(|e| r.error(start, ErrorKind::Syntax(e.to_string())))?;
+    let value: Value = r.serde_value()?;
     crate::dispatch::decode(value).map_err(|e| r.error(start, ErrorKind::Other(e.desc)))
 }
 
@@ -963,10 +930,7 @@ impl Decode for String {
 
 impl Decode for Value {
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
-        r.skip_ws();
-        let start = r.pos;
-        let raw = r.raw_value()?;
-        serde_json::from_str(raw).map_err(|e| r.error(start, ErrorKind::Syntax(e.to_string())))
+        r.serde_value()
     }
 }
 

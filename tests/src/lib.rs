@@ -39,6 +39,39 @@ pub mod project_server {
     include!(concat!(env!("OUT_DIR"), "/project_server.rs"));
 }
 
+/// Whether the JSON codec and serde both accept `text` as a `T` (then
+/// with equal values, written back as equal bytes) or both reject it;
+/// panics on any disagreement. `tests/json_codec.rs` and the `json_codec`
+/// fuzz target hold the codec to this.
+///
+/// ```
+/// use qapi_tests::project_client::MigrationInfo;
+/// assert!(qapi_tests::codec_agrees::<MigrationInfo>(r#"{"status": "active"}"#));
+/// assert!(!qapi_tests::codec_agrees::<MigrationInfo>(r#"{"status": 1}"#));
+/// ```
+pub fn codec_agrees<T>(text: &str) -> bool
+where
+    T: qapi_runtime::json::Decode
+        + qapi_runtime::json::Encode
+        + qapi_runtime::serde::de::DeserializeOwned
+        + qapi_runtime::serde::Serialize
+        + PartialEq
+        + std::fmt::Debug,
+{
+    use qapi_runtime::{json, serde_json};
+    match (json::from_str::<T>(text), serde_json::from_str::<T>(text)) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "codec and serde decode different values from\n{text}");
+            let written = serde_json::to_string(&b).unwrap_or_default();
+            assert_eq!(json::to_string(&a), written, "codec and serde_json write different text for\n{text}");
+            true
+        }
+        (Err(_), Err(_)) => false,
+        (Ok(_), Err(e)) => panic!("the codec accepts what serde rejects ({e}):\n{text}"),
+        (Err(e), Ok(_)) => panic!("the codec rejects ({e}) what serde accepts:\n{text}"),
+    }
+}
+
 /// The golden files under `golden/`: `NAME.rs` is the code generated for
 /// `NAME.json` with default options, `NAME.VARIANT.rs` with the options
 /// `tests/golden.rs` gives that variant. Every golden file must be

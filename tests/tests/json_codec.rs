@@ -4,11 +4,8 @@
 //! thousands of mutations of them, both must accept the same texts,
 //! decode them to equal values and write them back as the same bytes.
 
-use std::fmt::Debug;
-
-use qapi_runtime::json::{self, Decode, Encode};
-use qapi_runtime::serde::de::DeserializeOwned;
-use qapi_runtime::serde::Serialize;
+use qapi_runtime::json;
+use qapi_tests::codec_agrees as agree;
 use qapi_tests::{project_client as client, project_server as server};
 
 const PAYLOADS: [(&str, &str); 4] = [
@@ -17,26 +14,6 @@ const PAYLOADS: [(&str, &str); 4] = [
     ("completed", include_str!("../../bench-compare/payloads/completed.json")),
     ("destination", include_str!("../../bench-compare/payloads/destination.json")),
 ];
-
-/// Whether the codec and serde both accept `text` as a `T` (then with
-/// equal values written as equal bytes) or both reject it; panics on any
-/// disagreement.
-fn agree<T>(text: &str) -> bool
-where
-    T: Decode + Encode + DeserializeOwned + Serialize + PartialEq + Debug,
-{
-    match (json::from_str::<T>(text), serde_json::from_str::<T>(text)) {
-        (Ok(a), Ok(b)) => {
-            assert_eq!(a, b, "codec and serde decode different values from\n{text}");
-            let (ca, sb) = (json::to_string(&a), serde_json::to_string(&b).expect("serde writes it"));
-            assert_eq!(ca, sb, "codec and serde_json write different text for\n{text}");
-            true
-        }
-        (Err(_), Err(_)) => false,
-        (Ok(_), Err(e)) => panic!("the codec accepts what serde rejects ({e}):\n{text}"),
-        (Err(e), Ok(_)) => panic!("the codec rejects ({e}) what serde accepts:\n{text}"),
-    }
-}
 
 #[test]
 fn replies_decode_and_encode_as_serde_does() {

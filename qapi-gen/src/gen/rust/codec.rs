@@ -7,7 +7,7 @@
 
 use super::layout::{call, impl_open, t, Link, St, Unit, X};
 use super::text::{str_lit, w, Code};
-use super::types::{read_arm, struct_lit, Field, Init};
+use super::types::{read_arm, slot_lets, struct_lit, wire_names, Field, Init};
 use super::Cx;
 
 /// `fn decode(r: &mut Reader<'_>) -> Result_<Self, Error> {`, one level in.
@@ -23,6 +23,15 @@ fn encode_sig(c: &mut Code, name: &str) {
     c.indent_in();
 }
 
+/// `impl Encode for name` whose `encode` is the one line `body`.
+fn encode_impl(c: &mut Code, u: &mut Unit, guard: &str, name: &str, body: &str) {
+    impl_open(c, u, guard, true, "", Some("qapi_rt_::json::Encode"), name);
+    encode_sig(c, "encode");
+    c.line(body);
+    c.close("");
+    c.close("");
+}
+
 /// The string literal of a member's `,"name":` as the codec writes it.
 fn key_lit(wire: &str) -> String {
     let json = serde_json::to_string(wire).unwrap_or_else(|_| format!("\"{wire}\""));
@@ -32,11 +41,7 @@ fn key_lit(wire: &str) -> String {
 impl Cx<'_> {
     /// The codec impls of a struct of `fields`.
     pub(super) fn codec_struct(&self, c: &mut Code, u: &mut Unit, name: &str, guard: &str, fields: &[Field]) {
-        impl_open(c, u, guard, true, "", Some("qapi_rt_::json::Encode"), name);
-        encode_sig(c, "encode");
-        c.line("qapi_rt_::json::encode_object(self, out)");
-        c.close("");
-        c.close("");
+        encode_impl(c, u, guard, name, "qapi_rt_::json::encode_object(self, out)");
 
         impl_open(c, u, guard, true, "", Some("qapi_rt_::json::EncodeMembers"), name);
         if fields.is_empty() {
@@ -68,17 +73,8 @@ impl Cx<'_> {
             c.close("");
             return;
         }
-        // Every member has an index, configured out or not, as in the
-        // serde impl.
-        u.cbox(0).s("const MEMBERS: &[&str] = ").never().s("&[").cbox(4).zb();
-        for (i, f) in fields.iter().enumerate() {
-            u.s(&f.lit).tc(i + 1 == fields.len());
-        }
-        u.end().s("];").end().put(c);
-        for (i, f) in fields.iter().enumerate() {
-            c.attr(&f.guard);
-            w!(c, "let mut m{i} = Option_::None;");
-        }
+        wire_names(c, u, "const MEMBERS: &[&str] = ", fields);
+        slot_lets(c, u, fields);
         w!(c, "let mut members = qapi_rt_::json::Members::new(r, MEMBERS, {strict})?;");
         c.line("while let Option_::Some(i) = members.next(r)? {");
         c.indent_in();
@@ -100,11 +96,7 @@ impl Cx<'_> {
     /// The codec impls of an enum; `fallback` is the variant keeping
     /// unknown values (client mode).
     pub(super) fn codec_enum(&self, c: &mut Code, u: &mut Unit, name: &str, guard: &str, fallback: Option<&str>) {
-        impl_open(c, u, guard, true, "", Some("qapi_rt_::json::Encode"), name);
-        encode_sig(c, "encode");
-        c.line("qapi_rt_::json::write_str(out, self.as_str())");
-        c.close("");
-        c.close("");
+        encode_impl(c, u, guard, name, "qapi_rt_::json::write_str(out, self.as_str())");
 
         impl_open(c, u, guard, true, "", Some("qapi_rt_::json::Decode"), name);
         decode_sig(c, u);
@@ -121,11 +113,7 @@ impl Cx<'_> {
     /// The codec impls of a type whose serde impls do the work (unions,
     /// alternates).
     pub(super) fn codec_via_serde(&self, c: &mut Code, u: &mut Unit, name: &str, guard: &str) {
-        impl_open(c, u, guard, true, "", Some("qapi_rt_::json::Encode"), name);
-        encode_sig(c, "encode");
-        c.line("qapi_rt_::json::write_serde(out, self)");
-        c.close("");
-        c.close("");
+        encode_impl(c, u, guard, name, "qapi_rt_::json::write_serde(out, self)");
 
         impl_open(c, u, guard, true, "", Some("qapi_rt_::json::Decode"), name);
         decode_sig(c, u);

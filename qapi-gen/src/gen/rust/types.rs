@@ -480,15 +480,7 @@ impl Cx<'_> {
         c.indent_in();
         w!(c, "type Value = {name};");
         w!(c, "const NAME: &'static str = {};", str_lit(name.trim_start_matches("r#")));
-        if fields.is_empty() {
-            c.line("const FIELDS: &'static [&'static str] = &[];");
-        } else {
-            u.cbox(0).s("const FIELDS: &'static [&'static str] = ").never().s("&[").cbox(4).zb();
-            for (i, f) in fields.iter().enumerate() {
-                u.s(&f.lit).tc(i + 1 == fields.len());
-            }
-            u.end().s("];").end().put(c);
-        }
+        wire_names(c, u, "const FIELDS: &'static [&'static str] = ", fields);
         sig_lines(
             c,
             "fn set<D: qapi_rt_::serde::Deserializer<'de>>(",
@@ -1222,10 +1214,7 @@ fn read_members(c: &mut Code, u: &mut Unit, fields: &[Field], first: Option<(&st
     if let Some((slot, _, _)) = first {
         w!(c, "let mut {slot} = Option_::None;");
     }
-    for (i, f) in fields.iter().enumerate() {
-        attr_line(c, u, &f.guard);
-        w!(c, "let mut m{i} = Option_::None;");
-    }
+    slot_lets(c, u, fields);
     w!(c, "let mut {rest} = qapi_rt_::serde_json::Map::new();");
     c.line("while let Option_::Some(key) = map.next_key::<String_>()? {");
     c.indent_in();
@@ -1247,6 +1236,29 @@ fn member_arm(c: &mut Code, u: &mut Unit, guard: &str, lit: &str, ty: &str, slot
     attr_line(c, u, guard);
     u.ibox(0).s(lit).arm_open().s("qapi_rt_::types::member").turbofish(&["_", ty]).args();
     u.s("&mut map").next().s("&mut ").s(slot).next().s(lit).close().s("?").arm_close(false).put(c);
+}
+
+/// `head` (`const NAMES: T = `) and the array of the wire names of
+/// `fields`, configured out or not, so that a member's index does not
+/// depend on the configuration.
+pub(super) fn wire_names(c: &mut Code, u: &mut Unit, head: &str, fields: &[Field]) {
+    if fields.is_empty() {
+        w!(c, "{head}&[];");
+        return;
+    }
+    u.cbox(0).s(head).never().s("&[").cbox(4).zb();
+    for (i, f) in fields.iter().enumerate() {
+        u.s(&f.lit).tc(i + 1 == fields.len());
+    }
+    u.end().s("];").end().put(c);
+}
+
+/// `let mut mI = Option_::None;` for each of `fields`, with its `#[cfg]`.
+pub(super) fn slot_lets(c: &mut Code, u: &mut Unit, fields: &[Field]) {
+    for (i, f) in fields.iter().enumerate() {
+        attr_line(c, u, &f.guard);
+        w!(c, "let mut m{i} = Option_::None;");
+    }
 }
 
 /// `#[cfg] I => qapi_rt_::json::read_member(r, &mut mI, "wire")?,`
