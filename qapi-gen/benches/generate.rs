@@ -1,8 +1,9 @@
 //! `qapi-gen generate` speed on QEMU 10.2's full QMP schema, client mode
 //! (target: 40 ms for the whole generation; QEMU's Python generator takes
 //! about 1.6 s). Each stage's median is printed beside its baseline, the
-//! front end alone, measured in the same run; then the wall time of the
-//! release CLI as a process, when it has been built. Run with
+//! front end alone, measured in the same run (with the system allocator,
+//! as a build script runs it); then the wall time of the release CLI as a
+//! process (with mimalloc, its default), when it has been built. Run with
 //! `cargo build --release -p qapi-gen && cargo bench -p qapi-gen --bench generate`.
 
 mod common;

@@ -30,6 +30,13 @@ impl Code {
         Code::default()
     }
 
+    /// Code expected to grow to about `bytes`: big buffers grown by
+    /// doubling touch twice their size in fresh memory, and page faults
+    /// are a good part of generating a large schema.
+    pub(super) fn with_capacity(bytes: usize) -> Self {
+        Code { buf: String::with_capacity(bytes), depth: 0 }
+    }
+
     /// The current indentation, in columns.
     pub(super) fn indent(&self) -> usize {
         self.depth * 4
