@@ -99,7 +99,7 @@ fn cli_times(cli: &Path, root: &Path, ms: &dyn Fn(Duration) -> f64) {
             std::process::exit(1);
         }
     };
-    let runs = 11;
+    let runs = 21;
     let check = median(|| run(&["check".as_ref(), root.as_os_str()]), runs);
     let gen = median(|| run(&["generate".as_ref(), root.as_os_str(), "-o".as_ref(), out.as_os_str()]), runs);
     let _ = std::fs::remove_file(&out);

@@ -615,6 +615,9 @@ impl<'a> Reader<'a> {
             let v = m as f64;
             return Ok(if neg { -v } else { v });
         }
+        if let Some(v) = short_decimal(&self.bytes()[start..self.pos]) {
+            return Ok(v);
+        }
         // serde_json's own conversion (not `str::parse`, which rounds
         // differently in the last bit without its `float_roundtrip`
         // feature), so that both decode a text to the same value.
@@ -664,6 +667,44 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Powers of ten that are exact in an `f64`.
+const EXACT_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// A valid JSON number without exponent whose digits, point aside, make
+/// an integer below 2^53 and that has at most 22 decimals (`3355.44`, as
+/// in QMP's `mbps`): the integer divided by a power of ten is one
+/// correctly rounded operation, the very one serde_json does, so both
+/// read the same value. `None` for any other number.
+#[inline]
+fn short_decimal(text: &[u8]) -> Option<f64> {
+    let (neg, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let mut significand: u64 = 0;
+    let mut decimals: Option<usize> = None;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                significand = significand.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                if let Some(k) = decimals.as_mut() {
+                    *k += 1;
+                }
+            }
+            b'.' => decimals = Some(0),
+            _ => return None,
+        }
+    }
+    if significand >= 1 << 53 {
+        return None;
+    }
+    let v = significand as f64 / EXACT_POW10.get(decimals.unwrap_or(0))?;
+    Some(if neg { -v } else { v })
+}
+
 /// The value of eight ASCII digits, or `None` if they aren't all digits.
 #[inline]
 fn eight_digits(chunk: &[u8]) -> Option<u64> {
@@ -685,21 +726,36 @@ fn eight_digits(chunk: &[u8]) -> Option<u64> {
 }
 
 /// Whether `a` and `b` hold the same bytes: for the short names of QAPI
-/// members, word compares instead of a call to `memcmp`.
+/// members, a few overlapping word compares instead of a call to `memcmp`.
 #[inline]
 fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
     }
-    let word = |s: &[u8], at: usize| {
+    let w4 = |s: &[u8], at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_le_bytes(w)
+    };
+    let w8 = |s: &[u8], at: usize| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&s[at..at + 8]);
         u64::from_le_bytes(w)
     };
     match n {
-        // Two overlapping words cover it.
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        0 => true,
+        // Bytes 0, n/2 and n-1 are all of them.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        // The first 16 bytes and the last 16 cover it.
+        17..=32 => {
+            w8(a, 0) == w8(b, 0)
+                && w8(a, 8) == w8(b, 8)
+                && w8(a, n - 16) == w8(b, n - 16)
+                && w8(a, n - 8) == w8(b, n - 8)
+        }
         _ => a == b,
     }
 }
@@ -1101,6 +1157,58 @@ mod tests {
 
     fn round<T: Decode + Encode>(text: &str) -> String {
         to_string(&from_str::<T>(text).unwrap())
+    }
+
+    #[test]
+    fn same_compares_every_byte_of_every_length() {
+        for n in 0..40 {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same(&a, &a.clone()));
+            for i in 0..n {
+                let mut b = a.clone();
+                b[i] = b'-';
+                assert!(!same(&a, &b), "length {n}, byte {i}");
+            }
+            assert!(!same(&a, &a[..n.saturating_sub(1)]) || n == 0);
+        }
+    }
+
+    #[test]
+    fn decimals_read_as_serde_json_reads_them() {
+        let mut texts: Vec<String> = [
+            "0.0",
+            "-0.0",
+            "0.1",
+            "3355.44",
+            "1.5e3",
+            "9007199254740991.0",
+            "900719925474099.15",
+            "9007199254740993.0",
+            "0.0000000000000000000001",
+            "0.00000000000000000000001",
+            "123456789012345678.9",
+            "-2.2250738585072014",
+            "1e400",
+            "18446744073709551616.5",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        // Decimals of every length around the fast path's limits.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let digits = (x >> 33).to_string();
+            let cut = (x % (digits.len() as u64 + 1)) as usize;
+            let zeros = "0".repeat((x >> 60) as usize);
+            let sign = if x & 1 == 0 { "" } else { "-" };
+            texts.push(format!("{sign}{}.{zeros}{}", &digits[..cut.max(1)], &digits[cut.min(digits.len() - 1)..]));
+        }
+        for t in &texts {
+            let ours = from_str::<f64>(t).map(f64::to_bits).ok();
+            let theirs = serde_json::from_str::<f64>(t).map(f64::to_bits).ok();
+            assert_eq!(ours, theirs, "{t}");
+        }
     }
 
     #[test]
