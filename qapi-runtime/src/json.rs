@@ -102,12 +102,17 @@ pub fn to_string<T: Encode + ?Sized>(value: &T) -> String {
 /// (whitespace around it allowed).
 pub fn from_str<T: Decode>(text: &str) -> Result<T, Error> {
     let mut r = Reader::new(text);
-    let value = T::decode(&mut r)?;
-    r.skip_ws();
-    if r.pos < r.bytes().len() {
-        return Err(r.syntax("trailing characters"));
+    // The decoded result is returned as it is, not unpacked and packed
+    // again: that moved large values (a `MigrationInfo` is 640 bytes)
+    // twice more.
+    let mut decoded = T::decode(&mut r);
+    if decoded.is_ok() {
+        r.skip_ws();
+        if r.pos < r.bytes().len() {
+            decoded = Err(r.syntax("trailing characters"));
+        }
     }
-    Ok(value)
+    decoded
 }
 
 /// [`from_str`] on bytes, which must be UTF-8.
@@ -307,6 +312,8 @@ impl<'a> Reader<'a> {
     #[inline]
     fn skip_ws(&mut self) {
         let bytes = self.bytes();
+        // Byte by byte: runs are short (one space after QMP's `:` and
+        // `,`), and word-at-a-time skipping measured slower.
         let mut i = self.pos;
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(i) {
             i += 1;
@@ -367,6 +374,23 @@ impl<'a> Reader<'a> {
             return Err(self.syntax("recursion limit exceeded"));
         }
         Ok(())
+    }
+
+    /// Whether the text at the current position, an opening quote, is
+    /// the string `name` (a QAPI name: no quote or backslash in it) and
+    /// a `:` right after it, as QEMU writes members; if so both are
+    /// consumed.
+    #[inline(always)]
+    fn at_key_colon(&mut self, name: &str) -> bool {
+        let bytes = self.bytes();
+        let from = self.pos + 1;
+        let end = from + name.len();
+        // The closing quote first: it rules out most names at once.
+        if bytes.get(end..end + 2) == Some(b"\":") && same(&bytes[from..end], name.as_bytes()) {
+            self.pos = end + 2;
+            return true;
+        }
+        false
     }
 
     /// A string whose opening quote is at the current position.
@@ -494,6 +518,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string value.
+    #[inline]
     pub fn string(&mut self) -> Result<Cow<'a, str>, Error> {
         match self.peek() {
             Some(b'"') => self.string_at_quote(),
@@ -524,16 +549,6 @@ impl<'a> Reader<'a> {
             }
             Some(b'1'..=b'9') => {
                 let digits = i;
-                // Eight digits at a time while there are (most numbers in
-                // QMP replies are byte counts of 8 digits or more).
-                while let Some(chunk) = bytes.get(i..i + 8) {
-                    let Some(v) = eight_digits(chunk) else { break };
-                    if i - digits > 8 {
-                        break;
-                    }
-                    mag = mag * 100_000_000 + v;
-                    i += 8;
-                }
                 while let Some(&d @ b'0'..=b'9') = bytes.get(i) {
                     // 19 digits always fit in a u64; beyond, check.
                     if i - digits < 19 {
@@ -590,9 +605,61 @@ impl<'a> Reader<'a> {
     }
 
     /// An integer in `min..=max`; `name` is its QAPI type for errors.
-    #[inline]
+    /// Inlined into each member's read: a call per integer cost more than
+    /// the code it adds (QMP replies are mostly integers).
+    #[inline(always)]
     fn integer(&mut self, min: i128, max: i128, name: &'static str) -> Result<i128, Error> {
         self.skip_ws();
+        let start = self.pos;
+        match self.short_integer() {
+            Some(v) if (min..=max).contains(&v) => Ok(v),
+            _ => {
+                self.pos = start;
+                self.integer_slow(min, max, name)
+            }
+        }
+    }
+
+    /// An integer of at most 16 digits not followed by a fraction or an
+    /// exponent, consumed; `None` for any other text, left unread: the
+    /// byte counts and times of QMP replies, read without a loop over
+    /// their digits.
+    #[inline(always)]
+    fn short_integer(&mut self) -> Option<i128> {
+        let bytes = self.bytes();
+        let neg = bytes.get(self.pos) == Some(&b'-');
+        let start = self.pos + usize::from(neg);
+        let w = word(bytes, start)?;
+        let n = leading_digits(w);
+        // No digit, or a leading zero before more digits: not ours.
+        if n == 0 || (n > 1 && w & 0xff == u64::from(b'0')) {
+            return None;
+        }
+        let (mag, end) = if n < 8 {
+            (digits_value(w, n), start + n)
+        } else {
+            let w2 = word(bytes, start + 8)?;
+            match leading_digits(w2) {
+                0 => (digits_value(w, 8), start + 8),
+                8 => return None,
+                n2 => (digits_value(w, 8) * POW10_U64[n2] + digits_value(w2, n2), start + 8 + n2),
+            }
+        };
+        if let Some(b'.' | b'e' | b'E') = bytes.get(end) {
+            return None;
+        }
+        // `-0` is left to the slow path: serde_json reads it as -0.0.
+        if neg && mag == 0 {
+            return None;
+        }
+        self.pos = end;
+        Some(if neg { -i128::from(mag) } else { i128::from(mag) })
+    }
+
+    /// [`Reader::integer`] for what [`Reader::short_integer`] leaves.
+    #[cold]
+    #[inline(never)]
+    fn integer_slow(&mut self, min: i128, max: i128, name: &'static str) -> Result<i128, Error> {
         let (neg, mag, start) = self.number("integer")?;
         // `-0` too: serde_json reads it as the float -0.0.
         let Some(mag) = mag.filter(|m| !neg || *m != 0) else {
@@ -611,16 +678,18 @@ impl<'a> Reader<'a> {
     pub fn f64(&mut self) -> Result<f64, Error> {
         self.skip_ws();
         let (neg, mag, start) = self.number("number")?;
-        if let Some(m) = mag.filter(|m| *m < 1 << 53) {
+        // serde_json's conversions (not `str::parse`, which rounds
+        // differently in the last bit than serde_json without its
+        // `float_roundtrip` feature), so that both decode a text to the
+        // same value: an integer is converted as a whole (rounded once
+        // beyond 2^53), the rest below.
+        if let Some(m) = mag {
             let v = m as f64;
             return Ok(if neg { -v } else { v });
         }
         if let Some(v) = short_decimal(&self.bytes()[start..self.pos]) {
             return Ok(v);
         }
-        // serde_json's own conversion (not `str::parse`, which rounds
-        // differently in the last bit without its `float_roundtrip`
-        // feature), so that both decode a text to the same value.
         let text = self.text.get(start..self.pos).unwrap_or_default();
         serde_json::from_str::<f64>(text)
             .map_err(|_| self.error(start, ErrorKind::Syntax("number out of range".into())))
@@ -667,6 +736,9 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// 10^0 to 10^7.
+const POW10_U64: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
 /// Powers of ten that are exact in an `f64`.
 const EXACT_POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
@@ -674,10 +746,12 @@ const EXACT_POW10: [f64; 23] = [
 ];
 
 /// A valid JSON number without exponent whose digits, point aside, make
-/// an integer below 2^53 and that has at most 22 decimals (`3355.44`, as
-/// in QMP's `mbps`): the integer divided by a power of ten is one
-/// correctly rounded operation, the very one serde_json does, so both
-/// read the same value. `None` for any other number.
+/// an integer that fits in a `u64`, with at most 22 decimals (`3355.44`,
+/// or QEMU's 17-digit `mbps`): that integer converted to `f64`, then
+/// divided by a power of ten, exactly as serde_json computes it (both are
+/// single IEEE operations, so the result is the same to the bit; below
+/// 2^53 it is also the correctly rounded value). `None` for any other
+/// number, which serde_json itself then reads.
 #[inline]
 fn short_decimal(text: &[u8]) -> Option<f64> {
     let (neg, digits) = match text.split_first() {
@@ -698,36 +772,52 @@ fn short_decimal(text: &[u8]) -> Option<f64> {
             _ => return None,
         }
     }
-    if significand >= 1 << 53 {
-        return None;
-    }
     let v = significand as f64 / EXACT_POW10.get(decimals.unwrap_or(0))?;
     Some(if neg { -v } else { v })
 }
 
-/// The value of eight ASCII digits, or `None` if they aren't all digits.
+/// The eight bytes at `at` as a little-endian word (the first byte
+/// lowest), or `None` within eight bytes of the end.
 #[inline]
-fn eight_digits(chunk: &[u8]) -> Option<u64> {
+fn word(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk = bytes.get(at..at + 8)?;
     let mut a = [0u8; 8];
     a.copy_from_slice(chunk);
-    let v = u64::from_le_bytes(a);
-    // Each byte must be 0x30..=0x39: its high nibble 3, and adding 6 must
-    // not carry into the high nibble.
-    let sub = v.wrapping_sub(0x3030_3030_3030_3030);
-    if (v & 0xf0f0_f0f0_f0f0_f0f0) != 0x3030_3030_3030_3030
-        || (sub.wrapping_add(0x0606_0606_0606_0606) & 0xf0f0_f0f0_f0f0_f0f0) != 0
-    {
-        return None;
-    }
+    Some(u64::from_le_bytes(a))
+}
+
+/// `b` in every byte of a word.
+#[inline]
+const fn splat(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// How many of the word's bytes, from the first, are ASCII digits (0-8).
+#[inline]
+fn leading_digits(w: u64) -> usize {
+    let low = w & splat(0x7f);
+    // Bit 7 of each byte: set when it is at least '0', when it is past '9'.
+    let at_least_0 = (low + splat(0x80 - b'0')) & splat(0x80);
+    let past_9 = (low + splat(0x80 - b'9' - 1)) & splat(0x80);
+    let digit = at_least_0 & !past_9 & !w;
+    ((!digit & splat(0x80)).trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `n` bytes of `w` (1..=8), all ASCII digits.
+#[inline]
+fn digits_value(w: u64, n: usize) -> u64 {
+    // Drop the bytes past the digits and move the digits up, so that
+    // the low bytes are leading zeros.
+    let v = w.wrapping_sub(splat(b'0')) << (8 * (8 - n));
     // Pairs, then quads, then the eight: the first digit is the low byte.
-    let v = (sub.wrapping_mul(10) + (sub >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
     let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_ffff_0000_ffff;
-    Some((v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff)
+    (v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff
 }
 
 /// Whether `a` and `b` hold the same bytes: for the short names of QAPI
 /// members, a few overlapping word compares instead of a call to `memcmp`.
-#[inline]
+#[inline(always)]
 fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
@@ -772,22 +862,32 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
 fn member_start(r: &mut Reader<'_>) -> Result<bool, Error> {
     let first = std::mem::replace(&mut r.first, false);
     match r.peek() {
+        Some(b',') if !first => {
+            r.pos += 1;
+            r.skip_ws();
+        }
+        Some(b'"') if first => return Ok(true),
         Some(b'}') => {
             r.pos += 1;
             r.depth -= 1;
             return Ok(false);
         }
-        Some(b',') if !first => {
-            r.pos += 1;
-            r.skip_ws();
-        }
-        Some(_) if !first => return Err(r.syntax("expected `,` or `}`")),
-        _ => {}
+        _ => return Err(member_start_error(r, first)),
     }
     match r.bytes().get(r.pos) {
         Some(b'"') => Ok(true),
-        Some(_) => Err(r.syntax("key must be a string")),
-        None => Err(r.syntax("EOF while parsing an object")),
+        _ => Err(member_start_error(r, true)),
+    }
+}
+
+/// What [`member_start`] found instead of a member or the end.
+#[cold]
+#[inline(never)]
+fn member_start_error(r: &Reader<'_>, first: bool) -> Error {
+    match r.bytes().get(r.pos) {
+        Some(_) if !first => r.syntax("expected `,` or `}`"),
+        Some(_) => r.syntax("key must be a string"),
+        None => r.syntax("EOF while parsing an object"),
     }
 }
 
@@ -834,32 +934,37 @@ impl Members {
 
     /// The index in `names` of the next member, its `:` consumed, or
     /// `None` once the object's `}` is.
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, r: &mut Reader<'_>) -> Result<Option<usize>, Error> {
+        if !member_start(r)? {
+            return Ok(None);
+        }
+        if let Some(name) = self.names.get(self.at) {
+            if r.at_key_colon(name) {
+                let found = self.at;
+                self.at += 1;
+                return Ok(Some(found));
+            }
+        }
+        self.by_name(r)
+    }
+
+    /// [`Members::next`] when the member at the current position is not
+    /// the one expected: its name is read and looked up, and members not
+    /// in `names` are skipped (or an error when strict).
+    #[inline(never)]
+    fn by_name(&mut self, r: &mut Reader<'_>) -> Result<Option<usize>, Error> {
         loop {
-            if !member_start(r)? {
-                return Ok(None);
-            }
-            if let Some(name) = self.names.get(self.at) {
-                let bytes = r.bytes();
-                let from = r.pos + 1;
-                let end = from + name.len();
-                // Names are QAPI names: no quote or backslash in them.
-                if bytes.get(from..end).is_some_and(|b| same(b, name.as_bytes())) && bytes.get(end) == Some(&b'"') {
-                    r.pos = end + 1;
-                    colon(r)?;
-                    let found = self.at;
-                    self.at += 1;
-                    return Ok(Some(found));
-                }
-            }
             let key = r.string_at_quote()?;
             colon(r)?;
-            if let Some(found) = self.names.iter().position(|n| *n == key) {
+            if let Some(found) = self.names.iter().position(|n| same(n.as_bytes(), key.as_bytes())) {
                 self.at = found + 1;
                 return Ok(Some(found));
             }
             unknown(r, &key, self.strict)?;
+            if !member_start(r)? {
+                return Ok(None);
+            }
         }
     }
 
@@ -881,7 +986,7 @@ pub fn empty_object(r: &mut Reader<'_>, strict: bool) -> Result<(), Error> {
 
 /// Reads the value of member `name` into `slot`; a second value for it is
 /// an error, and errors within the value get `name` on their path.
-#[inline]
+#[inline(always)]
 pub fn read_member<T: Decode>(r: &mut Reader<'_>, slot: &mut Option<T>, name: &'static str) -> Result<(), Error> {
     if slot.is_some() {
         return Err(r.error(r.pos, ErrorKind::Duplicate).within(Seg::Member(name.into())));
@@ -1194,11 +1299,19 @@ mod tests {
         .iter()
         .map(|t| t.to_string())
         .collect();
-        // Decimals of every length around the fast path's limits.
+        // Decimals and integers of every length around the fast path's
+        // limits (2^53, 2^64, 22 decimals).
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for _ in 0..20_000 {
+        for i in 0..40_000 {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            let digits = (x >> 33).to_string();
+            let mut digits = (x >> (x % 50)).to_string();
+            if i % 4 == 0 {
+                // Beyond 20 digits: past a u64.
+                digits.push_str(&(x >> 7).to_string());
+            }
+            if i % 8 == 1 {
+                texts.push(digits.clone());
+            }
             let cut = (x % (digits.len() as u64 + 1)) as usize;
             let zeros = "0".repeat((x >> 60) as usize);
             let sign = if x & 1 == 0 { "" } else { "-" };
@@ -1208,6 +1321,66 @@ mod tests {
             let ours = from_str::<f64>(t).map(f64::to_bits).ok();
             let theirs = serde_json::from_str::<f64>(t).map(f64::to_bits).ok();
             assert_eq!(ours, theirs, "{t}");
+        }
+    }
+
+    /// Integers of every length up to past 64 bits, with and without a
+    /// sign, leading zeros, fractions and exponents, at the end of the
+    /// text and followed by more (the word-at-a-time path needs eight
+    /// bytes): read by every integer type as serde_json reads them, and
+    /// out of range where it is out of range, pointing at the number.
+    #[test]
+    fn integers_read_as_serde_json_reads_them() {
+        fn check<T>(text: &str)
+        where
+            T: Decode + serde::de::DeserializeOwned + PartialEq + fmt::Debug,
+        {
+            let ours = from_str::<Vec<T>>(text);
+            let theirs = serde_json::from_str::<Vec<T>>(text);
+            match (&ours, &theirs) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
+                // A number of the wrong kind or out of range is no
+                // syntax error, and is pointed at where it starts.
+                (Err(e), Err(theirs)) => {
+                    assert_eq!(e.is_syntax(), theirs.is_syntax(), "{text}: {e}; serde_json: {theirs}");
+                    if !e.is_syntax() {
+                        let at = text.find(|c: char| c == '-' || c.is_ascii_digit()).unwrap_or(0);
+                        assert_eq!((e.line(), e.column()), (1, at + 1), "{text}: {e}");
+                    }
+                }
+                _ => panic!("{text}: ours {ours:?}, serde_json {theirs:?}"),
+            }
+        }
+        let mut numbers = vec!["0".to_owned(), "-0".into(), "00".into(), "01".into(), "-01".into(), "-".into()];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for len in 1..=22 {
+            for _ in 0..40 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let digits: String = (0..len).map(|i| char::from(b'0' + ((x >> (i % 60)) % 10) as u8)).collect();
+                let digits = if digits.starts_with('0') && len > 1 { format!("1{}", &digits[1..]) } else { digits };
+                numbers.push(digits.clone());
+                numbers.push(format!("-{digits}"));
+                numbers.push(format!("{digits}.5"));
+                numbers.push(format!("{digits}e1"));
+            }
+        }
+        for b in [8, 16, 32, 63, 64] {
+            let p = 1u128 << b;
+            numbers.extend([(p - 1).to_string(), p.to_string(), format!("-{p}"), format!("-{}", p + 1)]);
+        }
+        for n in &numbers {
+            for text in [format!("[{n}]"), format!("[{n},          1]"), format!("[ {n} ,\n  1]")] {
+                check::<u8>(&text);
+                check::<i8>(&text);
+                check::<u16>(&text);
+                check::<i16>(&text);
+                check::<u32>(&text);
+                check::<i32>(&text);
+                check::<u64>(&text);
+                check::<i64>(&text);
+            }
         }
     }
 

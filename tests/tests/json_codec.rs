@@ -15,11 +15,31 @@ const PAYLOADS: [(&str, &str); 4] = [
     ("destination", include_str!("../../bench-compare/payloads/destination.json")),
 ];
 
+/// `text` laid out three more ways: compact (no whitespace at all),
+/// with whitespace before every `:`, and with every object's members in
+/// reverse order (the codec looks for the next member in schema order
+/// first, and for the name after a quote and a colon right after it).
+fn layouts(text: &str) -> [String; 4] {
+    fn reversed(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => m.iter().rev().map(|(k, v)| (k.clone(), reversed(v))).collect(),
+            serde_json::Value::Array(a) => a.iter().map(reversed).collect(),
+            v => v.clone(),
+        }
+    }
+    let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let compact = value.to_string();
+    let spaced = compact.replace("\":", "\" \t:\n ");
+    [text.to_owned(), compact, spaced, serde_json::to_string_pretty(&reversed(&value)).unwrap_or_default()]
+}
+
 #[test]
 fn replies_decode_and_encode_as_serde_does() {
     for (name, text) in PAYLOADS {
-        assert!(agree::<client::MigrationInfo>(text), "{name}: client mode rejects it");
-        assert!(agree::<server::MigrationInfo>(text), "{name}: server mode rejects it");
+        for (i, text) in layouts(text).iter().enumerate() {
+            assert!(agree::<client::MigrationInfo>(text), "{name}, layout {i}: client mode rejects it");
+            assert!(agree::<server::MigrationInfo>(text), "{name}, layout {i}: server mode rejects it");
+        }
     }
 }
 

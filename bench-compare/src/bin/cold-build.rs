@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use qapi_bench_compare::median;
+
 const OURS: &str = "qapi-gen-qmp-10-2";
 const THEIRS: &str = "qapi-qmp-0-15";
 
@@ -83,12 +85,11 @@ fn cargo(dir: &Path, args: &[&str]) -> Result<Duration, String> {
     Ok(took)
 }
 
-/// The median (the mean of the middle two for an even count) and the minimum.
-fn stats(mut v: Vec<Duration>) -> (f64, f64) {
-    v.sort();
-    let n = v.len();
-    let mid = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 };
-    (mid.as_secs_f64(), v[0].as_secs_f64())
+/// The median (the mean of the middle two for an even count) and the minimum, in seconds.
+fn stats(v: Vec<Duration>) -> (f64, f64) {
+    let mut secs: Vec<f64> = v.iter().map(Duration::as_secs_f64).collect();
+    let mid = median(&mut secs);
+    (mid, secs.first().copied().unwrap_or(f64::NAN))
 }
 
 fn run() -> Result<(), String> {

@@ -10,18 +10,18 @@
 //!
 //! Run with `cargo run --release --bin serde-migrate` in `bench-compare/`.
 
-use std::time::Duration;
+use std::time::Instant;
 
 use qapi_bench_compare::{median, payloads, project};
 use qapi_runtime::json::{self, Decode, Encode};
-use qapi_runtime::serde::de::DeserializeOwned;
+use qapi_runtime::serde::de::{DeserializeOwned, IgnoredAny};
 use qapi_runtime::serde::Serialize;
 use serde_json::Value;
 
-/// Calls of the measured operation per timed sample.
+/// Calls of a measured operation per timed batch.
 const BATCH: usize = 2000;
-/// Timed samples; the median is kept.
-const SAMPLES: usize = 31;
+/// Rounds of batches; medians over them are kept.
+const ROUNDS: usize = 41;
 
 /// What one side makes of a payload.
 enum Outcome {
@@ -69,36 +69,62 @@ fn outcome<T: DeserializeOwned + Serialize>(payload: &str) -> Outcome {
     }
 }
 
-/// Operations per second for (deserialize, serialize), from medians of batches.
-fn rates<T: DeserializeOwned + Serialize>(payload: &str) -> Option<(f64, f64)> {
-    let value: T = serde_json::from_str(payload).ok()?;
-    let de = median(
-        || {
-            for _ in 0..BATCH {
-                std::hint::black_box(serde_json::from_str::<T>(std::hint::black_box(payload)).ok());
-            }
-        },
-        SAMPLES,
-    );
-    let mut buf = Vec::with_capacity(payload.len() * 2);
-    let ser = median(
-        || {
-            for _ in 0..BATCH {
-                buf.clear();
-                std::hint::black_box(serde_json::to_writer(&mut buf, std::hint::black_box(&value)).ok());
-            }
-        },
-        SAMPLES,
-    );
-    let per_s = |d: Duration| BATCH as f64 / d.as_secs_f64();
-    Some((per_s(de), per_s(ser)))
+/// Runs `ops` in `ROUNDS` rounds, every op one batch per round, the
+/// order rotating from round to round, so that all of them see the same
+/// machine (a shared machine's speed drifts by tens of percent within a
+/// run, which timing one op after the other would read as a difference
+/// between them). Returns each op's nanoseconds per call, per round.
+fn interleaved(ops: &mut [Box<dyn FnMut() + '_>]) -> Vec<Vec<f64>> {
+    let mut times = vec![Vec::with_capacity(ROUNDS); ops.len()];
+    // One untimed round first: caches, branch predictors, allocator.
+    ops.iter_mut().for_each(|op| op());
+    for round in 0..ROUNDS {
+        for k in 0..ops.len() {
+            let i = (round + k) % ops.len();
+            let t = Instant::now();
+            ops[i]();
+            times[i].push(t.elapsed().as_nanos() as f64 / BATCH as f64);
+        }
+    }
+    times
 }
 
-/// Operations per second for (decode, encode) through the JSON codec,
-/// once it is checked to agree with serde_json on this payload.
-fn codec_rates<T: DeserializeOwned + Serialize + Decode + Encode + PartialEq>(
-    payload: &str,
-) -> Result<(f64, f64), String> {
+/// The median over rounds of `base`'s time divided by `ours`': how many
+/// times `ours`' rate is `base`'s, round by round.
+fn ratio(ours: &[f64], base: &[f64]) -> f64 {
+    let mut r: Vec<f64> = ours.iter().zip(base).map(|(o, b)| b / o).collect();
+    median(&mut r)
+}
+
+/// Operations per second from nanoseconds per call, the median round.
+fn rate(ns: &[f64]) -> f64 {
+    1e9 / median(&mut ns.to_vec())
+}
+
+/// `BATCH` calls of `f` on `x`, the result kept from the optimizer.
+fn batch<'a, X: ?Sized, R>(x: &'a X, f: impl Fn(&X) -> R + 'a) -> Box<dyn FnMut() + 'a> {
+    Box::new(move || {
+        for _ in 0..BATCH {
+            std::hint::black_box(f(std::hint::black_box(x)));
+        }
+    })
+}
+
+/// A batch of serializations into a reused buffer.
+fn write_batch<'a, X: ?Sized>(x: &'a X, f: impl Fn(&X, &mut Vec<u8>) + 'a) -> Box<dyn FnMut() + 'a> {
+    let mut buf = Vec::with_capacity(4096);
+    Box::new(move || {
+        for _ in 0..BATCH {
+            buf.clear();
+            f(std::hint::black_box(x), &mut buf);
+            std::hint::black_box(&buf);
+        }
+    })
+}
+
+/// Whether the codec decodes `payload` to the value serde does and
+/// writes the bytes serde_json writes; why not if not.
+fn codec_agrees<T: DeserializeOwned + Serialize + Decode + Encode + PartialEq>(payload: &str) -> Result<(), String> {
     let value: T = json::from_str(payload).map_err(|e| format!("codec REJECTED: {e}"))?;
     let via_serde: T = serde_json::from_str(payload).map_err(|e| e.to_string())?;
     if value != via_serde {
@@ -107,45 +133,7 @@ fn codec_rates<T: DeserializeOwned + Serialize + Decode + Encode + PartialEq>(
     if json::to_vec(&value) != serde_json::to_vec(&value).map_err(|e| e.to_string())? {
         return Err("codec and serde_json write different bytes".into());
     }
-    let de = median(
-        || {
-            for _ in 0..BATCH {
-                std::hint::black_box(json::from_str::<T>(std::hint::black_box(payload)).ok());
-            }
-        },
-        SAMPLES,
-    );
-    let mut buf = Vec::with_capacity(payload.len() * 2);
-    let ser = median(
-        || {
-            for _ in 0..BATCH {
-                buf.clear();
-                std::hint::black_box(&value).encode(&mut buf);
-                std::hint::black_box(&buf);
-            }
-        },
-        SAMPLES,
-    );
-    let per_s = |d: Duration| BATCH as f64 / d.as_secs_f64();
-    Ok((per_s(de), per_s(ser)))
-}
-
-/// Deserializations per second into `serde::de::IgnoredAny`: serde_json
-/// reading the payload and building nothing. No type decoded through
-/// serde_json can go faster, so this bounds what any generated code can
-/// reach on this payload.
-fn parse_only_rate(payload: &str) -> f64 {
-    let d = median(
-        || {
-            for _ in 0..BATCH {
-                std::hint::black_box(
-                    serde_json::from_str::<qapi_runtime::serde::de::IgnoredAny>(std::hint::black_box(payload)).ok(),
-                );
-            }
-        },
-        SAMPLES,
-    );
-    BATCH as f64 / d.as_secs_f64()
+    Ok(())
 }
 
 fn describe(o: &Outcome) -> String {
@@ -160,7 +148,10 @@ fn main() {
     type Ours = project::MigrationInfo;
     type Theirs = qapi_qmp::MigrationInfo;
     println!("query-migrate replies: qapi-gen (project schema, client mode) vs qapi-qmp 0.15.0 MigrationInfo");
-    println!("median of {SAMPLES} samples of {BATCH} operations each\n");
+    println!(
+        "{ROUNDS} rounds of one batch of {BATCH} operations of each kind, interleaved; rates are medians over the rounds,\n\
+         ratios the median of the rounds' ratios\n"
+    );
     // (deserialize ratio, serialize ratio, whether both sides round-trip the payload exactly)
     let mut ratios: Vec<(f64, f64, bool)> = Vec::new();
     let mut codec_ratios: Vec<(f64, f64, bool)> = Vec::new();
@@ -169,32 +160,52 @@ fn main() {
         println!("{name} ({} bytes)", payload.len());
         println!("  qapi-gen: {}", describe(&ours));
         println!("  qapi-qmp: {}", describe(&theirs));
-        let (Some((ode, oser)), Some((tde, tser))) = (rates::<Ours>(payload), rates::<Theirs>(payload)) else {
+        let (Ok(ours_v), Ok(theirs_v)) =
+            (serde_json::from_str::<Ours>(payload), serde_json::from_str::<Theirs>(payload))
+        else {
             println!("  not compared: only one side decodes it\n");
             continue;
         };
-        println!("                      qapi-gen ops/s   qapi-qmp ops/s   ratio");
-        println!("  deserialize       {ode:16.0} {tde:16.0} {:7.2}x", ode / tde);
-        println!("  serialize         {oser:16.0} {tser:16.0} {:7.2}x", oser / tser);
-        let both_exact = matches!((&ours, &theirs), (Outcome::RoundTrips, Outcome::RoundTrips));
-        match codec_rates::<Ours>(payload) {
-            Ok((cde, cser)) => {
-                println!("  decode (codec)    {cde:16.0} {tde:16.0} {:7.2}x", cde / tde);
-                println!("  encode (codec)    {cser:16.0} {tser:16.0} {:7.2}x", cser / tser);
-                codec_ratios.push((cde / tde, cser / tser, both_exact));
-            }
-            Err(e) => println!("  codec: {e}"),
+        let codec = codec_agrees::<Ours>(payload);
+        if let Err(e) = &codec {
+            println!("  codec: {e}");
         }
-        let bound = parse_only_rate(payload);
+        // Ops, by index: theirs (0, 1), ours through serde (2, 3), parse
+        // only (4), ours through the codec (5, 6).
+        let mut ops: Vec<Box<dyn FnMut() + '_>> = vec![
+            batch(payload, |p| serde_json::from_str::<Theirs>(p).ok()),
+            write_batch(&theirs_v, |v, out| serde_json::to_writer(out, v).unwrap_or_default()),
+            batch(payload, |p| serde_json::from_str::<Ours>(p).ok()),
+            write_batch(&ours_v, |v, out| serde_json::to_writer(out, v).unwrap_or_default()),
+            batch(payload, |p| serde_json::from_str::<IgnoredAny>(p).ok()),
+        ];
+        if codec.is_ok() {
+            ops.push(batch(payload, |p| json::from_str::<Ours>(p).ok()));
+            ops.push(write_batch(&ours_v, |v, out| v.encode(out)));
+        }
+        let t = interleaved(&mut ops);
+        let both_exact = matches!((&ours, &theirs), (Outcome::RoundTrips, Outcome::RoundTrips));
+        println!("                      qapi-gen ops/s   qapi-qmp ops/s   ratio");
+        let row = |label: &str, ours: &[f64], base: &[f64]| {
+            println!("  {label:16}{:16.0} {:16.0} {:7.2}x", rate(ours), rate(base), ratio(ours, base));
+        };
+        row("deserialize", &t[2], &t[0]);
+        row("serialize", &t[3], &t[1]);
+        ratios.push((ratio(&t[2], &t[0]), ratio(&t[3], &t[1]), both_exact));
+        if codec.is_ok() {
+            row("decode (codec)", &t[5], &t[0]);
+            row("encode (codec)", &t[6], &t[1]);
+            codec_ratios.push((ratio(&t[5], &t[0]), ratio(&t[6], &t[1]), both_exact));
+        }
         println!(
-            "  parse only        {bound:16.0}                  {:7.2}x  (serde_json into IgnoredAny: the ceiling of any serde_json decode)",
-            bound / tde
+            "  parse only      {:16.0}                  {:7.2}x  (serde_json into IgnoredAny: the ceiling of any serde_json decode)",
+            rate(&t[4]),
+            ratio(&t[4], &t[0])
         );
         if matches!(theirs, Outcome::Lossy(_)) {
             println!("  (qapi-qmp drops members here, so it serializes less)");
         }
         println!();
-        ratios.push((ode / tde, oser / tser, both_exact));
     }
     let geo = |r: &[f64]| (r.iter().map(|x| x.ln()).sum::<f64>() / r.len().max(1) as f64).exp();
     let summary = |ratios: &[(f64, f64, bool)], label: &str, exact_only: bool| {
