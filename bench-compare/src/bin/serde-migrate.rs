@@ -186,16 +186,15 @@ fn main() {
         let t = interleaved(&mut ops);
         let both_exact = matches!((&ours, &theirs), (Outcome::RoundTrips, Outcome::RoundTrips));
         println!("                      qapi-gen ops/s   qapi-qmp ops/s   ratio");
+        // Prints a row; returns its ratio.
         let row = |label: &str, ours: &[f64], base: &[f64]| {
-            println!("  {label:16}{:16.0} {:16.0} {:7.2}x", rate(ours), rate(base), ratio(ours, base));
+            let r = ratio(ours, base);
+            println!("  {label:16}{:16.0} {:16.0} {r:7.2}x", rate(ours), rate(base));
+            r
         };
-        row("deserialize", &t[2], &t[0]);
-        row("serialize", &t[3], &t[1]);
-        ratios.push((ratio(&t[2], &t[0]), ratio(&t[3], &t[1]), both_exact));
+        ratios.push((row("deserialize", &t[2], &t[0]), row("serialize", &t[3], &t[1]), both_exact));
         if codec.is_ok() {
-            row("decode (codec)", &t[5], &t[0]);
-            row("encode (codec)", &t[6], &t[1]);
-            codec_ratios.push((ratio(&t[5], &t[0]), ratio(&t[6], &t[1]), both_exact));
+            codec_ratios.push((row("decode (codec)", &t[5], &t[0]), row("encode (codec)", &t[6], &t[1]), both_exact));
         }
         println!(
             "  parse only      {:16.0}                  {:7.2}x  (serde_json into IgnoredAny: the ceiling of any serde_json decode)",
