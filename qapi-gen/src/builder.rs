@@ -526,7 +526,7 @@ fn rerun_if_changed(cargo: &mut dyn Write, files: &[PathBuf]) -> io::Result<()> 
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn write_if_changed(path: &Path, contents: &[u8]) -> io::Result<bool> {
-    if std::fs::read(path).is_ok_and(|old| old == contents) {
+    if holds_exactly(path, contents) {
         return Ok(false);
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -534,6 +534,30 @@ pub fn write_if_changed(path: &Path, contents: &[u8]) -> io::Result<bool> {
     }
     std::fs::write(path, contents)?;
     Ok(true)
+}
+
+/// Whether the file at `path` holds exactly `contents`. A file of another
+/// length is not read at all, and one of the same length is compared a
+/// piece at a time rather than read whole: generated code for a large
+/// schema runs to megabytes.
+fn holds_exactly(path: &Path, mut contents: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else { return false };
+    if !file.metadata().is_ok_and(|m| m.len() == contents.len() as u64) {
+        return false;
+    }
+    let mut piece = vec![0; 256 * 1024];
+    loop {
+        match file.read(&mut piece) {
+            Ok(0) => return contents.is_empty(),
+            Ok(n) => match contents.split_at_checked(n) {
+                Some((head, rest)) if head == &piece[..n] => contents = rest,
+                _ => return false,
+            },
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -615,6 +639,26 @@ mod tests {
         assert!(!write_if_changed(&path, b"x").unwrap());
         assert!(write_if_changed(&path, b"y").unwrap());
         assert_eq!(std::fs::read(&path).unwrap(), b"y");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn large_files_are_compared_to_the_last_byte() {
+        let dir = temp_dir("large");
+        let path = dir.join("out.rs");
+        // Several of the comparison's pieces, and a part of one.
+        let text: Vec<u8> = (0..700_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        assert!(write_if_changed(&path, &text).unwrap());
+        assert!(!write_if_changed(&path, &text).unwrap());
+        for at in [0, 256 * 1024 - 1, 256 * 1024, text.len() - 1] {
+            let mut changed = text.clone();
+            changed[at] = b'!';
+            assert!(holds_exactly(&path, &text));
+            assert!(!holds_exactly(&path, &changed), "a change at byte {at} goes unseen");
+        }
+        assert!(!holds_exactly(&path, &text[1..]));
+        assert!(!holds_exactly(&path, &[&text[..], b"!"].concat()));
+        assert!(!holds_exactly(&dir.join("missing.rs"), b""));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

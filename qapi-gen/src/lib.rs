@@ -12,6 +12,10 @@
 //! # Ok::<(), qapi_gen::syntax::load::LoadError>(())
 //! ```
 
+// pest without its `std` feature (see the workspace manifest) writes its
+// parser against `::alloc`.
+extern crate alloc;
+
 pub mod builder;
 pub mod check;
 pub mod compat;

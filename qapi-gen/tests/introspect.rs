@@ -150,6 +150,38 @@ fn defined_conditions_drop_disabled_entries() {
     assert!(none.as_array().map(Vec::len) < all.as_array().map(Vec::len));
 }
 
+/// The generator writes the JSON text straight from the conditional tree;
+/// it must be serde_json's text of the evaluated value, byte for byte.
+#[test]
+fn written_json_is_serde_jsons_text() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let conditions = [
+        Conditions::AllTrue,
+        Conditions::defined::<_, String>([]),
+        Conditions::defined(["CONFIG_VNC", "CONFIG_LINUX", "CONFIG_POSIX", "TARGET_S390X"]),
+    ];
+    for (schema, _) in REFERENCES {
+        let schema = load(&shared.join("qemu").join(schema));
+        for unmask in [false, true] {
+            let tree = qapi_gen::gen::introspect::introspect_conditional(&schema, unmask);
+            for conds in &conditions {
+                let mut text = String::new();
+                tree.write_json(conds, &mut text);
+                let expected = serde_json::to_string(&tree.evaluate(conds)).expect("a Value serializes");
+                assert!(text == expected, "written JSON differs from serde_json's ({conds:?}, unmask {unmask})");
+            }
+        }
+    }
+    for s in ["plain", "quote\" here", "back\\slash", "tab\t", "bell\u{7}", "del\u{7f}", "é ü"] {
+        let leaf = qapi_gen::gen::introspect::CondTree::Value(s.into());
+        let mut text = String::new();
+        leaf.write_json(&Conditions::AllTrue, &mut text);
+        assert_eq!(text, serde_json::to_string(s).expect("a str serializes"));
+    }
+}
+
 #[test]
 fn cli_masks_by_default_and_evaluates_defines() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));

@@ -346,8 +346,12 @@ impl<'a> Reader<'a> {
 struct Builder {
     span: Span,
     symbol: Option<String>,
-    /// Every section in order; the body first.
+    /// Every section in order; the body first. The last one's text is in
+    /// `open` until the next starts.
     all: Vec<Section>,
+    /// The text of the last section so far. One buffer, reused, saves
+    /// growing every section's text a line at a time and trimming a copy.
+    open: String,
     args: HashSet<String>,
     features: HashSet<String>,
     /// The tagged sections that may appear only once, seen so far.
@@ -361,6 +365,7 @@ impl Builder {
             span,
             symbol,
             all: vec![body],
+            open: String::new(),
             args: HashSet::new(),
             features: HashSet::new(),
             unique_seen: Vec::new(),
@@ -369,9 +374,22 @@ impl Builder {
 
     /// Adds a line to the section being written.
     fn append(&mut self, line: &str) {
-        if let Some(section) = self.all.last_mut() {
-            section.text.push_str(line);
-            section.text.push('\n');
+        self.open.push_str(line);
+        self.open.push('\n');
+    }
+
+    /// Ends the last section and starts `next`.
+    fn start(&mut self, next: Section) {
+        self.close();
+        self.all.push(next);
+    }
+
+    /// Gives the last section its text, without leading or trailing blank
+    /// lines.
+    fn close(&mut self) {
+        if let Some(last) = self.all.last_mut() {
+            last.text = self.open.trim_matches('\n').to_owned();
+            self.open.clear();
         }
     }
 
@@ -379,13 +397,13 @@ impl Builder {
     /// starts one at `span`.
     fn untagged(&mut self, span: Span) {
         if let Some(last) = self.all.last_mut().filter(|s| s.kind == SectionKind::Plain) {
-            if last.text.is_empty() {
+            if self.open.is_empty() {
                 last.span = span;
             }
-            last.text.push('\n');
+            self.open.push('\n');
             return;
         }
-        self.all.push(Section { kind: SectionKind::Plain, name: None, text: String::new(), span });
+        self.start(Section { kind: SectionKind::Plain, name: None, text: String::new(), span });
     }
 
     /// Starts a tagged section at the current line.
@@ -397,7 +415,7 @@ impl Builder {
             }
             self.unique_seen.push(kind);
         }
-        self.all.push(Section { kind, name: None, text: String::new(), span });
+        self.start(Section { kind, name: None, text: String::new(), span });
         Ok(())
     }
 
@@ -412,19 +430,16 @@ impl Builder {
             return r.fail(span, format!("'{name}' parameter name duplicated"));
         }
         names.insert(name.clone());
-        self.all.push(Section { kind, name: Some(name), text: String::new(), span });
+        self.start(Section { kind, name: Some(name), text: String::new(), span });
         Ok(())
     }
 
     /// Trims the texts, rejects empty tagged sections and descriptions, and
     /// sorts the sections into the [`Doc`].
-    fn finish(self, r: &mut Reader<'_>) -> Res<Doc> {
-        let mut all = self.all;
-        for section in &mut all {
-            let text = section.text.trim_matches('\n');
-            if text.len() != section.text.len() {
-                section.text = text.to_owned();
-            }
+    fn finish(mut self, r: &mut Reader<'_>) -> Res<Doc> {
+        self.close();
+        let all = self.all;
+        for section in &all {
             if section.kind != SectionKind::Plain && section.text.is_empty() {
                 let msg = format!("text required after '{}:'", section.kind.as_str());
                 return r.fail(section.span.clone(), msg);

@@ -249,6 +249,56 @@ impl CondTree {
         }
     }
 
+    /// Appends the JSON text of [`evaluate`](Self::evaluate)'s value to
+    /// `out`, compact, exactly as `serde_json::to_string` writes it, without
+    /// building the value (which for a whole schema means copying every
+    /// string and hashing every key).
+    ///
+    /// ```
+    /// use qapi_gen::gen::introspect::{Conditions, CondTree};
+    /// use qapi_gen::model::Cond;
+    ///
+    /// let t = CondTree::Object(vec![(
+    ///     "values".into(),
+    ///     CondTree::Array(vec![
+    ///         (None, CondTree::Value("a\"b".into())),
+    ///         (Some(Cond::Name("B".into())), CondTree::Value(2.into())),
+    ///     ]),
+    /// )]);
+    /// let mut text = String::new();
+    /// t.write_json(&Conditions::defined(["C"]), &mut text);
+    /// assert_eq!(text, r#"{"values":["a\"b"]}"#);
+    /// ```
+    pub fn write_json(&self, conditions: &Conditions, out: &mut String) {
+        match self {
+            CondTree::Value(Value::String(s)) => write_json_str(s, out),
+            CondTree::Value(v) => out.push_str(&v.to_string()),
+            CondTree::Object(members) => {
+                out.push('{');
+                for (i, (k, t)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json_str(k, out);
+                    out.push(':');
+                    t.write_json(conditions, out);
+                }
+                out.push('}');
+            }
+            CondTree::Array(elements) => {
+                out.push('[');
+                let held = elements.iter().filter(|(c, _)| conditions.holds(c.as_ref()));
+                for (i, (_, t)) in held.enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    t.write_json(conditions, out);
+                }
+                out.push(']');
+            }
+        }
+    }
+
     /// Whether any part of the tree is conditional.
     ///
     /// ```
@@ -261,6 +311,18 @@ impl CondTree {
             CondTree::Object(members) => members.iter().any(|(_, t)| t.is_conditional()),
             CondTree::Array(elements) => elements.iter().any(|(c, t)| c.is_some() || t.is_conditional()),
         }
+    }
+}
+
+/// Appends `s` as a JSON string. Schema text rarely needs escapes; when it
+/// does, serde_json writes them, so that the text is always its own.
+fn write_json_str(s: &str, out: &mut String) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&Value::from(s).to_string());
     }
 }
 

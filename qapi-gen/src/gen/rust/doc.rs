@@ -246,6 +246,16 @@ fn escape_char(c: char, out: &mut String) {
     }
 }
 
+/// Whether the byte `b`, the first of `at`, may start inline markup or a
+/// character [`escape_char`] escapes: what [`prose`] cannot copy as it is.
+fn starts_markup(b: u8, at: &[u8]) -> bool {
+    match b {
+        b'`' | b':' | b'@' | b'<' | b'>' | b'[' | b']' | b'\\' | b'|' => true,
+        b'h' => at.starts_with(b"http://") || at.starts_with(b"https://"),
+        _ => false,
+    }
+}
+
 /// Where a bare URL starting at `s` ends.
 fn url_len(s: &str) -> usize {
     let mut end = s.find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '`')).unwrap_or(s.len());
@@ -271,6 +281,17 @@ pub fn prose(line: &str) -> String {
     }
     let mut prev: Option<char> = None;
     while let Some(c) = rest.chars().next() {
+        // A run of characters that are neither markup nor escaped is copied
+        // whole. Every byte that can start either is ASCII, so the run
+        // ends on a character boundary.
+        let run =
+            rest.bytes().enumerate().position(|(i, b)| starts_markup(b, &rest.as_bytes()[i..])).unwrap_or(rest.len());
+        if run > 0 {
+            out.push_str(&rest[..run]);
+            prev = rest[..run].chars().next_back();
+            rest = &rest[run..];
+            continue;
+        }
         // ``literal``
         if let Some(after) = rest.strip_prefix("``") {
             if let Some(end) = after.find("``") {
@@ -378,6 +399,12 @@ mod tests {
         assert_eq!(prose("`QEMU <https://qemu.org>`_ rocks"), "QEMU (<https://qemu.org>) rocks");
         assert_eq!(prose("mail foo@bar.org"), "mail foo@bar.org");
         assert_eq!(prose("# not a heading"), "\\# not a heading");
+        // Markup right after a run of plain text, multi-byte characters
+        // included: the character before decides, as one at a time.
+        assert_eq!(prose("é@foo and ü @bar"), "é@foo and ü `bar`");
+        assert_eq!(prose("naïve:qapi:type:`T` é :qapi:type:`T`"), "naïve:qapi:type:`T` é `T`");
+        assert_eq!(prose("seehttp://x.org/a. end"), "see<http://x.org/a>. end");
+        assert_eq!(prose("ahhh|h"), "ahhh\\|h");
     }
 
     #[test]

@@ -11,8 +11,6 @@
 //! pieces, each conditional entry, member, enum value, branch or feature
 //! under its `#[cfg]`, as QEMU's C table has them under `#if`.
 
-use serde_json::Value;
-
 use super::layout::{call, t, Link, St, X};
 use super::text::{str_lit, w, Code};
 use super::{doc, CondPolicy, Cx, GenError};
@@ -28,16 +26,34 @@ fn raw_str(text: &str) -> String {
     format!("r{hashes}\"{text}\"{hashes}")
 }
 
-/// JSON text of a value; with `lines`, an array gets one element a line.
-fn json_text(v: &Value, lines: bool) -> Result<String, GenError> {
-    let one = |v: &Value| serde_json::to_string(v).map_err(|e| GenError::Internal(e.to_string()));
-    match v {
-        Value::Array(a) if lines && !a.is_empty() => {
-            let lines = a.iter().map(one).collect::<Result<Vec<_>, _>>()?;
-            Ok(format!("[\n{}\n]", lines.join(",\n")))
+/// JSON text of `tree` under `conds`; with `lines`, an array gets one
+/// element a line.
+fn json_text(tree: &CondTree, conds: &Conditions, lines: bool) -> String {
+    match tree {
+        CondTree::Array(elements) if lines => {
+            array_text(elements.iter().filter(|(c, _)| conds.holds(c.as_ref())).map(|(_, t)| t), conds)
         }
-        _ => one(v),
+        _ => {
+            let mut text = String::new();
+            tree.write_json(conds, &mut text);
+            text
+        }
     }
+}
+
+/// JSON text of an array of `elements`, one a line (`[]` when there are
+/// none).
+fn array_text<'t>(elements: impl Iterator<Item = &'t CondTree>, conds: &Conditions) -> String {
+    let mut text = String::from("[");
+    for (i, e) in elements.enumerate() {
+        text.push_str(if i == 0 { "\n" } else { ",\n" });
+        e.write_json(conds, &mut text);
+    }
+    if text.len() > 1 {
+        text.push('\n');
+    }
+    text.push(']');
+    text
 }
 
 /// What the `#[cfg]` assembly of the value needs.
@@ -53,19 +69,18 @@ impl Assembly<'_, '_> {
     /// An expression for the value of `tree`; the entries (`top`) are
     /// written one a line.
     fn expr(&mut self, tree: &CondTree, top: bool) -> Result<X<'static>, GenError> {
-        if let CondTree::Value(Value::String(s)) = tree {
+        if let CondTree::Value(serde_json::Value::String(s)) = tree {
             return Ok(call("qapi_rt_::serde_json::Value::from", vec![t(str_lit(s))]));
         }
         if !tree.is_conditional() {
             self.uses_parse = true;
-            let text = raw_str(&json_text(&tree.evaluate(&Conditions::AllTrue), top)?);
+            let text = raw_str(&json_text(tree, &Conditions::AllTrue, top));
             return Ok(call("parse", vec![t(text)]));
         }
         match tree {
-            CondTree::Value(v) => {
+            CondTree::Value(_) => {
                 self.uses_parse = true;
-                let text = raw_str(&json_text(v, top)?);
-                Ok(call("parse", vec![t(text)]))
+                Ok(call("parse", vec![t(raw_str(&json_text(tree, &Conditions::AllTrue, top)))]))
             }
             CondTree::Object(fields) => {
                 let mut stmts = vec![St::Lines(vec!["let mut object = qapi_rt_::serde_json::Map::new();".into()])];
@@ -86,36 +101,52 @@ impl Assembly<'_, '_> {
                 ])];
                 // Elements without conditions anywhere go in runs, one JSON
                 // text each.
-                let mut run: Vec<Value> = Vec::new();
+                let mut run: Vec<&CondTree> = Vec::new();
                 for (cond, element) in elements {
                     if cond.is_none() && !element.is_conditional() {
-                        run.push(element.evaluate(&Conditions::AllTrue));
+                        run.push(element);
                         continue;
                     }
-                    stmts.extend(self.flush(&mut run, top)?);
+                    stmts.extend(self.flush(&mut run, top));
                     let value = self.expr(element, false)?;
                     let attr = cond.as_ref().map(|c| format!("#[cfg({})]", self.cx.cfg_pred(c)).into());
                     let extend =
                         X::Chain("array".into(), vec![Link::Method("extend".into(), vec![X::Array(vec![value])])]);
                     stmts.push(St::Expr { attr, x: extend, semi: true });
                 }
-                stmts.extend(self.flush(&mut run, top)?);
+                stmts.extend(self.flush(&mut run, top));
                 stmts.push(St::Expr { attr: None, x: t("qapi_rt_::serde_json::Value::Array(array)"), semi: false });
                 Ok(X::Block(stmts))
             }
         }
     }
 
-    /// A statement adding the elements of `run` (emptying it), if any.
-    fn flush(&mut self, run: &mut Vec<Value>, lines: bool) -> Result<Option<St<'static>>, GenError> {
+    /// A statement adding the elements of `run` (emptying it), if any;
+    /// with `lines`, one a line.
+    fn flush(&mut self, run: &mut Vec<&CondTree>, lines: bool) -> Option<St<'static>> {
         if run.is_empty() {
-            return Ok(None);
+            return None;
         }
         self.uses_elements = true;
-        let text = raw_str(&json_text(&Value::Array(std::mem::take(run)), lines)?);
-        let extend =
-            X::Chain("array".into(), vec![Link::Method("extend".into(), vec![call("elements", vec![t(text)])])]);
-        Ok(Some(St::Expr { attr: None, x: extend, semi: true }))
+        let elements = run.drain(..);
+        let text = if lines {
+            array_text(elements, &Conditions::AllTrue)
+        } else {
+            let mut text = String::from("[");
+            for (i, e) in elements.enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                e.write_json(&Conditions::AllTrue, &mut text);
+            }
+            text.push(']');
+            text
+        };
+        let extend = X::Chain(
+            "array".into(),
+            vec![Link::Method("extend".into(), vec![call("elements", vec![t(raw_str(&text))])])],
+        );
+        Some(St::Expr { attr: None, x: extend, semi: true })
     }
 }
 
@@ -149,7 +180,7 @@ impl Cx<'_> {
         };
         if let Some((conds, text)) = conditions {
             lines.push(text);
-            let value = raw_str(&json_text(&tree.evaluate(&conds), true)?);
+            let value = raw_str(&json_text(&tree, &conds, true));
             code.item();
             code.docs(&lines);
             w!(code, "pub const QMP_SCHEMA_JSON: &str = {value};");
@@ -206,6 +237,7 @@ impl Cx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Cond;
 
     #[test]
     fn raw_strings_outlast_their_text() {
@@ -215,8 +247,14 @@ mod tests {
 
     #[test]
     fn arrays_get_a_line_per_element() {
-        assert_eq!(json_text(&serde_json::json!([1, {"a": 2}]), true).unwrap(), "[\n1,\n{\"a\":2}\n]");
-        assert_eq!(json_text(&serde_json::json!([1, [2]]), false).unwrap(), "[1,[2]]");
-        assert_eq!(json_text(&serde_json::json!([]), true).unwrap(), "[]");
+        let leaf = |v: serde_json::Value| CondTree::Value(v);
+        let all = |ts: Vec<CondTree>| CondTree::Array(ts.into_iter().map(|t| (None, t)).collect());
+        let tree = all(vec![leaf(1.into()), CondTree::Object(vec![("a".into(), leaf(2.into()))])]);
+        assert_eq!(json_text(&tree, &Conditions::AllTrue, true), "[\n1,\n{\"a\":2}\n]");
+        let nested = all(vec![leaf(1.into()), all(vec![leaf(2.into())])]);
+        assert_eq!(json_text(&nested, &Conditions::AllTrue, false), "[1,[2]]");
+        assert_eq!(json_text(&all(vec![]), &Conditions::AllTrue, true), "[]");
+        let dropped = CondTree::Array(vec![(Some(Cond::Name("X".into())), leaf(1.into()))]);
+        assert_eq!(json_text(&dropped, &Conditions::defined(["Y"]), true), "[]");
     }
 }
