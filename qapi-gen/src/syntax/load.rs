@@ -3,9 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use rayon::prelude::*;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{parse_file, Item, Value, ValueKind};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -164,25 +162,46 @@ fn includes(parsed: &Parsed) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Reads and parses every file the schema includes, level by level, the
-/// files of a level in parallel. Parsing is most of the front end's work
-/// and files are independent; the walk then takes them in schema order.
+/// Reads and parses every file the schema includes, in parallel. Parsing
+/// is most of the front end's work and files are independent; the walk
+/// then takes them in schema order. Each file's includes are queued as
+/// soon as it is parsed, not level by level: QEMU's largest file
+/// (`block-core.json`) sits a level below the root's includes, and would
+/// otherwise be parsed alone after all of them.
 fn read_ahead(root: &Parsed, opts: LoadOptions) -> HashMap<String, std::io::Result<Parsed>> {
-    let mut done: HashMap<String, std::io::Result<Parsed>> = HashMap::new();
-    let mut level: Vec<(String, PathBuf)> = includes(root).map(|rel| include_target(&root.file, rel)).collect();
-    while !level.is_empty() {
-        let mut queued = HashSet::new();
-        level.retain(|(name, _)| !done.contains_key(name) && queued.insert(name.clone()));
-        let parsed: Vec<(String, std::io::Result<Parsed>)> =
-            level.into_par_iter().map(|(name, path)| (name.clone(), read_and_parse(name, path, opts))).collect();
-        level = parsed
-            .iter()
-            .filter_map(|(_, p)| p.as_ref().ok())
-            .flat_map(|p| includes(p).map(|rel| include_target(&p.file, rel)))
-            .collect();
-        done.extend(parsed);
+    let ahead = Ahead { opts, queued: Mutex::new(HashSet::new()), done: Mutex::new(HashMap::new()) };
+    rayon::scope(|s| {
+        for (name, path) in includes(root).map(|rel| include_target(&root.file, rel)) {
+            ahead.read(s, name, path);
+        }
+    });
+    ahead.done.into_inner().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The files [`read_ahead`] has queued and those it has parsed.
+struct Ahead {
+    opts: LoadOptions,
+    queued: Mutex<HashSet<String>>,
+    done: Mutex<HashMap<String, std::io::Result<Parsed>>>,
+}
+
+impl Ahead {
+    /// Reads and parses `name` (unless already queued) as a task of `s`,
+    /// then its includes.
+    fn read<'s>(&'s self, s: &rayon::Scope<'s>, name: String, path: PathBuf) {
+        if !self.queued.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone()) {
+            return;
+        }
+        s.spawn(move |s| {
+            let parsed = read_and_parse(name.clone(), path, self.opts);
+            if let Ok(p) = &parsed {
+                for (name, path) in includes(p).map(|rel| include_target(&p.file, rel)) {
+                    self.read(s, name, path);
+                }
+            }
+            self.done.lock().unwrap_or_else(PoisonError::into_inner).insert(name, parsed);
+        });
     }
-    done
 }
 
 /// Reads a file; bytes that are not UTF-8 are reported where they are.
