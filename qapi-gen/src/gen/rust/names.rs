@@ -74,12 +74,37 @@ pub fn snake(name: &str) -> String {
 
 fn name_text(name: &str, upper: bool) -> String {
     let w = words(name);
-    let s = if upper { w.to_upper_camel_case() } else { w.to_snake_case() };
+    let s = simple_case(&w, upper).unwrap_or_else(|| if upper { w.to_upper_camel_case() } else { w.to_snake_case() });
     if s.is_empty() {
         // Nothing alphanumeric: spell the bytes.
         return name.bytes().map(|b| format!("x{b:02x}")).collect();
     }
     s
+}
+
+/// What heck makes of `text` when it holds only lowercase ASCII letters,
+/// digits, `-` and `_`, as most QAPI names do: its words are then the runs
+/// between separators, with no case boundaries to look for, and heck's
+/// general (Unicode, formatter-driven) conversion is a tenth of generation
+/// time. `None` for any other text.
+fn simple_case(text: &str, upper: bool) -> Option<String> {
+    if !text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for word in text.split(['-', '_']).filter(|w| !w.is_empty()) {
+        if upper {
+            let (first, rest) = word.split_at(1);
+            out.push_str(&first.to_ascii_uppercase());
+            out.push_str(rest);
+        } else {
+            if !out.is_empty() {
+                out.push('_');
+            }
+            out.push_str(word);
+        }
+    }
+    Some(out)
 }
 
 /// A type's Rust name: the QAPI name itself when it already is a tidy
@@ -118,6 +143,26 @@ mod tests {
         assert_eq!(ident("1"), "_1");
         assert_eq!(ident(""), "_");
         assert_eq!(camel("x86_64"), "X8664");
+    }
+
+    /// Every string of up to six characters from an alphabet with each
+    /// kind of character the short cut takes: it must agree with heck.
+    #[test]
+    fn simple_names_convert_as_heck_does() {
+        let alphabet = ['a', 'z', '0', '9', '-', '_'];
+        let mut texts = vec![String::new()];
+        let mut last = texts.clone();
+        for _ in 0..6 {
+            last = last.iter().flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}"))).collect();
+            texts.extend(last.iter().cloned());
+        }
+        for t in &texts {
+            assert_eq!(simple_case(t, true).as_deref(), Some(t.to_upper_camel_case().as_str()), "{t:?}");
+            assert_eq!(simple_case(t, false).as_deref(), Some(t.to_snake_case().as_str()), "{t:?}");
+        }
+        for other in ["Abc", "a.b", "aB", "é", "a b"] {
+            assert_eq!(simple_case(other, true), None, "{other:?}");
+        }
     }
 
     #[test]
