@@ -181,7 +181,10 @@ pub fn generate(schema: &Schema, opts: &Options) -> Result<String, GenError> {
     use rayon::prelude::*;
     let cx = Cx::new(schema, opts)?;
     let n = schema.entities().len();
-    let chunks = rayon::current_num_threads().max(1) * 4;
+    // Many small chunks: entities differ widely in size, and the last
+    // chunk to finish sets the time (16 a thread measured ~1 ms faster
+    // than 4 on QEMU 10.2).
+    let chunks = rayon::current_num_threads().max(1) * 16;
     let size = n.div_ceil(chunks).max(1);
     let ranges: Vec<(usize, usize)> = (0..n).step_by(size).map(|s| (s, (s + size).min(n))).collect();
     // The trailing items (the introspection above all) go alongside the
