@@ -434,8 +434,8 @@ impl Builder {
         Ok(())
     }
 
-    /// Trims the texts, rejects empty tagged sections and descriptions, and
-    /// sorts the sections into the [`Doc`].
+    /// Ends the last section, rejects empty tagged sections and
+    /// descriptions, and sorts the sections into the [`Doc`].
     fn finish(mut self, r: &mut Reader<'_>) -> Res<Doc> {
         self.close();
         let all = self.all;

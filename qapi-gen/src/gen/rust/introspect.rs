@@ -31,7 +31,7 @@ fn raw_str(text: &str) -> String {
 fn json_text(tree: &CondTree, conds: &Conditions, lines: bool) -> String {
     match tree {
         CondTree::Array(elements) if lines => {
-            array_text(elements.iter().filter(|(c, _)| conds.holds(c.as_ref())).map(|(_, t)| t), conds)
+            array_text(elements.iter().filter(|(c, _)| conds.holds(c.as_ref())).map(|(_, t)| t), conds, true)
         }
         _ => {
             let mut text = String::new();
@@ -41,15 +41,20 @@ fn json_text(tree: &CondTree, conds: &Conditions, lines: bool) -> String {
     }
 }
 
-/// JSON text of an array of `elements`, one a line (`[]` when there are
-/// none).
-fn array_text<'t>(elements: impl Iterator<Item = &'t CondTree>, conds: &Conditions) -> String {
+/// JSON text of an array of `elements`; with `lines`, one a line (but
+/// `[]` when there are none).
+fn array_text<'t>(elements: impl Iterator<Item = &'t CondTree>, conds: &Conditions, lines: bool) -> String {
     let mut text = String::from("[");
     for (i, e) in elements.enumerate() {
-        text.push_str(if i == 0 { "\n" } else { ",\n" });
+        text.push_str(match (i, lines) {
+            (0, true) => "\n",
+            (0, false) => "",
+            (_, true) => ",\n",
+            (_, false) => ",",
+        });
         e.write_json(conds, &mut text);
     }
-    if text.len() > 1 {
+    if lines && text.len() > 1 {
         text.push('\n');
     }
     text.push(']');
@@ -128,20 +133,7 @@ impl Assembly<'_, '_> {
             return None;
         }
         self.uses_elements = true;
-        let elements = run.drain(..);
-        let text = if lines {
-            array_text(elements, &Conditions::AllTrue)
-        } else {
-            let mut text = String::from("[");
-            for (i, e) in elements.enumerate() {
-                if i > 0 {
-                    text.push(',');
-                }
-                e.write_json(&Conditions::AllTrue, &mut text);
-            }
-            text.push(']');
-            text
-        };
+        let text = array_text(run.drain(..), &Conditions::AllTrue, lines);
         let extend = X::Chain(
             "array".into(),
             vec![Link::Method("extend".into(), vec![call("elements", vec![t(raw_str(&text))])])],
