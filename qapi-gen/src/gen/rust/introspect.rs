@@ -77,17 +77,8 @@ impl Assembly<'_, '_> {
         if let CondTree::Value(serde_json::Value::String(s)) = tree {
             return Ok(call("qapi_rt_::serde_json::Value::from", vec![t(str_lit(s))]));
         }
-        if !tree.is_conditional() {
-            self.uses_parse = true;
-            let text = raw_str(&json_text(tree, &Conditions::AllTrue, top));
-            return Ok(call("parse", vec![t(text)]));
-        }
         match tree {
-            CondTree::Value(_) => {
-                self.uses_parse = true;
-                Ok(call("parse", vec![t(raw_str(&json_text(tree, &Conditions::AllTrue, top)))]))
-            }
-            CondTree::Object(fields) => {
+            CondTree::Object(fields) if tree.is_conditional() => {
                 let mut stmts = vec![St::Lines(vec!["let mut object = qapi_rt_::serde_json::Map::new();".into()])];
                 for (key, value) in fields {
                     let value = self.expr(value, false)?;
@@ -98,7 +89,7 @@ impl Assembly<'_, '_> {
                 stmts.push(St::Expr { attr: None, x: t("qapi_rt_::serde_json::Value::Object(object)"), semi: false });
                 Ok(X::Block(stmts))
             }
-            CondTree::Array(elements) => {
+            CondTree::Array(elements) if tree.is_conditional() => {
                 // `mut` goes unused when every element's `cfg` is false.
                 let mut stmts = vec![St::Lines(vec![
                     "#[allow(unused_mut)]".into(),
@@ -122,6 +113,12 @@ impl Assembly<'_, '_> {
                 stmts.extend(self.flush(&mut run, top));
                 stmts.push(St::Expr { attr: None, x: t("qapi_rt_::serde_json::Value::Array(array)"), semi: false });
                 Ok(X::Block(stmts))
+            }
+            // No condition anywhere in it (a value never has one): one
+            // JSON text.
+            _ => {
+                self.uses_parse = true;
+                Ok(call("parse", vec![t(raw_str(&json_text(tree, &Conditions::AllTrue, top)))]))
             }
         }
     }

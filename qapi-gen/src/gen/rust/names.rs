@@ -95,7 +95,7 @@ fn simple_case(text: &str, upper: bool) -> Option<String> {
     for word in text.split(['-', '_']).filter(|w| !w.is_empty()) {
         if upper {
             let (first, rest) = word.split_at(1);
-            out.push_str(&first.to_ascii_uppercase());
+            out.extend(first.chars().map(|c| c.to_ascii_uppercase()));
             out.push_str(rest);
         } else {
             if !out.is_empty() {
