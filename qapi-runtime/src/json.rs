@@ -103,13 +103,15 @@ pub fn to_string<T: Encode + ?Sized>(value: &T) -> String {
 pub fn from_str<T: Decode>(text: &str) -> Result<T, Error> {
     let mut r = Reader::new(text);
     // The decoded result is returned as it is, not unpacked and packed
-    // again: that moved large values (a `MigrationInfo` is 640 bytes)
-    // twice more.
-    let mut decoded = T::decode(&mut r);
+    // again, and not reassigned on the error path: either made the
+    // compiler copy large values (a `MigrationInfo` is 640 bytes) once
+    // more.
+    let decoded = T::decode(&mut r);
     if decoded.is_ok() {
         r.skip_ws();
         if r.pos < r.bytes().len() {
-            decoded = Err(r.syntax("trailing characters"));
+            drop(decoded);
+            return Err(r.syntax("trailing characters"));
         }
     }
     decoded
@@ -398,19 +400,11 @@ impl<'a> Reader<'a> {
     fn string_at_quote(&mut self) -> Result<Cow<'a, str>, Error> {
         let bytes = self.bytes();
         let start = self.pos + 1;
-        // A local index: the loop keeps it in a register.
-        let mut i = start;
-        while let Some(&b) = bytes.get(i) {
-            if b == b'"' {
-                self.pos = i + 1;
-                // Both ends are next to an ASCII quote, so on char
-                // boundaries.
-                return Ok(Cow::Borrowed(self.text.get(start..i).unwrap_or_default()));
-            }
-            if b == b'\\' || b < 0x20 {
-                break;
-            }
-            i += 1;
+        let i = string_end(bytes, start);
+        if bytes.get(i) == Some(&b'"') {
+            self.pos = i + 1;
+            // Both ends are next to an ASCII quote, so on char boundaries.
+            return Ok(Cow::Borrowed(self.text.get(start..i).unwrap_or_default()));
         }
         self.pos = i;
         self.string_slow(start).map(Cow::Owned)
@@ -604,31 +598,45 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// An integer in `min..=max`; `name` is its QAPI type for errors.
+    /// An integer of type `T` (`name` is its QAPI type, for errors).
     /// Inlined into each member's read: a call per integer cost more than
     /// the code it adds (QMP replies are mostly integers).
     #[inline(always)]
-    fn integer(&mut self, min: i128, max: i128, name: &'static str) -> Result<i128, Error> {
+    fn integer<T: TryFrom<u64> + TryFrom<i64> + TryFrom<i128>>(&mut self, name: &'static str) -> Result<T, Error> {
         self.skip_ws();
         let start = self.pos;
-        match self.short_integer() {
-            Some(v) if (min..=max).contains(&v) => Ok(v),
-            _ => {
-                self.pos = start;
-                self.integer_slow(min, max, name)
+        if let Some((neg, mag)) = self.short_integer() {
+            // At most 16 digits, so the magnitude fits in an `i64` either
+            // way and only `T`'s own bounds are checked.
+            let v = if neg { T::try_from(-(mag as i64)).ok() } else { T::try_from(mag).ok() };
+            if let Some(v) = v {
+                return Ok(v);
             }
+            self.pos = start;
         }
+        self.integer_slow(name)
     }
 
     /// An integer of at most 16 digits not followed by a fraction or an
-    /// exponent, consumed; `None` for any other text, left unread: the
-    /// byte counts and times of QMP replies, read without a loop over
-    /// their digits.
+    /// exponent, consumed: whether it is negative and its magnitude (below
+    /// 10^16); `None` for any other text, left unread. These are the byte
+    /// counts and times of QMP replies, read without a loop over their
+    /// digits.
     #[inline(always)]
-    fn short_integer(&mut self) -> Option<i128> {
+    fn short_integer(&mut self) -> Option<(bool, u64)> {
         let bytes = self.bytes();
         let neg = bytes.get(self.pos) == Some(&b'-');
         let start = self.pos + usize::from(neg);
+        // A single digit (QMP's many zeros and small counts) without the
+        // word's longer chain of operations.
+        if let Some(&d @ b'0'..=b'9') = bytes.get(start) {
+            let longer = matches!(bytes.get(start + 1), Some(b'0'..=b'9' | b'.' | b'e' | b'E'));
+            // `-0` is left to the slow path, as below.
+            if !(longer || neg && d == b'0') {
+                self.pos = start + 1;
+                return Some((neg, u64::from(d - b'0')));
+            }
+        }
         let w = word(bytes, start)?;
         let n = leading_digits(w);
         // No digit, or a leading zero before more digits: not ours.
@@ -653,13 +661,13 @@ impl<'a> Reader<'a> {
             return None;
         }
         self.pos = end;
-        Some(if neg { -i128::from(mag) } else { i128::from(mag) })
+        Some((neg, mag))
     }
 
     /// [`Reader::integer`] for what [`Reader::short_integer`] leaves.
     #[cold]
     #[inline(never)]
-    fn integer_slow(&mut self, min: i128, max: i128, name: &'static str) -> Result<i128, Error> {
+    fn integer_slow<T: TryFrom<i128>>(&mut self, name: &'static str) -> Result<T, Error> {
         let (neg, mag, start) = self.number("integer")?;
         // `-0` too: serde_json reads it as the float -0.0.
         let Some(mag) = mag.filter(|m| !neg || *m != 0) else {
@@ -668,10 +676,7 @@ impl<'a> Reader<'a> {
             return Err(self.error(start, ErrorKind::Type("integer")));
         };
         let v = if neg { -i128::from(mag) } else { i128::from(mag) };
-        if v < min || v > max {
-            return Err(self.error(start, ErrorKind::Range(name)));
-        }
-        Ok(v)
+        T::try_from(v).map_err(|_| self.error(start, ErrorKind::Range(name)))
     }
 
     /// A number, integers included.
@@ -784,6 +789,32 @@ fn word(bytes: &[u8], at: usize) -> Option<u64> {
     let mut a = [0u8; 8];
     a.copy_from_slice(chunk);
     Some(u64::from_le_bytes(a))
+}
+
+/// Where the string from `at` ends, or needs a closer look: the offset of
+/// the first `"`, `\\` or control character, or the end of `bytes`.
+/// Eight bytes at a time (names and values of QMP are mostly 3 to 30
+/// bytes), the rest one at a time.
+#[inline(always)]
+fn string_end(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(w) = word(bytes, at) {
+        // Bit 7 of a byte is set where it is a quote, a backslash or below
+        // 0x20. A borrow can mark bytes after the first one found, never
+        // before it, so the lowest mark is exact.
+        let zero = |x: u64| x.wrapping_sub(splat(1)) & !x;
+        let found = (zero(w ^ splat(b'"')) | zero(w ^ splat(b'\\')) | (w.wrapping_sub(splat(0x20)) & !w)) & splat(0x80);
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(&b) = bytes.get(at) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        at += 1;
+    }
+    at
 }
 
 /// `b` in every byte of a word.
@@ -1050,9 +1081,7 @@ macro_rules! decode_ints {
         impl Decode for $t {
             #[inline]
             fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
-                let v = r.integer(i128::from(<$t>::MIN), i128::from(<$t>::MAX), $name)?;
-                // In range: checked just above.
-                Ok(<$t>::try_from(v).unwrap_or_default())
+                r.integer($name)
             }
         }
     )*};
@@ -1332,14 +1361,16 @@ mod tests {
         where
             T: Decode + serde::de::DeserializeOwned + PartialEq + fmt::Debug,
         {
-            let ours = from_str::<Vec<T>>(text);
-            let theirs = serde_json::from_str::<Vec<T>>(text);
+            let ours = from_str::<T>(text);
+            let theirs = serde_json::from_str::<T>(text);
             match (&ours, &theirs) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
                 // A number of the wrong kind or out of range is no
                 // syntax error, and is pointed at where it starts.
                 (Err(e), Err(theirs)) => {
-                    assert_eq!(e.is_syntax(), theirs.is_syntax(), "{text}: {e}; serde_json: {theirs}");
+                    // serde_json files text that ends early apart; to us it is a syntax error.
+                    let syntax = theirs.is_syntax() || theirs.is_eof();
+                    assert_eq!(e.is_syntax(), syntax, "{text}: {e}; serde_json: {theirs}");
                     if !e.is_syntax() {
                         let at = text.find(|c: char| c == '-' || c.is_ascii_digit()).unwrap_or(0);
                         assert_eq!((e.line(), e.column()), (1, at + 1), "{text}: {e}");
@@ -1367,16 +1398,21 @@ mod tests {
             let p = 1u128 << b;
             numbers.extend([(p - 1).to_string(), p.to_string(), format!("-{p}"), format!("-{}", p + 1)]);
         }
+        // Single digits, which have a path of their own, before every kind
+        // of byte that can follow them.
+        numbers.extend(["9", "-9", "0.0", "0e0", "5E1", "7e", "3.", "-0.0"].map(String::from));
         for n in &numbers {
+            check::<i64>(n);
+            check::<u8>(n);
             for text in [format!("[{n}]"), format!("[{n},          1]"), format!("[ {n} ,\n  1]")] {
-                check::<u8>(&text);
-                check::<i8>(&text);
-                check::<u16>(&text);
-                check::<i16>(&text);
-                check::<u32>(&text);
-                check::<i32>(&text);
-                check::<u64>(&text);
-                check::<i64>(&text);
+                check::<Vec<u8>>(&text);
+                check::<Vec<i8>>(&text);
+                check::<Vec<u16>>(&text);
+                check::<Vec<i16>>(&text);
+                check::<Vec<u32>>(&text);
+                check::<Vec<i32>>(&text);
+                check::<Vec<u64>>(&text);
+                check::<Vec<i64>>(&text);
             }
         }
     }
@@ -1456,6 +1492,31 @@ mod tests {
         }
         assert_eq!(depth, 100);
         assert!(from_str::<Value>(&"[".repeat(100_000)).is_err());
+    }
+
+    #[test]
+    fn strings_read_as_serde_json_reads_them_wherever_the_special_byte_sits() {
+        // Strings are scanned eight bytes at a time: put a byte that ends
+        // or interrupts the scan at every offset of the first three words
+        // and of the tail.
+        let specials =
+            ["\\\"", "\\\\", "\\n", "\\u00e9", "\\ud83d\\ude00", "\\x", "é", "€", "\u{1}", "\t", "\u{7f}", "\u{1f}"];
+        for len in 0..28 {
+            for at in 0..len {
+                for special in specials {
+                    let body: String = (0..len).map(|i| if i == at { special } else { "a" }).collect();
+                    for text in [format!("[\"{body}\", \"b\"]"), format!("[\"{body}"), format!("[\"{body}\"")] {
+                        let ours = from_str::<Vec<String>>(&text);
+                        let theirs = serde_json::from_str::<Vec<String>>(&text);
+                        match (&ours, &theirs) {
+                            (Ok(a), Ok(b)) => assert_eq!(a, b, "{text:?}"),
+                            (Err(e), Err(_)) => assert!(e.is_syntax(), "{text:?}: {e}"),
+                            _ => panic!("{text:?}: ours {ours:?}, serde_json {theirs:?}"),
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
