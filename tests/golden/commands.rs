@@ -209,10 +209,12 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for SetSpeedArguments {
 #[allow(deprecated)]
 impl SetSpeedArguments {
     /// Whether `burst` is present.
+    #[inline]
     pub fn has_burst(&self) -> bool {
         self.burst.is_some()
     }
     /// Sets `burst`, making it present.
+    #[inline]
     pub fn set_burst(&mut self, value: u64) -> &mut Self {
         self.burst = Option_::Some(value);
         self
@@ -535,10 +537,12 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for AddDeviceArguments {
 #[allow(deprecated)]
 impl AddDeviceArguments {
     /// Whether `id` is present.
+    #[inline]
     pub fn has_id(&self) -> bool {
         self.id.is_some()
     }
     /// Sets `id`, making it present.
+    #[inline]
     pub fn set_id(&mut self, value: String_) -> &mut Self {
         self.id = Option_::Some(value);
         self

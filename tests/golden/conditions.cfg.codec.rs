@@ -31,6 +31,7 @@ pub enum Backend {
 #[allow(deprecated)]
 impl Backend {
     /// The wire name of the value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         match *self {
             Self::None => "none",
@@ -41,6 +42,7 @@ impl Backend {
         }
     }
     /// The value with wire name `value`, if this code knows it.
+    #[inline]
     pub fn from_wire(value: &str) -> Option_<Self> {
         match value {
             "none" => Option_::Some(Self::None),
@@ -78,6 +80,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Backend {
 }
 
 impl ::core::fmt::Display for Backend {
+    #[inline]
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -190,11 +193,13 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for VncOptions {
 impl VncOptions {
     /// Whether `password` is present.
     #[cfg(qapi = "CONFIG_VNC_AUTH")]
+    #[inline]
     pub fn has_password(&self) -> bool {
         self.password.is_some()
     }
     /// Sets `password`, making it present.
     #[cfg(qapi = "CONFIG_VNC_AUTH")]
+    #[inline]
     pub fn set_password(&mut self, value: bool) -> &mut Self {
         self.password = Option_::Some(value);
         self
@@ -287,6 +292,7 @@ pub enum DisplayBranch {
 #[allow(deprecated)]
 impl DisplayBranch {
     /// The discriminator's value for this branch.
+    #[inline]
     pub fn tag(&self) -> Backend {
         match *self {
             #[cfg(qapi = "CONFIG_VNC")]
@@ -420,11 +426,13 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Display {
 impl Display {
     /// Whether `full-screen` is present.
     #[cfg(not(qapi = "CONFIG_HEADLESS"))]
+    #[inline]
     pub fn has_full_screen(&self) -> bool {
         self.full_screen.is_some()
     }
     /// Sets `full-screen`, making it present.
     #[cfg(not(qapi = "CONFIG_HEADLESS"))]
+    #[inline]
     pub fn set_full_screen(&mut self, value: bool) -> &mut Self {
         self.full_screen = Option_::Some(value);
         self
@@ -590,6 +598,7 @@ impl qapi_rt_::Event for DisplayChangedEvent {
 #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
 #[allow(deprecated)]
 impl ::core::convert::From<DisplayChangedEvent> for Event {
+    #[inline]
     fn from(event: DisplayChangedEvent) -> Self {
         Event::DisplayChanged(event)
     }

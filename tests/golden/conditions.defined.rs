@@ -29,6 +29,7 @@ pub enum Backend {
 #[allow(deprecated)]
 impl Backend {
     /// The wire name of the value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         match *self {
             Self::None => "none",
@@ -37,6 +38,7 @@ impl Backend {
         }
     }
     /// The value with wire name `value`, if this code knows it.
+    #[inline]
     pub fn from_wire(value: &str) -> Option_<Self> {
         match value {
             "none" => Option_::Some(Self::None),
@@ -71,6 +73,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Backend {
 }
 
 impl ::core::fmt::Display for Backend {
+    #[inline]
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -183,6 +186,7 @@ pub enum DisplayBranch {
 #[allow(deprecated)]
 impl DisplayBranch {
     /// The discriminator's value for this branch.
+    #[inline]
     pub fn tag(&self) -> Backend {
         match *self {
             Self::Vnc(..) => Backend::Vnc,
@@ -312,10 +316,12 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Display {
 #[allow(deprecated)]
 impl Display {
     /// Whether `full-screen` is present.
+    #[inline]
     pub fn has_full_screen(&self) -> bool {
         self.full_screen.is_some()
     }
     /// Sets `full-screen`, making it present.
+    #[inline]
     pub fn set_full_screen(&mut self, value: bool) -> &mut Self {
         self.full_screen = Option_::Some(value);
         self
@@ -420,6 +426,7 @@ impl qapi_rt_::Event for DisplayChangedEvent {
 
 #[allow(deprecated)]
 impl ::core::convert::From<DisplayChangedEvent> for Event {
+    #[inline]
     fn from(event: DisplayChangedEvent) -> Self {
         Event::DisplayChanged(event)
     }

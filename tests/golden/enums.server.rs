@@ -29,6 +29,7 @@ pub enum Color {
 #[allow(deprecated)]
 impl Color {
     /// The wire name of the value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         match *self {
             Self::Red => "red",
@@ -37,6 +38,7 @@ impl Color {
         }
     }
     /// The value with wire name `value`, if this code knows it.
+    #[inline]
     pub fn from_wire(value: &str) -> Option_<Self> {
         match value {
             "red" => Option_::Some(Self::Red),
@@ -72,6 +74,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Color {
 }
 
 impl ::core::fmt::Display for Color {
+    #[inline]
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -94,6 +97,7 @@ pub enum QuitReason {
 #[allow(deprecated)]
 impl QuitReason {
     /// The wire name of the value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         match *self {
             Self::HostError => "host-error",
@@ -102,6 +106,7 @@ impl QuitReason {
         }
     }
     /// The value with wire name `value`, if this code knows it.
+    #[inline]
     pub fn from_wire(value: &str) -> Option_<Self> {
         match value {
             "host-error" => Option_::Some(Self::HostError),
@@ -137,6 +142,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for QuitReason {
 }
 
 impl ::core::fmt::Display for QuitReason {
+    #[inline]
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str(self.as_str())
     }

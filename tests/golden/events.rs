@@ -72,6 +72,7 @@ impl qapi_rt_::Event for ResumedEvent {
 
 #[allow(deprecated)]
 impl ::core::convert::From<ResumedEvent> for Event {
+    #[inline]
     fn from(event: ResumedEvent) -> Self {
         Event::Resumed(event)
     }
@@ -158,10 +159,12 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for SpeedChangedEvent {
 #[allow(deprecated)]
 impl SpeedChangedEvent {
     /// Whether `reason` is present.
+    #[inline]
     pub fn has_reason(&self) -> bool {
         self.reason.is_some()
     }
     /// Sets `reason`, making it present.
+    #[inline]
     pub fn set_reason(&mut self, value: String_) -> &mut Self {
         self.reason = Option_::Some(value);
         self
@@ -176,6 +179,7 @@ impl qapi_rt_::Event for SpeedChangedEvent {
 
 #[allow(deprecated)]
 impl ::core::convert::From<SpeedChangedEvent> for Event {
+    #[inline]
     fn from(event: SpeedChangedEvent) -> Self {
         Event::SpeedChanged(event)
     }
@@ -281,6 +285,7 @@ impl qapi_rt_::Event for MovedEvent {
 
 #[allow(deprecated)]
 impl ::core::convert::From<MovedEvent> for Event {
+    #[inline]
     fn from(event: MovedEvent) -> Self {
         Event::Moved(event)
     }

@@ -39,6 +39,7 @@ pub enum Mode {
 #[allow(deprecated)]
 impl Mode {
     /// The wire name of the value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         match *self {
             Self::Fast => "fast",
@@ -50,6 +51,7 @@ impl Mode {
         }
     }
     /// The value with wire name `value`, if this code knows it.
+    #[inline]
     pub fn from_wire(value: &str) -> Option_<Self> {
         match value {
             "fast" => Option_::Some(Self::Fast),
@@ -87,6 +89,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Mode {
 }
 
 impl ::core::fmt::Display for Mode {
+    #[inline]
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -193,22 +196,26 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Job {
 impl Job {
     /// Whether `old-id` is present.
     #[deprecated(note = "@old-id is going away; use @id.")]
+    #[inline]
     pub fn has_old_id(&self) -> bool {
         self.old_id.is_some()
     }
     /// Sets `old-id`, making it present.
     #[deprecated(note = "@old-id is going away; use @id.")]
+    #[inline]
     pub fn set_old_id(&mut self, value: String_) -> &mut Self {
         self.old_id = Option_::Some(value);
         self
     }
     /// Whether `x-debug` is present.
     #[cfg(feature = "unstable")]
+    #[inline]
     pub fn has_x_debug(&self) -> bool {
         self.x_debug.is_some()
     }
     /// Sets `x-debug`, making it present.
     #[cfg(feature = "unstable")]
+    #[inline]
     pub fn set_x_debug(&mut self, value: String_) -> &mut Self {
         self.x_debug = Option_::Some(value);
         self
@@ -554,6 +561,7 @@ impl qapi_rt_::Event for JobDoneEvent {
 
 #[allow(deprecated)]
 impl ::core::convert::From<JobDoneEvent> for Event {
+    #[inline]
     fn from(event: JobDoneEvent) -> Self {
         Event::JobDone(event)
     }

@@ -201,10 +201,12 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for ShapeBase {
 #[allow(deprecated)]
 impl ShapeBase {
     /// Whether `id` is present.
+    #[inline]
     pub fn has_id(&self) -> bool {
         self.id.is_some()
     }
     /// Sets `id`, making it present.
+    #[inline]
     pub fn set_id(&mut self, value: u32) -> &mut Self {
         self.id = Option_::Some(value);
         self
@@ -413,64 +415,78 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Polygon {
 #[allow(deprecated)]
 impl Polygon {
     /// Whether `id` is present.
+    #[inline]
     pub fn has_id(&self) -> bool {
         self.id.is_some()
     }
     /// Sets `id`, making it present.
+    #[inline]
     pub fn set_id(&mut self, value: u32) -> &mut Self {
         self.id = Option_::Some(value);
         self
     }
     /// Whether `filled` is present.
+    #[inline]
     pub fn has_filled(&self) -> bool {
         self.filled.is_some()
     }
     /// Sets `filled`, making it present.
+    #[inline]
     pub fn set_filled(&mut self, value: bool) -> &mut Self {
         self.filled = Option_::Some(value);
         self
     }
     /// Whether `ratio` is present.
+    #[inline]
     pub fn has_ratio(&self) -> bool {
         self.ratio.is_some()
     }
     /// Sets `ratio`, making it present.
+    #[inline]
     pub fn set_ratio(&mut self, value: f64) -> &mut Self {
         self.ratio = Option_::Some(value);
         self
     }
     /// Whether `size` is present.
+    #[inline]
     pub fn has_size(&self) -> bool {
         self.size.is_some()
     }
     /// Sets `size`, making it present.
+    #[inline]
     pub fn set_size(&mut self, value: u64) -> &mut Self {
         self.size = Option_::Some(value);
         self
     }
     /// Whether `extra` is present.
+    #[inline]
     pub fn has_extra(&self) -> bool {
         self.extra.is_some()
     }
     /// Sets `extra`, making it present.
+    #[inline]
     pub fn set_extra(&mut self, value: qapi_rt_::serde_json::Value) -> &mut Self {
         self.extra = Option_::Some(value);
         self
     }
     /// Whether `label` is present.
+    #[inline]
     pub fn has_label(&self) -> bool {
         self.label.is_some()
     }
     /// Sets `label`, making it present.
+    #[inline]
     pub fn set_label(&mut self, value: StrOrNull) -> &mut Self {
         self.label = Option_::Some(value);
         self
     }
     /// Whether `match` is present.
+    #[inline]
     pub fn has_match(&self) -> bool {
         self.r#match.is_some()
     }
     /// Sets `match`, making it present.
+    #[inline]
     pub fn set_match(&mut self, value: u64) -> &mut Self {
         self.r#match = Option_::Some(value);
         self

@@ -31,6 +31,7 @@ pub enum Kind {
 #[allow(deprecated)]
 impl Kind {
     /// The wire name of the value.
+    #[inline]
     pub fn as_str(&self) -> &str {
         match *self {
             Self::Socket => "socket",
@@ -40,6 +41,7 @@ impl Kind {
         }
     }
     /// The value with wire name `value`, if this code knows it.
+    #[inline]
     pub fn from_wire(value: &str) -> Option_<Self> {
         match value {
             "socket" => Option_::Some(Self::Socket),
@@ -75,6 +77,7 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Kind {
 }
 
 impl ::core::fmt::Display for Kind {
+    #[inline]
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -235,10 +238,12 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for FileTransport {
 #[allow(deprecated)]
 impl FileTransport {
     /// Whether `append` is present.
+    #[inline]
     pub fn has_append(&self) -> bool {
         self.append.is_some()
     }
     /// Sets `append`, making it present.
+    #[inline]
     pub fn set_append(&mut self, value: bool) -> &mut Self {
         self.append = Option_::Some(value);
         self
@@ -290,6 +295,7 @@ pub enum TransportBranch {
 #[allow(deprecated)]
 impl TransportBranch {
     /// The discriminator's value for this branch.
+    #[inline]
     pub fn tag(&self) -> Kind {
         match *self {
             Self::Socket(..) => Kind::Socket,
@@ -433,10 +439,12 @@ impl<'de> qapi_rt_::serde::Deserialize<'de> for Transport {
 #[allow(deprecated)]
 impl Transport {
     /// Whether `name` is present.
+    #[inline]
     pub fn has_name(&self) -> bool {
         self.name.is_some()
     }
     /// Sets `name`, making it present.
+    #[inline]
     pub fn set_name(&mut self, value: String_) -> &mut Self {
         self.name = Option_::Some(value);
         self
@@ -540,6 +548,7 @@ pub enum NamedTransport {
 #[allow(deprecated)]
 impl NamedTransport {
     /// The discriminator's value for this branch.
+    #[inline]
     pub fn tag(&self) -> Kind {
         match *self {
             Self::Socket(..) => Kind::Socket,

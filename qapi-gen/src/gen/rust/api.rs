@@ -157,6 +157,7 @@ impl Cx<'_> {
 
         let from = X::Angle("::core::convert::From".into(), vec![t(name.as_str())]);
         impl_open(&mut code, &mut Unit::new(), &guard, true, "", Some(&from), "Event");
+        code.line("#[inline]");
         fn_open(&mut code, "fn from", &[t(format!("event: {name}"))], Some(&t("Self")));
         code.stmt(&St::Expr { attr: None, x: call(format!("Event::{variant}"), vec![t("event")]), semi: false });
         code.close("");

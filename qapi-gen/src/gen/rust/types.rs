@@ -200,6 +200,7 @@ impl Cx<'_> {
 
         impl_open(c, u, &guard, true, "", None::<&str>, &name);
         c.line("/// The wire name of the value.");
+        c.line("#[inline]");
         c.line("pub fn as_str(&self) -> &str {");
         c.indent_in();
         if values.is_empty() && !client {
@@ -218,6 +219,7 @@ impl Cx<'_> {
         }
         c.close("");
         c.line("/// The value with wire name `value`, if this code knows it.");
+        c.line("#[inline]");
         c.line("pub fn from_wire(value: &str) -> Option_<Self> {");
         c.indent_in();
         if values.is_empty() {
@@ -257,6 +259,7 @@ impl Cx<'_> {
         c.close("");
 
         impl_open(c, u, &guard, false, "", Some("::core::fmt::Display"), &name);
+        c.line("#[inline]");
         c.line("fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {");
         c.indent_in();
         c.line("f.write_str(self.as_str())");
@@ -345,6 +348,7 @@ impl Cx<'_> {
             w!(c, "/// Whether `{}` is present.", f.wire);
             attr_line(c, u, &f.guard);
             attr_line(c, u, &f.dep);
+            c.line("#[inline]");
             u.sig(&format!("pub fn has_{base}"), &[("&self", "")], Some("bool")).put(c);
             c.indent_in();
             u.ibox(0).cbox(4).s("self.").s(&f.ident).zb().s(".is_some()").end().end().put(c);
@@ -352,6 +356,7 @@ impl Cx<'_> {
             w!(c, "/// Sets `{}`, making it present.", f.wire);
             attr_line(c, u, &f.guard);
             attr_line(c, u, &f.dep);
+            c.line("#[inline]");
             u.sig(&format!("pub fn set_{base}"), &[("&mut self", ""), ("value", &f.inner)], Some("&mut Self")).put(c);
             c.indent_in();
             set_stmt(u, &f.ident, f.boxed);
@@ -707,6 +712,7 @@ impl Cx<'_> {
 
         impl_open(c, u, guard, true, "", None::<&str>, &branch_ty);
         c.line("/// The discriminator's value for this branch.");
+        c.line("#[inline]");
         u.sig("pub fn tag", &[("&self", "")], Some(tag_ty.as_str())).put(c);
         c.indent_in();
         if variants.is_empty() && strict {
