@@ -1,7 +1,7 @@
 //! Executing commands: what a QMP server asks of the code behind it, and
 //! turning JSON arguments into typed ones with QEMU's error wording.
 
-use serde::de::DeserializeOwned;
+use crate::serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{CommandFlags, Error};

@@ -47,14 +47,14 @@ impl ErrorClass {
     }
 }
 
-impl serde::Serialize for ErrorClass {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl crate::serde::Serialize for ErrorClass {
+    fn serialize<S: crate::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 
-impl<'de> serde::Deserialize<'de> for ErrorClass {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+impl<'de> crate::serde::Deserialize<'de> for ErrorClass {
+    fn deserialize<D: crate::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         crate::types::deserialize_enum(deserializer, "ErrorClass", Self::from_wire, Some(ErrorClass::Other))
     }
 }

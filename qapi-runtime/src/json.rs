@@ -55,8 +55,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use crate::serde::de::DeserializeOwned;
+use crate::serde::Serialize;
 use serde_json::Value;
 
 /// How deeply objects and arrays may nest in decoded input (serde_json's
@@ -1034,7 +1034,7 @@ fn unknown(r: &mut Reader<'_>, key: &str, strict: bool) -> Result<(), Error> {
     if strict {
         return Err(r.error(r.pos, ErrorKind::Unexpected).within(Seg::Member(key.to_owned().into())));
     }
-    r.serde_value::<serde::de::IgnoredAny>().map(drop)
+    r.serde_value::<crate::serde::de::IgnoredAny>().map(drop)
 }
 
 /// The value of a mandatory member once the object is read.
@@ -1359,7 +1359,7 @@ mod tests {
     fn integers_read_as_serde_json_reads_them() {
         fn check<T>(text: &str)
         where
-            T: Decode + serde::de::DeserializeOwned + PartialEq + fmt::Debug,
+            T: Decode + crate::serde::de::DeserializeOwned + PartialEq + fmt::Debug,
         {
             let ours = from_str::<T>(text);
             let theirs = serde_json::from_str::<T>(text);

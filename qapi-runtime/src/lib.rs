@@ -30,13 +30,14 @@ pub mod wire;
 /// code needs no serde dependency of its own. The runtime uses serde
 /// without its derive macros (its own wire types implement serde on the
 /// same helpers generated code uses), so that building generated code
-/// compiles no proc macro.
-pub use serde;
+/// compiles no proc macro; it depends on `serde_core`, whose traits the
+/// `serde` crate re-exports, so that they are the same traits.
+pub use serde_core as serde;
 /// The JSON value type of `any` members, re-exported for generated code.
 pub use serde_json;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use crate::serde::de::DeserializeOwned;
+use crate::serde::Serialize;
 
 pub use error::{Error, ErrorClass};
 

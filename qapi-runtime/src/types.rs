@@ -9,9 +9,9 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
-use serde::ser::{SerializeMap, Serializer};
-use serde::{Deserialize, Serialize};
+use crate::serde::de::{self, DeserializeOwned, Deserializer, MapAccess, Visitor};
+use crate::serde::ser::{SerializeMap, Serializer};
+use crate::serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::Error;
@@ -344,20 +344,20 @@ macro_rules! wire_object {
     ($name:ident, strict: $strict:expr, { $($field:ident: $wire:literal $kind:ident $ty:ty),* $(,)? }) => {
         impl $crate::types::ObjectMembers for $name {
             #[allow(unused_variables)]
-            fn serialize_members<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+            fn serialize_members<M: $crate::serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
                 $( $crate::types::wire_object!(@ser $kind map $wire self.$field); )*
                 Ok(())
             }
         }
 
-        impl ::serde::Serialize for $name {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl $crate::serde::Serialize for $name {
+            fn serialize<S: $crate::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 $crate::types::serialize_object(self, serializer)
             }
         }
 
-        impl<'de> ::serde::Deserialize<'de> for $name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        impl<'de> $crate::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 #[derive(Default)]
                 struct Slots {
                     $( $field: Option<$ty>, )*
@@ -367,7 +367,7 @@ macro_rules! wire_object {
                     const NAME: &'static str = stringify!($name);
                     const FIELDS: &'static [&'static str] = &[$($wire),*];
                     #[allow(unused_mut, unused_variables, unused_assignments)]
-                    fn set<D: ::serde::Deserializer<'de>>(&mut self, index: usize, value: D) -> Result<bool, D::Error> {
+                    fn set<D: $crate::serde::Deserializer<'de>>(&mut self, index: usize, value: D) -> Result<bool, D::Error> {
                         let mut i = 0;
                         $(
                             if index == i {
@@ -377,7 +377,7 @@ macro_rules! wire_object {
                         )*
                         $crate::types::skip(value)
                     }
-                    fn build<E: ::serde::de::Error>(self) -> Result<$name, E> {
+                    fn build<E: $crate::serde::de::Error>(self) -> Result<$name, E> {
                         Ok($name { $( $field: $crate::types::wire_object!(@build $kind self.$field, $wire), )* })
                     }
                 }
@@ -386,11 +386,11 @@ macro_rules! wire_object {
         }
     };
     (@ser req $map:ident $wire:literal $value:expr) => {
-        ::serde::ser::SerializeMap::serialize_entry($map, $wire, &$value)?
+        $crate::serde::ser::SerializeMap::serialize_entry($map, $wire, &$value)?
     };
     (@ser opt $map:ident $wire:literal $value:expr) => {
         if let Some(value) = &$value {
-            ::serde::ser::SerializeMap::serialize_entry($map, $wire, value)?;
+            $crate::serde::ser::SerializeMap::serialize_entry($map, $wire, value)?;
         }
     };
     (@build req $slot:expr, $wire:literal) => {
