@@ -32,8 +32,11 @@
 //! impl Decode for Point {
 //!     fn decode(r: &mut Reader<'_>) -> Result<Self, json::Error> {
 //!         const MEMBERS: &[&str] = &["x", "y"];
+//!         fn index(name: &str) -> Option<usize> {
+//!             MEMBERS.iter().position(|m| *m == name)
+//!         }
 //!         let (mut m0, mut m1) = (None, None);
-//!         let mut members = json::Members::new(r, MEMBERS, false)?;
+//!         let mut members = json::Members::new(r, MEMBERS, index, false)?;
 //!         while let Some(i) = members.next(r)? {
 //!             match i {
 //!                 0 => json::read_member(r, &mut m0, "x")?,
@@ -940,6 +943,8 @@ fn colon(r: &mut Reader<'_>) -> Result<(), Error> {
 #[derive(Debug)]
 pub struct Members {
     names: &'static [&'static str],
+    /// The index of a name in `names`, for a member out of order.
+    index: fn(&str) -> Option<usize>,
     /// Where the next name is looked for first.
     at: usize,
     strict: bool,
@@ -947,9 +952,15 @@ pub struct Members {
 
 impl Members {
     /// Opens the object (consumes its `{`); members not in `names` will
-    /// be skipped, or an error when `strict` (server mode).
+    /// be skipped, or an error when `strict` (server mode). `index` gives
+    /// a name's position in `names` (generated code passes a `match`).
     #[inline]
-    pub fn new(r: &mut Reader<'_>, names: &'static [&'static str], strict: bool) -> Result<Self, Error> {
+    pub fn new(
+        r: &mut Reader<'_>,
+        names: &'static [&'static str],
+        index: fn(&str) -> Option<usize>,
+        strict: bool,
+    ) -> Result<Self, Error> {
         if r.peek() != Some(b'{') {
             return Err(r.wrong_type("object"));
         }
@@ -957,7 +968,7 @@ impl Members {
         r.pos += 1;
         // The first member takes no comma.
         r.first = true;
-        Ok(Members { names, at: 0, strict })
+        Ok(Members { names, index, at: 0, strict })
     }
 
     /// The index in `names` of the next member, its `:` consumed, or
@@ -985,7 +996,7 @@ impl Members {
         loop {
             let key = r.string_at_quote()?;
             colon(r)?;
-            if let Some(found) = self.names.iter().position(|n| same(n.as_bytes(), key.as_bytes())) {
+            if let Some(found) = (self.index)(&key) {
                 self.at = found + 1;
                 return Ok(Some(found));
             }
@@ -1007,7 +1018,7 @@ impl Members {
 /// Reads an object whose type has no members: each member is skipped,
 /// or an error when `strict`.
 pub fn empty_object(r: &mut Reader<'_>, strict: bool) -> Result<(), Error> {
-    let mut members = Members::new(r, &[], strict)?;
+    let mut members = Members::new(r, &[], |_| None, strict)?;
     while members.next(r)?.is_some() {}
     Ok(())
 }
@@ -1467,7 +1478,7 @@ mod tests {
     impl Decode for Node {
         fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
             let mut next = None;
-            let mut members = Members::new(r, &["next"], true)?;
+            let mut members = Members::new(r, &["next"], |name| (name == "next").then_some(0), true)?;
             while let Some(i) = members.next(r)? {
                 match i {
                     0 => read_member(r, &mut next, "next")?,

@@ -232,10 +232,17 @@ impl qapi_rt_::json::Decode for VncOptions {
         r: &mut qapi_rt_::json::Reader<'_>,
     ) -> Result_<Self, qapi_rt_::json::Error> {
         const MEMBERS: &[&str] = &["port", "password"];
+        fn index_(name: &str) -> Option_<usize> {
+            match name {
+                "port" => Option_::Some(0),
+                "password" => Option_::Some(1),
+                _ => Option_::None,
+            }
+        }
         let mut m0 = Option_::None;
         #[cfg(qapi = "CONFIG_VNC_AUTH")]
         let mut m1 = Option_::None;
-        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, true)?;
+        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, index_, true)?;
         while let Option_::Some(i) = members.next(r)? {
             match i {
                 0 => qapi_rt_::json::read_member(r, &mut m0, "port")?,
@@ -574,8 +581,14 @@ impl qapi_rt_::json::Decode for DisplayChangedEvent {
         r: &mut qapi_rt_::json::Reader<'_>,
     ) -> Result_<Self, qapi_rt_::json::Error> {
         const MEMBERS: &[&str] = &["backend"];
+        fn index_(name: &str) -> Option_<usize> {
+            match name {
+                "backend" => Option_::Some(0),
+                _ => Option_::None,
+            }
+        }
         let mut m0 = Option_::None;
-        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, true)?;
+        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, index_, true)?;
         while let Option_::Some(i) = members.next(r)? {
             match i {
                 0 => qapi_rt_::json::read_member(r, &mut m0, "backend")?,

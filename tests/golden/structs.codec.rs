@@ -107,9 +107,16 @@ impl qapi_rt_::json::Decode for Point {
         r: &mut qapi_rt_::json::Reader<'_>,
     ) -> Result_<Self, qapi_rt_::json::Error> {
         const MEMBERS: &[&str] = &["x", "y"];
+        fn index_(name: &str) -> Option_<usize> {
+            match name {
+                "x" => Option_::Some(0),
+                "y" => Option_::Some(1),
+                _ => Option_::None,
+            }
+        }
         let mut m0 = Option_::None;
         let mut m1 = Option_::None;
-        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, false)?;
+        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, index_, false)?;
         while let Option_::Some(i) = members.next(r)? {
             match i {
                 0 => qapi_rt_::json::read_member(r, &mut m0, "x")?,
@@ -234,9 +241,16 @@ impl qapi_rt_::json::Decode for ShapeBase {
         r: &mut qapi_rt_::json::Reader<'_>,
     ) -> Result_<Self, qapi_rt_::json::Error> {
         const MEMBERS: &[&str] = &["name", "id"];
+        fn index_(name: &str) -> Option_<usize> {
+            match name {
+                "name" => Option_::Some(0),
+                "id" => Option_::Some(1),
+                _ => Option_::None,
+            }
+        }
         let mut m0 = Option_::None;
         let mut m1 = Option_::None;
-        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, false)?;
+        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, index_, false)?;
         while let Option_::Some(i) = members.next(r)? {
             match i {
                 0 => qapi_rt_::json::read_member(r, &mut m0, "name")?,
@@ -533,6 +547,21 @@ impl qapi_rt_::json::Decode for Polygon {
             "type",
             "match",
         ];
+        fn index_(name: &str) -> Option_<usize> {
+            match name {
+                "name" => Option_::Some(0),
+                "id" => Option_::Some(1),
+                "corners" => Option_::Some(2),
+                "filled" => Option_::Some(3),
+                "ratio" => Option_::Some(4),
+                "size" => Option_::Some(5),
+                "extra" => Option_::Some(6),
+                "label" => Option_::Some(7),
+                "type" => Option_::Some(8),
+                "match" => Option_::Some(9),
+                _ => Option_::None,
+            }
+        }
         let mut m0 = Option_::None;
         let mut m1 = Option_::None;
         let mut m2 = Option_::None;
@@ -543,7 +572,7 @@ impl qapi_rt_::json::Decode for Polygon {
         let mut m7 = Option_::None;
         let mut m8 = Option_::None;
         let mut m9 = Option_::None;
-        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, false)?;
+        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, index_, false)?;
         while let Option_::Some(i) = members.next(r)? {
             match i {
                 0 => qapi_rt_::json::read_member(r, &mut m0, "name")?,

@@ -196,9 +196,16 @@ impl qapi_rt_::json::Decode for SocketTransport {
         r: &mut qapi_rt_::json::Reader<'_>,
     ) -> Result_<Self, qapi_rt_::json::Error> {
         const MEMBERS: &[&str] = &["host", "port"];
+        fn index_(name: &str) -> Option_<usize> {
+            match name {
+                "host" => Option_::Some(0),
+                "port" => Option_::Some(1),
+                _ => Option_::None,
+            }
+        }
         let mut m0 = Option_::None;
         let mut m1 = Option_::None;
-        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, false)?;
+        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, index_, false)?;
         while let Option_::Some(i) = members.next(r)? {
             match i {
                 0 => qapi_rt_::json::read_member(r, &mut m0, "host")?,
@@ -325,9 +332,16 @@ impl qapi_rt_::json::Decode for FileTransport {
         r: &mut qapi_rt_::json::Reader<'_>,
     ) -> Result_<Self, qapi_rt_::json::Error> {
         const MEMBERS: &[&str] = &["path", "append"];
+        fn index_(name: &str) -> Option_<usize> {
+            match name {
+                "path" => Option_::Some(0),
+                "append" => Option_::Some(1),
+                _ => Option_::None,
+            }
+        }
         let mut m0 = Option_::None;
         let mut m1 = Option_::None;
-        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, false)?;
+        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, index_, false)?;
         while let Option_::Some(i) = members.next(r)? {
             match i {
                 0 => qapi_rt_::json::read_member(r, &mut m0, "path")?,
@@ -645,8 +659,14 @@ impl qapi_rt_::json::Decode for TransportBase {
         r: &mut qapi_rt_::json::Reader<'_>,
     ) -> Result_<Self, qapi_rt_::json::Error> {
         const MEMBERS: &[&str] = &["kind"];
+        fn index_(name: &str) -> Option_<usize> {
+            match name {
+                "kind" => Option_::Some(0),
+                _ => Option_::None,
+            }
+        }
         let mut m0 = Option_::None;
-        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, false)?;
+        let mut members = qapi_rt_::json::Members::new(r, MEMBERS, index_, false)?;
         while let Option_::Some(i) = members.next(r)? {
             match i {
                 0 => qapi_rt_::json::read_member(r, &mut m0, "kind")?,
