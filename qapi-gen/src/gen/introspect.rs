@@ -286,15 +286,8 @@ impl CondTree {
                 out.push('}');
             }
             CondTree::Array(elements) => {
-                out.push('[');
-                let held = elements.iter().filter(|(c, _)| conditions.holds(c.as_ref()));
-                for (i, (_, t)) in held.enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    t.write_json(conditions, out);
-                }
-                out.push(']');
+                let held = elements.iter().filter(|(c, _)| conditions.holds(c.as_ref())).map(|(_, t)| t);
+                write_json_array(held, conditions, false, out);
             }
         }
     }
@@ -312,6 +305,33 @@ impl CondTree {
             CondTree::Array(elements) => elements.iter().any(|(c, t)| c.is_some() || t.is_conditional()),
         }
     }
+}
+
+/// Appends the JSON text of an array of `elements` (each written as
+/// [`CondTree::write_json`] writes it) to `out`; with `lines`, one element
+/// a line, but `[]` when there are none.
+pub(crate) fn write_json_array<'t>(
+    elements: impl Iterator<Item = &'t CondTree>,
+    conditions: &Conditions,
+    lines: bool,
+    out: &mut String,
+) {
+    out.push('[');
+    let mut any = false;
+    for e in elements {
+        out.push_str(match (any, lines) {
+            (false, true) => "\n",
+            (false, false) => "",
+            (true, true) => ",\n",
+            (true, false) => ",",
+        });
+        e.write_json(conditions, out);
+        any = true;
+    }
+    if lines && any {
+        out.push('\n');
+    }
+    out.push(']');
 }
 
 /// Appends `s` as a JSON string. Schema text rarely needs escapes; when it

@@ -14,7 +14,7 @@
 use super::layout::{call, t, Link, St, X};
 use super::text::{str_lit, w, Code};
 use super::{doc, CondPolicy, Cx, GenError};
-use crate::gen::introspect::{introspect_conditional, CondTree, Conditions};
+use crate::gen::introspect::{introspect_conditional, write_json_array, CondTree, Conditions};
 
 /// A raw string literal holding `text` (multi-line text stays readable in
 /// the generated source).
@@ -44,20 +44,8 @@ fn json_text(tree: &CondTree, conds: &Conditions, lines: bool) -> String {
 /// JSON text of an array of `elements`; with `lines`, one a line (but
 /// `[]` when there are none).
 fn array_text<'t>(elements: impl Iterator<Item = &'t CondTree>, conds: &Conditions, lines: bool) -> String {
-    let mut text = String::from("[");
-    for (i, e) in elements.enumerate() {
-        text.push_str(match (i, lines) {
-            (0, true) => "\n",
-            (0, false) => "",
-            (_, true) => ",\n",
-            (_, false) => ",",
-        });
-        e.write_json(conds, &mut text);
-    }
-    if lines && text.len() > 1 {
-        text.push('\n');
-    }
-    text.push(']');
+    let mut text = String::new();
+    write_json_array(elements, conds, lines, &mut text);
     text
 }
 
