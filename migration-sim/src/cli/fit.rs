@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use migration_sim::config::parse_rate;
 use migration_sim::fit::estimate::LinkBasis;
-use migration_sim::fit::{self, Changes, Comparison, Fit, FitError, FitOptions, Origin, Totals, Trace, WhatIf};
+use migration_sim::fit::{self, Changes, Comparison, Fit, FitError, FitOptions, Layout, Origin, Totals, Trace, WhatIf};
 use serde_json::json;
 
 use super::run::human_bytes;
@@ -68,6 +68,7 @@ fn execute(args: &Args) -> Result<(), CliError> {
             "trace": trace.file,
             "samples": trace.samples.len(),
             "estimates": fitted.estimates,
+            "layout": fitted.layout,
             "device-bytes": fitted.device_bytes,
             "fit-error": fitted.comparison,
             "what-if": what_if.as_ref().map(|w| json!({
@@ -116,9 +117,13 @@ fn write_fit(out: &mut impl std::io::Write, trace: &Trace, f: &Fit) -> std::io::
     )?;
     writeln!(
         out,
-        "  zero pages     {} ({:.1}%)",
+        "  zero pages     {} ({:.1}%), {}",
         e.zero_pages,
-        100.0 * e.zero_pages as f64 / (e.total_bytes as f64 / ps)
+        100.0 * e.zero_pages as f64 / (e.total_bytes as f64 / ps),
+        match f.layout {
+            Layout::Ordered => "mostly after the data (ordered layout)",
+            Layout::Interleaved => "spread among the data (interleaved layout)",
+        }
     )?;
     match e.working_set {
         Some(ws) => writeln!(
@@ -134,7 +139,14 @@ fn write_fit(out: &mut impl std::io::Write, trace: &Trace, f: &Fit) -> std::io::
         None => writeln!(out, "  working set    none (no page was dirtied again)")?,
     }
     writeln!(out, "  other data     {} pages", e.data_pages.saturating_sub(e.working_set.map_or(0, |w| w.pages)))?;
-    let window = e.window_bytes.map_or("no full window".to_string(), |w| format!("{:.0} B per 100 ms window", w));
+    let budget = p.max_bandwidth.0 as f64 / 10.0;
+    let window = match e.window_bytes {
+        None => "no full window".to_string(),
+        Some(w) if budget > 0.0 => {
+            format!("{w:.0} B per 100 ms window ({:+.1}% over its budget)", 100.0 * (w / budget - 1.0))
+        }
+        Some(w) => format!("{w:.0} B per 100 ms window"),
+    };
     let limited = if e.rate_limited { "rate-limited" } else { "not rate-limited" };
     writeln!(
         out,
@@ -150,7 +162,8 @@ fn write_fit(out: &mut impl std::io::Write, trace: &Trace, f: &Fit) -> std::io::
         LinkBasis::Given => "given",
     };
     writeln!(out, "  link           {} ({basis})", rate(e.link_bandwidth))?;
-    writeln!(out, "  setup-time     {} ms; non-RAM bytes {}", e.setup_time_ms, f.device_bytes)?;
+    let non_ram = e.non_ram_bytes.map_or("unknown".to_string(), |b| format!("{b} B"));
+    writeln!(out, "  setup-time     {} ms; non-RAM bytes (device state, headers) {non_ram}", e.setup_time_ms)?;
     let caps = serde_json::to_value(&e.settings.capabilities).unwrap_or_default();
     let on: Vec<&str> = caps
         .as_object()

@@ -37,6 +37,7 @@ pub mod trace;
 use serde_json::{Map, Value};
 
 pub use estimate::{Estimates, Origin, Settings};
+pub use model::Layout;
 pub use replay::{Comparison, Replay, Totals};
 pub use trace::{Sample, Trace, TraceError};
 
@@ -85,6 +86,8 @@ pub struct FitOptions {
 pub struct Fit {
     /// What the trace told.
     pub estimates: Estimates,
+    /// The zero-page layout whose replay follows the trace best.
+    pub layout: Layout,
     /// Device state added to the scenario to match the non-RAM bytes.
     pub device_bytes: u64,
     /// The trace's last `total-time`, ms.
@@ -98,16 +101,25 @@ pub struct Fit {
     pub comparison: Comparison,
 }
 
-/// Fit a scenario to `trace` and replay it.
+/// Fit a scenario to `trace` and replay it. Of the zero-page layouts
+/// ([`Layout::candidates`]), the one whose `remaining` curve follows the
+/// trace best is kept.
 pub fn fit(trace: &Trace, options: &FitOptions) -> Result<Fit, FitError> {
     let estimates = estimate::estimate(trace, options.link_bandwidth)?;
     let times: Vec<u64> = trace.timed().map(|(_, t, _)| t).collect();
     let trace_ms = times.last().copied().unwrap_or(0);
-    let device_bytes = model::device_bytes(&estimates, trace_ms)?;
-    let scenario = model::scenario(&estimates, &estimates.settings, trace_ms, device_bytes)?;
-    let replay = replay::replay(&scenario, &times)?;
-    let comparison = replay::compare(trace, &replay);
-    Ok(Fit { estimates, device_bytes, trace_ms, scenario, replay, comparison })
+    let mut best: Option<Fit> = None;
+    for &layout in Layout::candidates(estimates.total_bytes) {
+        let device_bytes = model::device_bytes(&estimates, trace_ms, layout)?;
+        let scenario = model::scenario(&estimates, &estimates.settings, trace_ms, layout, device_bytes)?;
+        let replay = replay::replay(&scenario, &times)?;
+        let comparison = replay::compare(trace, &replay);
+        if best.as_ref().is_none_or(|b| comparison.remaining_rms_bytes < b.comparison.remaining_rms_bytes) {
+            let estimates = estimates.clone();
+            best = Some(Fit { estimates, layout, device_bytes, trace_ms, scenario, replay, comparison });
+        }
+    }
+    best.ok_or_else(|| FitError::Internal("no layout to try".into()))
 }
 
 /// A what-if's result.
@@ -127,7 +139,7 @@ impl Fit {
     /// Replay the fitted guest and link with `changes` to QEMU's settings.
     pub fn what_if(&self, changes: &Changes) -> Result<WhatIf, FitError> {
         let settings = changes.apply(&self.estimates.settings)?;
-        let scenario = model::scenario(&self.estimates, &settings, self.trace_ms, self.device_bytes)?;
+        let scenario = model::scenario(&self.estimates, &settings, self.trace_ms, self.layout, self.device_bytes)?;
         let r = replay::replay(&scenario, &[])?;
         Ok(WhatIf { totals: Totals::of(&r.end), timed_out: r.timed_out, settings, scenario })
     }
@@ -234,3 +246,6 @@ fn keys<T: serde::Serialize>(v: &T) -> Result<Map<String, Value>, FitError> {
         Err(e) => Err(FitError::Internal(e.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,15 +15,42 @@ use crate::config::{ByteSize, DeviceConfig, EngineKind, PageClassConfig, Rate, R
 use crate::sim::Simulation;
 use crate::units::{GIB, NS_PER_MS};
 
+/// Where the guest's zero pages lie, as far as the scan is concerned. It
+/// shapes the first pass's `remaining` curve and decides how much is
+/// still pending when a pass crosses the switchover threshold (zeros at
+/// the end of a pass go in a flash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// Data together: the zeros the first sample saw first, then the
+    /// working set and the other data, then the other zeros (the bitmap
+    /// engine, which scans in address order as QEMU does).
+    Ordered,
+    /// Zeros spread evenly among the data (the class engine's uniform
+    /// interleaving).
+    Interleaved,
+}
+
+impl Layout {
+    /// The layouts worth trying for a guest of `total_bytes`: the bitmap
+    /// engine is not worth its memory beyond 64 GiB.
+    pub fn candidates(total_bytes: u64) -> &'static [Layout] {
+        if total_bytes <= 64 * GIB {
+            &[Layout::Ordered, Layout::Interleaved]
+        } else {
+            &[Layout::Interleaved]
+        }
+    }
+}
+
 /// The scenario for `settings` (the traced run's, or changed ones) before
 /// any calibration: `max-bandwidth` as QEMU was given it, no devices.
-fn base(est: &Estimates, settings: &Settings, trace_ms: u64) -> Scenario {
+fn base(est: &Estimates, settings: &Settings, trace_ms: u64, layout: Layout) -> Scenario {
     let mut s = Scenario { name: "fit".into(), ..Scenario::default() };
-    // The bitmap engine scans in address order, as QEMU does: where the
-    // zero pages lie decides how much is still pending when a pass crosses
-    // the switchover threshold. Beyond 64 GiB the class engine's speed
-    // matters more than that.
-    s.engine = if est.total_bytes <= 64 * GIB { EngineKind::Bitmap } else { EngineKind::Aggregate };
+    s.engine = match layout {
+        Layout::Ordered => EngineKind::Bitmap,
+        Layout::Interleaved => EngineKind::Aggregate,
+    };
     // Long enough for a what-if that converges much later than the trace.
     s.time_limit_s = (trace_ms as f64 / 1000.0 * 20.0).clamp(60.0, 3600.0);
     let g = &mut s.guest;
@@ -34,7 +61,7 @@ fn base(est: &Estimates, settings: &Settings, trace_ms: u64) -> Scenario {
     g.rest = RestContent::Zero;
     // In address order: zeros the first pass met before any data, the
     // working set, the other data, then (the layout's `rest`) zeros.
-    if est.head_zero_pages > 0 {
+    if est.head_zero_pages > 0 && layout == Layout::Ordered {
         g.classes.push(PageClassConfig {
             name: "zero-head".into(),
             size: ByteSize(est.head_zero_pages * est.page_size),
@@ -136,8 +163,14 @@ fn calibrated_max_bandwidth(s: &Scenario, target: f64) -> Result<u64, FitError> 
 
 /// The scenario for `settings`: rate limiting matched to QEMU's and the
 /// device state added (`device_bytes`, see [`device_bytes`]).
-pub fn scenario(est: &Estimates, settings: &Settings, trace_ms: u64, device_bytes: u64) -> Result<Scenario, FitError> {
-    let mut s = base(est, settings, trace_ms);
+pub fn scenario(
+    est: &Estimates,
+    settings: &Settings,
+    trace_ms: u64,
+    layout: Layout,
+    device_bytes: u64,
+) -> Result<Scenario, FitError> {
+    let mut s = base(est, settings, trace_ms, layout);
     if device_bytes > 0 {
         s.devices.push(DeviceConfig {
             name: "device-state".into(),
@@ -154,9 +187,9 @@ pub fn scenario(est: &Estimates, settings: &Settings, trace_ms: u64, device_byte
 
 /// The device state to add so that the simulated stream carries as many
 /// non-RAM bytes as the traced one (0 when the trace does not tell).
-pub fn device_bytes(est: &Estimates, trace_ms: u64) -> Result<u64, FitError> {
+pub fn device_bytes(est: &Estimates, trace_ms: u64, layout: Layout) -> Result<u64, FitError> {
     let Some(real) = est.non_ram_bytes else { return Ok(0) };
-    let s = scenario(est, &est.settings, trace_ms, 0)?;
+    let s = scenario(est, &est.settings, trace_ms, layout, 0)?;
     let Some(r) = super::replay::replay(&s, &[])?.end.ram else { return Ok(0) };
     let simulated = r.transferred.saturating_sub(r.precopy_bytes + r.downtime_bytes + r.postcopy_bytes);
     Ok(real.saturating_sub(simulated))

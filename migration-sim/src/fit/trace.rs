@@ -28,7 +28,7 @@ use crate::status::MigrationStatus;
 
 /// A trace line that could not be used, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[error("{file}:{}{message}", if *line > 0 { format!("{line}: ") } else { " ".to_string() })]
 pub struct TraceError {
     /// The trace's name (its path, or what the caller called it).
     pub file: String,
@@ -447,7 +447,7 @@ mod tests {
             (r#"{"status": "active", "total-time": 5, "ram": {"transferred": 1}}"#, "t:1: ram.remaining: missing"),
             (r#"{"return": {"status": 3}}"#, "t:1: status: expected a string, found 3"),
             (r#"{"status": "active", "timestamp": "now"}"#, "t:1: timestamp: expected"),
-            (r#"{"status": "setup"}"#, "t:0: no query-migrate answer with RAM statistics"),
+            (r#"{"status": "setup"}"#, "t: no query-migrate answer with RAM statistics"),
         ];
         for (text, want) in cases {
             let e = Trace::parse(text, "t").unwrap_err().to_string();
