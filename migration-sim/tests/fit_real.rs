@@ -95,10 +95,7 @@ impl Qmp {
         let stream = loop {
             match UnixStream::connect(socket) {
                 Ok(s) => break s,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
                 Err(e) => panic!("QEMU's QMP socket {}: {e}", socket.display()),
             }
         };

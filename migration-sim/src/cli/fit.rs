@@ -35,7 +35,8 @@ pub struct Args {
     /// trace only bounds it from below).
     #[arg(long, value_name = "RATE", value_parser = parse_rate)]
     pub link_bandwidth: Option<f64>,
-    /// Write the fitted scenario (TOML, for `run --scenario`).
+    /// Write the fitted scenario (TOML, for `run --scenario`); its
+    /// max-bandwidth is the simulator's value that sends what QEMU sent.
     #[arg(long, value_name = "FILE")]
     pub write_scenario: Option<PathBuf>,
     /// Print one JSON document instead of text.
@@ -57,7 +58,8 @@ fn execute(args: &Args) -> Result<(), CliError> {
     let changes = Changes { set: args.set.clone(), caps: args.cap.clone() };
     let what_if = if changes.is_empty() { None } else { Some(fitted.what_if(&changes)?) };
     if let Some(path) = &args.write_scenario {
-        let text = toml::to_string(&fitted.scenario).map_err(|e| CliError::Grid(format!("cannot write TOML: {e}")))?;
+        let text = toml::to_string(&fitted.scenario)
+            .map_err(|e| FitError::Internal(format!("the fitted scenario as TOML: {e}")))?;
         std::fs::write(path, text).map_err(|source| CliError::Io { path: path.clone(), source })?;
     }
     let stdout = std::io::stdout();
@@ -217,5 +219,7 @@ fn write_what_if(out: &mut impl std::io::Write, changes: &Changes, w: &WhatIf) -
     writeln!(out, "  total-time     {}", opt(t.total_time_ms, " ms"))?;
     writeln!(out, "  downtime       {}", opt(t.downtime_ms, " ms"))?;
     writeln!(out, "  transferred    {} ({})", t.transferred, human_bytes(t.transferred as f64))?;
-    writeln!(out, "  dirty syncs    {} ({} precopy passes)", t.dirty_syncs, t.dirty_syncs.saturating_sub(1))
+    let passes = t.dirty_syncs.saturating_sub(1);
+    let plural = if passes == 1 { "" } else { "es" };
+    writeln!(out, "  dirty syncs    {} ({passes} precopy pass{plural})", t.dirty_syncs)
 }

@@ -219,57 +219,68 @@ fn first_pass(trace: &Trace) -> (u64, u64) {
     (total - zero, zero)
 }
 
-/// Estimate everything a trace tells. `link_bandwidth` overrides the link.
-pub fn estimate(trace: &Trace, link_bandwidth: Option<f64>) -> Result<Estimates, FitError> {
-    let settings = settings(trace)?;
-    let Some((_, _, first)) = trace.timed().next() else {
-        return Err(FitError::trace(&trace.file, 0, "no sample with total-time and RAM statistics".into()));
-    };
-    let (page_size, total_bytes) = (first.page_size, first.total);
-    let setup_time_ms = trace.samples.iter().find_map(|s| s.setup_time_ms).unwrap_or(0);
-    let (data_pages, zero_pages) = first_pass(trace);
-    let head_zero_pages = trace
-        .timed()
-        .next()
-        .filter(|(_, _, r)| r.dirty_sync_count <= 1 && r.duplicate > r.normal)
-        .map_or(0, |(_, _, r)| r.duplicate.min(zero_pages));
-    let hs = harvests(trace, setup_time_ms as f64);
-    let working_set = fit_working_set(&hs, data_pages.max(1));
-
+/// The median bytes of the active samples' statistics windows, and
+/// whether `max-bandwidth` capped them (not the link). Without the
+/// setting in the trace, steady windows say it did, and it is set to them.
+fn rate_windows(trace: &Trace, settings: &mut Settings) -> (Option<f64>, bool) {
     // A window's bytes: mbps·10^6/8 bytes a second, a tenth of it per window.
     let active: Vec<f64> = trace
         .timed()
         .filter(|(s, _, r)| s.status == MigrationStatus::Active && r.mbps > 0.0)
         .map(|(_, _, r)| r.mbps * 1e6 / 8.0 / 10.0)
         .collect();
-    let window_bytes = median(active.clone());
-    let p = &settings.parameters;
-    let rate_limited = match (window_bytes, settings.max_bandwidth_origin) {
+    let window = median(active.clone());
+    let limit = settings.parameters.max_bandwidth.0;
+    let rate_limited = match (window, settings.max_bandwidth_origin) {
         (None, _) => false,
-        (Some(_), _) if p.max_bandwidth.0 == 0 => false,
+        (Some(_), _) if limit == 0 => false,
         // A link slower than the limit leaves windows short of the budget.
-        (Some(w), Origin::Trace) => w >= 0.95 * (p.max_bandwidth.0 / 10) as f64,
-        // Without the setting: capped windows all carry the same bytes.
+        (Some(w), Origin::Trace) => w >= 0.95 * (limit / 10) as f64,
+        // Capped windows all carry the same bytes.
         (Some(w), _) => active.iter().filter(|x| (*x / w - 1.0).abs() < 0.01).count() * 2 >= active.len(),
     };
-    let mut settings = settings;
-    if rate_limited && settings.max_bandwidth_origin != Origin::Trace {
-        settings.parameters.max_bandwidth.0 = window_bytes.map_or(0, |w| (w * 10.0) as u64);
+    if let (Some(w), true, false) = (window, rate_limited, settings.max_bandwidth_origin == Origin::Trace) {
+        settings.parameters.max_bandwidth.0 = (w * 10.0) as u64;
         settings.max_bandwidth_origin = Origin::Inferred;
     }
-    let last = trace.last();
-    let (link, basis) = match (link_bandwidth, window_bytes) {
-        (Some(l), _) => (l, LinkBasis::Given),
-        (None, Some(w)) if !rate_limited => (w * 10.0, LinkBasis::Throughput),
-        _ => match last.and_then(|s| Some((s.downtime_ms?, s.ram?.downtime_bytes))) {
-            Some((d, bytes)) if d > 0 && bytes > 0 => {
-                let floor = window_bytes.unwrap_or(0.0) * 10.0 * 1.05;
-                ((bytes as f64 * 1000.0 / d as f64).max(floor), LinkBasis::SwitchoverLowerBound)
-            }
-            _ => (1.25e9, LinkBasis::Assumed),
-        },
+    (window, rate_limited)
+}
+
+/// The link: the throughput when nothing else capped it; else at least
+/// what the switchover (unlimited) sent per ms of downtime; else 10 Gbit/s.
+fn link(trace: &Trace, window: Option<f64>, rate_limited: bool) -> (f64, LinkBasis) {
+    if let (Some(w), false) = (window, rate_limited) {
+        return (w * 10.0, LinkBasis::Throughput);
+    }
+    match trace.last().and_then(|s| Some((s.downtime_ms?, s.ram?.downtime_bytes))) {
+        Some((d, bytes)) if d > 0 && bytes > 0 => {
+            let floor = window.unwrap_or(0.0) * 10.0 * 1.05;
+            ((bytes as f64 * 1000.0 / d as f64).max(floor), LinkBasis::SwitchoverLowerBound)
+        }
+        _ => (1.25e9, LinkBasis::Assumed),
+    }
+}
+
+/// Estimate everything a trace tells. `link_bandwidth` overrides the link.
+pub fn estimate(trace: &Trace, link_bandwidth: Option<f64>) -> Result<Estimates, FitError> {
+    let mut settings = settings(trace)?;
+    let Some((_, _, first)) = trace.timed().next() else {
+        return Err(FitError::trace(&trace.file, 0, "no sample with total-time and RAM statistics".into()));
     };
-    let non_ram_bytes = last.filter(|s| s.status == MigrationStatus::Completed).and_then(|s| {
+    let (page_size, total_bytes) = (first.page_size, first.total);
+    let setup_time_ms = trace.samples.iter().find_map(|s| s.setup_time_ms).unwrap_or(0);
+    let (data_pages, zero_pages) = first_pass(trace);
+    let head_zero_pages = Some(first)
+        .filter(|r| r.dirty_sync_count <= 1 && r.duplicate > r.normal)
+        .map_or(0, |r| r.duplicate.min(zero_pages));
+    let hs = harvests(trace, setup_time_ms as f64);
+    let working_set = fit_working_set(&hs, data_pages.max(1));
+    let (window_bytes, rate_limited) = rate_windows(trace, &mut settings);
+    let (link_bandwidth, link_basis) = match link_bandwidth {
+        Some(l) => (l, LinkBasis::Given),
+        None => link(trace, window_bytes, rate_limited),
+    };
+    let non_ram_bytes = trace.last().filter(|s| s.status == MigrationStatus::Completed).and_then(|s| {
         let r = s.ram?;
         (r.multifd_bytes == 0)
             .then(|| r.transferred.saturating_sub(r.precopy_bytes + r.downtime_bytes + r.postcopy_bytes))
@@ -285,8 +296,8 @@ pub fn estimate(trace: &Trace, link_bandwidth: Option<f64>) -> Result<Estimates,
         setup_time_ms,
         window_bytes,
         rate_limited,
-        link_bandwidth: link,
-        link_basis: basis,
+        link_bandwidth,
+        link_basis,
         non_ram_bytes,
         settings,
     })

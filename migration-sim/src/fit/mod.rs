@@ -18,11 +18,7 @@
 //! let trace = Trace::from_file("src.jsonl".as_ref())?;
 //! let fitted = fit(&trace, &FitOptions::default())?;
 //! println!("total-time off by {:?}", fitted.comparison.total_time_error);
-//! let mut changes = Changes::default();
-//! changes.set.push(Changes::parse_set("downtime-limit=500").map_err(|m| migration_sim::fit::FitError::Change {
-//!     arg: "--set".into(),
-//!     message: m,
-//! })?);
+//! let changes = Changes { set: vec![("downtime-limit".into(), "500".into())], caps: vec![("multifd".into(), true)] };
 //! let what_if = fitted.what_if(&changes)?;
 //! println!("{} in {:?} ms", what_if.totals.status, what_if.totals.total_time_ms);
 //! # Ok::<(), migration_sim::fit::FitError>(())

@@ -105,7 +105,8 @@ fn rel(sim: f64, real: f64) -> Option<f64> {
     (real > 0.0).then(|| (sim - real) / real)
 }
 
-/// Compare a replay with the trace it was sampled at.
+/// Compare a replay with the trace it was sampled at (see [`replay`]:
+/// at the instants of [`Trace::timed`]).
 pub fn compare(trace: &Trace, replay: &Replay) -> Comparison {
     let real_end = trace.last().cloned().unwrap_or_else(|| replay.end.clone());
     let (t, r) = (Totals::of(&real_end), Totals::of(&replay.end));
@@ -120,13 +121,12 @@ pub fn compare(trace: &Trace, replay: &Replay) -> Comparison {
         _ => None,
     };
     let remaining = |s: &Sample| s.ram.map_or(0.0, |r: RamSample| r.remaining as f64);
+    // The replay was sampled at the trace's timed samples, in order.
     let pairs: Vec<(f64, f64)> = trace
         .timed()
-        .filter(|(s, _, _)| !s.status.is_terminal())
-        .filter_map(|(s, at, _)| {
-            let sim = replay.samples.iter().find(|(t, _)| *t == at)?;
-            Some((remaining(s), remaining(&sim.1)))
-        })
+        .zip(&replay.samples)
+        .filter(|((s, at, _), (t, _))| !s.status.is_terminal() && at == t)
+        .map(|((s, _, _), (_, sim))| (remaining(s), remaining(sim)))
         .collect();
     let n = pairs.len().max(1) as f64;
     let rms = (pairs.iter().map(|(a, b)| (b - a) * (b - a)).sum::<f64>() / n).sqrt();
