@@ -134,6 +134,17 @@ fn qemu_window_arithmetic_matches_measurements() {
     assert_eq!(qemu_window_bytes(16 * MIB, 4096, Some(2)), 6.0 * 525_632.0);
 }
 
+/// The simulator's steady window bytes for `settings` after calibration.
+fn calibrated_window(est: &Estimates, settings: &Settings) -> f64 {
+    let s = model::scenario(est, settings, 5000, Layout::Ordered, 0).unwrap();
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.set_batching(false);
+    sim.advance_to(450 * NS_PER_MS);
+    let w = sim.snapshot().internals.window;
+    assert!(w.rate_limited);
+    w.bytes as f64
+}
+
 #[test]
 fn simulated_windows_carry_what_qemu_sends() {
     let trace = record(&truth());
@@ -141,11 +152,12 @@ fn simulated_windows_carry_what_qemu_sends() {
     // As if QEMU had been given 8 MiB/s and sent its 919,296-byte windows.
     est.settings.parameters.max_bandwidth = ByteSize(8 * MIB);
     est.window_bytes = Some(919_296.0);
-    let s = model::scenario(&est, &est.settings, 5000, Layout::Ordered, 0).unwrap();
-    let mut sim = Simulation::new(&s).unwrap();
-    sim.set_batching(false);
-    sim.advance_to(450 * NS_PER_MS);
-    let w = sim.snapshot().internals.window;
-    assert!(w.rate_limited);
-    close("simulated window", w.bytes as f64, 919_296.0, 0.005);
+    close("simulated window", calibrated_window(&est, &est.settings), 919_296.0, 0.005);
+
+    // A busy host: QEMU's windows lasted 1/0.85 of 100 ms. A what-if at
+    // 16 MiB/s keeps that.
+    est.window_bytes = Some(0.85 * 919_296.0);
+    let mut faster = est.settings.clone();
+    faster.parameters.max_bandwidth = ByteSize(16 * MIB);
+    close("stretched window", calibrated_window(&est, &faster), 0.85 * 1_707_264.0, 0.005);
 }
