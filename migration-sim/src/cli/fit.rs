@@ -144,7 +144,8 @@ fn write_fit(out: &mut impl std::io::Write, trace: &Trace, f: &Fit) -> std::io::
     let budget = p.max_bandwidth.0 as f64 / 10.0;
     let window = match e.window_bytes {
         None => "no full window".to_string(),
-        Some(w) if budget > 0.0 => {
+        // An inferred max-bandwidth is the windows' own rate.
+        Some(w) if budget > 0.0 && e.settings.max_bandwidth_origin != Origin::Inferred => {
             format!("{w:.0} B per 100 ms window ({:+.1}% over its budget)", 100.0 * (w / budget - 1.0))
         }
         Some(w) => format!("{w:.0} B per 100 ms window"),
