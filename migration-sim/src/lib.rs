@@ -35,6 +35,7 @@
 pub mod config;
 pub mod destination;
 pub mod events;
+pub mod fit;
 pub mod hmp;
 pub mod memory;
 pub mod presets;

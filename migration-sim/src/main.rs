@@ -27,6 +27,8 @@ enum Command {
     Sweep(cli::sweep::Args),
     /// Serve a source and a destination QMP monitor over one simulated migration.
     Serve(cli::serve::Args),
+    /// Fit a scenario to query-migrate samples of a real QEMU, and replay it with changes.
+    Fit(cli::fit::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +36,6 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(&args),
         Command::Sweep(args) => cli::sweep::run(&args),
         Command::Serve(args) => cli::serve::run(&args),
+        Command::Fit(args) => cli::fit::run(&args),
     }
 }

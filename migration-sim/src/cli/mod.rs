@@ -5,6 +5,7 @@
 //! rather than through the library's Rust structs, so that the CLI keeps
 //! working whatever Rust types the reports are built from.
 
+pub mod fit;
 pub mod plot;
 pub mod run;
 pub mod serve;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use migration_sim::fit::FitError;
 use migration_sim::{default_scenario, default_vfio_scenario, ConfigError, EngineKind, Scenario, SimError};
 use serde_json::Value;
 
@@ -52,6 +54,9 @@ pub enum CliError {
         /// The drawing error.
         message: String,
     },
+    /// A trace could not be fitted, or a what-if not replayed.
+    #[error("{0}")]
+    Fit(#[from] FitError),
     /// A `query-migrate` answer could not be rendered as JSON.
     #[error("cannot render a query-migrate answer as JSON: {0}")]
     Json(#[from] serde_json::Error),
