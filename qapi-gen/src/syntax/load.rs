@@ -3,7 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+#[cfg(feature = "rayon")]
+use std::sync::{Mutex, PoisonError};
 
 use super::{parse_file, Item, Value, ValueKind};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -155,6 +157,7 @@ fn include_target(from: &SourceFile, rel: &str) -> (String, PathBuf) {
 }
 
 /// The well-formed include directives of a parsed file.
+#[cfg(feature = "rayon")]
 fn includes(parsed: &Parsed) -> impl Iterator<Item = &str> {
     parsed.items.iter().filter_map(|item| match item {
         ParsedItem::Expr(Value { kind: ValueKind::Object(obj), .. }) if obj.len() == 1 => obj.get("include")?.as_str(),
@@ -168,6 +171,7 @@ fn includes(parsed: &Parsed) -> impl Iterator<Item = &str> {
 /// soon as it is parsed, not level by level: QEMU's largest file
 /// (`block-core.json`) sits a level below the root's includes, and would
 /// otherwise be parsed alone after all of them.
+#[cfg(feature = "rayon")]
 fn read_ahead(root: &Parsed, opts: LoadOptions) -> HashMap<String, std::io::Result<Parsed>> {
     let ahead = Ahead { opts, queued: Mutex::new(HashSet::new()), done: Mutex::new(HashMap::new()) };
     rayon::scope(|s| {
@@ -178,13 +182,22 @@ fn read_ahead(root: &Parsed, opts: LoadOptions) -> HashMap<String, std::io::Resu
     ahead.done.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Without rayon nothing is read ahead: the walk reads each file when it
+/// reaches it.
+#[cfg(not(feature = "rayon"))]
+fn read_ahead(_root: &Parsed, _opts: LoadOptions) -> HashMap<String, std::io::Result<Parsed>> {
+    HashMap::new()
+}
+
 /// The files [`read_ahead`] has queued and those it has parsed.
+#[cfg(feature = "rayon")]
 struct Ahead {
     opts: LoadOptions,
     queued: Mutex<HashSet<String>>,
     done: Mutex<HashMap<String, std::io::Result<Parsed>>>,
 }
 
+#[cfg(feature = "rayon")]
 impl Ahead {
     /// Reads and parses `name` (unless already queued) as a task of `s`,
     /// then its includes.

@@ -4,37 +4,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-/// The `qapi-gen` binary of this workspace, up to date.
-fn qapi_gen() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // This test runs from target/<profile>/deps/; binaries sit one up.
-        let exe = std::env::current_exe().expect("test executable path");
-        let dir = exe.parent().and_then(Path::parent).expect("target directory");
-        let bin = dir.join(format!("qapi-gen{}", std::env::consts::EXE_SUFFIX));
-        // `cargo test -p qapi-tests` does not rebuild it: ask Cargo (a
-        // no-op when it is fresh, as under `cargo test --workspace`).
-        if let Some(cargo) = std::env::var_os("CARGO") {
-            let mut build = Command::new(cargo);
-            build.args(["build", "--quiet", "-p", "qapi-gen", "--bin", "qapi-gen"]);
-            match dir.file_name().and_then(|n| n.to_str()) {
-                Some("debug") | None => {}
-                Some(profile) => {
-                    build.args(["--profile", profile]);
-                }
-            }
-            let status = build.status().expect("cargo runs");
-            assert!(status.success(), "building qapi-gen failed");
-        }
-        assert!(bin.exists(), "qapi-gen is not at {}", bin.display());
-        bin
-    })
+fn qapi_gen() -> &'static str {
+    env!("CARGO_BIN_EXE_qapi-gen")
 }
 
 fn schema() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/commands.json")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/commands.json")
 }
 
 fn generate(args: &[&str], out: &Path) -> Output {
