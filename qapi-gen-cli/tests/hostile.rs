@@ -84,3 +84,53 @@ fn include_of_a_directory_is_reported_at_the_include() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("root.json:2:1: error: can't read include file 'sub'"), "{}", stderr(&o));
 }
+
+/// Each of 21 files includes the next twice, through two directories
+/// (`x/../f1.json`, `y/../f1.json`): 2^20 spellings of the last file, one
+/// file. Read by spelling, this took minutes and gigabytes; each file is
+/// now read once. QEMU's rule holds: a file included again is skipped.
+#[test]
+fn aliased_includes_are_read_once() {
+    let dir = temp_dir("alias");
+    for sub in ["x", "y"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
+    }
+    let last = 20;
+    for i in 0..last {
+        let next = i + 1;
+        let text = format!("{{ 'include': 'x/../f{next}.json' }}\n{{ 'include': 'y/../f{next}.json' }}\n");
+        std::fs::write(dir.join(format!("f{i}.json")), text).expect("write");
+    }
+    std::fs::write(dir.join(format!("f{last}.json")), "{ 'enum': 'Letter', 'data': [ 'a' ] }\n").expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_qapi-gen"))
+        .arg("dump")
+        .arg(dir.join("f0.json"))
+        .output()
+        .expect("qapi-gen runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dump = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(dump.matches("enum Letter").count(), 1, "{dump}");
+}
+
+/// A chain of 10,000 includes stops at the include that goes too deep,
+/// with a diagnostic there, instead of overflowing the stack.
+#[test]
+fn deep_include_chain_is_a_diagnostic() {
+    let dir = temp_dir("deepinc");
+    let files = 10_000;
+    for i in 0..files {
+        let text = if i + 1 < files {
+            format!("\n  {{ 'include': 'd{}.json' }}\n", i + 1)
+        } else {
+            "{ 'enum': 'Letter', 'data': [ 'a' ] }\n".to_owned()
+        };
+        std::fs::write(dir.join(format!("d{i}.json")), text).expect("write");
+    }
+    let o = check(&dir.join("d0.json"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let depth = 100; // qapi_gen::syntax::load::MAX_INCLUDE_DEPTH
+    let want = format!("/d{depth}.json:2:3: error: can't include 'd{}.json': includes nest deeper than", depth + 1);
+    let first = stderr(&o).lines().next().unwrap_or("").to_owned();
+    assert!(first.contains(&want), "{first}");
+    assert!(stderr(&o).contains("/d0.json:2\n"), "{}", stderr(&o));
+}

@@ -518,6 +518,10 @@ fn rerun_if_changed(cargo: &mut dyn Write, files: &[PathBuf]) -> io::Result<()> 
 /// an unchanged file untouched keeps its modification time, so nothing
 /// that depends on it rebuilds.
 ///
+/// The text goes to a temporary file beside `path`, which then replaces
+/// it: a write that fails halfway (a full disk) leaves the old file as it
+/// was, and no reader ever sees half a file.
+///
 /// ```
 /// let path = std::env::temp_dir().join("qapi-gen-doc-wic").join("out.rs");
 /// let _ = std::fs::remove_file(&path);
@@ -526,14 +530,37 @@ fn rerun_if_changed(cargo: &mut dyn Write, files: &[PathBuf]) -> io::Result<()> 
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn write_if_changed(path: &Path, contents: &[u8]) -> io::Result<bool> {
+    write_if_changed_with(path, contents, |file, contents| file.write_all(contents))
+}
+
+/// [`write_if_changed`] with the writing of the temporary file given, so
+/// that tests can make it fail.
+fn write_if_changed_with(
+    path: &Path,
+    contents: &[u8],
+    write: impl FnOnce(&mut std::fs::File, &[u8]) -> io::Result<()>,
+) -> io::Result<bool> {
     if holds_exactly(path, contents) {
         return Ok(false);
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    // A name of our own in the same directory (a rename does not cross
+    // file systems). Written by hand rather than with the tempfile crate,
+    // which would add its dependencies to every user's build script.
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&temp).and_then(|mut file| {
+        write(&mut file, contents)?;
+        file.flush()
+    });
+    match written.and_then(|()| std::fs::rename(&temp, path)) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
     }
-    std::fs::write(path, contents)?;
-    Ok(true)
 }
 
 /// Whether the file at `path` holds exactly `contents`. A file of another
@@ -639,6 +666,25 @@ mod tests {
         assert!(!write_if_changed(&path, b"x").unwrap());
         assert!(write_if_changed(&path, b"y").unwrap());
         assert_eq!(std::fs::read(&path).unwrap(), b"y");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_intact() {
+        let dir = temp_dir("failed-write");
+        let path = dir.join("out.rs");
+        assert!(write_if_changed(&path, b"old text").unwrap());
+        // Half the text written, then the disk is full.
+        let full = |file: &mut std::fs::File, contents: &[u8]| {
+            file.write_all(&contents[..contents.len() / 2])?;
+            Err(io::Error::new(io::ErrorKind::StorageFull, "No space left on device"))
+        };
+        let err = write_if_changed_with(&path, b"new and longer text", full).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+        assert_eq!(std::fs::read(&path).unwrap(), b"old text");
+        // And no temporary file is left behind.
+        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "{names:?}"); // out.rs and sub/
         let _ = std::fs::remove_dir_all(&dir);
     }
 

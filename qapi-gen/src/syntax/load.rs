@@ -76,6 +76,11 @@ pub enum LoadError {
     },
 }
 
+/// How deep includes may nest: the root file is at depth 0, a file it
+/// includes at 1. QEMU's schemas nest three levels; the bound keeps a
+/// hostile chain of includes from exhausting the stack.
+pub const MAX_INCLUDE_DEPTH: usize = 100;
+
 /// Options that change what the reader accepts.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoadOptions {
@@ -101,7 +106,7 @@ pub fn load_str(name: &str, text: &str, opts: LoadOptions, diags: &mut Diagnosti
 
 fn walk(root: Parsed, opts: LoadOptions, diags: &mut Diagnostics) -> Loaded {
     let ahead = read_ahead(&root, opts);
-    let mut loader = Loader { opts, out: Loaded::default(), seen: HashSet::new(), ahead };
+    let mut loader = Loader { opts, out: Loaded::default(), seen: HashSet::new(), ahead, depth: 0 };
     loader.seen.insert(root.file.canonical.clone());
     loader.file(root, diags);
     loader.out
@@ -149,11 +154,21 @@ fn parse(file: Arc<SourceFile>, diags: Vec<Diagnostic>, opts: LoadOptions) -> Pa
     Parsed { file, diags: file_diags.into_vec(), items }
 }
 
-/// The file an include directive names: its name as diagnostics show it,
-/// and its path.
-fn include_target(from: &SourceFile, rel: &str) -> (String, PathBuf) {
+/// The file an include directive names.
+struct Target {
+    /// Its name as diagnostics show it.
+    name: String,
+    /// Where it is read from.
+    path: PathBuf,
+    /// Its identity: the path with links and `..` resolved. Two spellings
+    /// of one file (`a.json`, `x/../a.json`) are one file, read once.
+    canonical: PathBuf,
+}
+
+fn include_target(from: &SourceFile, rel: &str) -> Target {
     let name = Path::new(&from.name).parent().unwrap_or(Path::new("")).join(rel).to_string_lossy().into_owned();
-    (name, from.dir().join(rel))
+    let path = from.dir().join(rel);
+    Target { name, canonical: canonical(&path), path }
 }
 
 /// The well-formed include directives of a parsed file.
@@ -172,11 +187,12 @@ fn includes(parsed: &Parsed) -> impl Iterator<Item = &str> {
 /// (`block-core.json`) sits a level below the root's includes, and would
 /// otherwise be parsed alone after all of them.
 #[cfg(feature = "rayon")]
-fn read_ahead(root: &Parsed, opts: LoadOptions) -> HashMap<String, std::io::Result<Parsed>> {
-    let ahead = Ahead { opts, queued: Mutex::new(HashSet::new()), done: Mutex::new(HashMap::new()) };
+fn read_ahead(root: &Parsed, opts: LoadOptions) -> HashMap<PathBuf, std::io::Result<Parsed>> {
+    let queued = Mutex::new([root.file.canonical.clone()].into_iter().collect());
+    let ahead = Ahead { opts, queued, done: Mutex::new(HashMap::new()) };
     rayon::scope(|s| {
-        for (name, path) in includes(root).map(|rel| include_target(&root.file, rel)) {
-            ahead.read(s, name, path);
+        for target in includes(root).map(|rel| include_target(&root.file, rel)) {
+            ahead.read(s, target, 1);
         }
     });
     ahead.done.into_inner().unwrap_or_else(PoisonError::into_inner)
@@ -185,7 +201,7 @@ fn read_ahead(root: &Parsed, opts: LoadOptions) -> HashMap<String, std::io::Resu
 /// Without rayon nothing is read ahead: the walk reads each file when it
 /// reaches it.
 #[cfg(not(feature = "rayon"))]
-fn read_ahead(_root: &Parsed, _opts: LoadOptions) -> HashMap<String, std::io::Result<Parsed>> {
+fn read_ahead(_root: &Parsed, _opts: LoadOptions) -> HashMap<PathBuf, std::io::Result<Parsed>> {
     HashMap::new()
 }
 
@@ -193,26 +209,29 @@ fn read_ahead(_root: &Parsed, _opts: LoadOptions) -> HashMap<String, std::io::Re
 #[cfg(feature = "rayon")]
 struct Ahead {
     opts: LoadOptions,
-    queued: Mutex<HashSet<String>>,
-    done: Mutex<HashMap<String, std::io::Result<Parsed>>>,
+    /// Canonical paths.
+    queued: Mutex<HashSet<PathBuf>>,
+    done: Mutex<HashMap<PathBuf, std::io::Result<Parsed>>>,
 }
 
 #[cfg(feature = "rayon")]
 impl Ahead {
-    /// Reads and parses `name` (unless already queued) as a task of `s`,
-    /// then its includes.
-    fn read<'s>(&'s self, s: &rayon::Scope<'s>, name: String, path: PathBuf) {
-        if !self.queued.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone()) {
+    /// Reads and parses `target` (unless already queued, or deeper than
+    /// includes may go) as a task of `s`, then its includes.
+    fn read<'s>(&'s self, s: &rayon::Scope<'s>, target: Target, depth: usize) {
+        if depth > MAX_INCLUDE_DEPTH
+            || !self.queued.lock().unwrap_or_else(PoisonError::into_inner).insert(target.canonical.clone())
+        {
             return;
         }
         s.spawn(move |s| {
-            let parsed = read_and_parse(name.clone(), path, self.opts);
+            let parsed = read_and_parse(target.name, target.path, self.opts);
             if let Ok(p) = &parsed {
-                for (name, path) in includes(p).map(|rel| include_target(&p.file, rel)) {
-                    self.read(s, name, path);
+                for next in includes(p).map(|rel| include_target(&p.file, rel)) {
+                    self.read(s, next, depth + 1);
                 }
             }
-            self.done.lock().unwrap_or_else(PoisonError::into_inner).insert(name, parsed);
+            self.done.lock().unwrap_or_else(PoisonError::into_inner).insert(target.canonical, parsed);
         });
     }
 }
@@ -246,8 +265,11 @@ struct Loader {
     opts: LoadOptions,
     out: Loaded,
     seen: HashSet<PathBuf>,
-    /// Files read ahead, by name; each is taken when the walk reaches it.
-    ahead: HashMap<String, std::io::Result<Parsed>>,
+    /// Files read ahead, by canonical path; each is taken when the walk
+    /// reaches it.
+    ahead: HashMap<PathBuf, std::io::Result<Parsed>>,
+    /// How deep in includes the walk is.
+    depth: usize,
 }
 
 impl Loader {
@@ -318,28 +340,34 @@ impl Loader {
     }
 
     fn include(&mut self, from: &Arc<SourceFile>, rel: &str, span: &Span, diags: &mut Diagnostics) {
-        let (name, path) = include_target(from, rel);
+        let Target { name, path, canonical } = include_target(from, rel);
         self.out.entries.push(Entry::Include { name: name.clone(), span: span.clone() });
-        let canon = canonical(&path);
         let mut at = Some(from.clone());
         while let Some(f) = at {
-            if f.canonical == canon {
+            if f.canonical == canonical {
                 diags.push(Diagnostic::error(span.clone(), format!("inclusion loop for {rel}")));
                 return;
             }
             at = f.included_from().map(|s| s.file.clone());
         }
-        if !self.seen.insert(canon) {
+        if self.depth >= MAX_INCLUDE_DEPTH {
+            let msg = format!("can't include '{rel}': includes nest deeper than {MAX_INCLUDE_DEPTH} levels");
+            diags.push(Diagnostic::error(span.clone(), msg));
             return;
         }
-        let parsed = match self.ahead.remove(&name) {
+        if !self.seen.insert(canonical.clone()) {
+            return;
+        }
+        let parsed = match self.ahead.remove(&canonical) {
             Some(p) => p,
             None => read_and_parse(name, path, self.opts),
         };
         match parsed {
             Ok(parsed) => {
                 parsed.file.set_included_from(span.clone());
+                self.depth += 1;
                 self.file(parsed, diags);
+                self.depth -= 1;
             }
             Err(e) => diags
                 .push(Diagnostic::error(span.clone(), format!("can't read include file '{rel}': {}", io_reason(&e)))),
