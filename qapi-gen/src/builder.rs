@@ -205,7 +205,7 @@ impl Builder {
         Builder {
             schema: schema.into(),
             options: Options::default(),
-            doc_style: DocStyle::default(),
+            doc_style: DocStyle::Warn,
             out_dir: None,
             out_file: PathBuf::from(DEFAULT_OUT_FILE),
             cargo_output: None,
@@ -332,8 +332,11 @@ impl Builder {
         self
     }
 
-    /// How documentation style problems count (default: errors, as in
-    /// QEMU 10.2; [`DocStyle::Warn`] for older schemas).
+    /// How documentation style problems (line length, sentence spacing)
+    /// count. The default, [`DocStyle::Warn`], generates from any schema
+    /// QEMU released (those before 10.2 break the rules QEMU 10.2 made)
+    /// and prints one `cargo:warning` line counting them;
+    /// [`DocStyle::Error`] refuses such a schema, as `qapi-gen check` does.
     ///
     /// ```
     /// qapi_gen::Builder::new("s.json").doc_style(qapi_gen::DocStyle::Warn);
@@ -367,7 +370,8 @@ impl Builder {
 
     /// Whether [`generate`](Builder::generate) prints Cargo instructions:
     /// `cargo:rerun-if-changed=` for every schema file read,
-    /// `cargo:warning=` for every schema warning and, with
+    /// one `cargo:warning=` counting documentation style warnings (see
+    /// [`doc_style`](Builder::doc_style)) and, with
     /// [`CondPolicy::Cfg`], `cargo::rustc-check-cfg=` declaring the cfg key
     /// (unless it is `feature`: declare those features in `Cargo.toml`). By default it does when
     /// run by Cargo as a build script (`CARGO` and `OUT_DIR` are set).
@@ -498,12 +502,30 @@ impl Builder {
             // Declares the key, or rustc warns about every condition.
             let _ = writeln!(cargo, "cargo::rustc-check-cfg=cfg({}, values(any()))", self.options.cfg_key);
         }
-        for w in &warnings {
+        if let Some(summary) = doc_style_summary(&self.schema, &warnings) {
+            let _ = writeln!(cargo, "cargo:warning={summary}");
+        }
+        for w in warnings.iter().filter(|w| !w.doc_style) {
             let _ = writeln!(cargo, "cargo:warning={}", w.to_string().replace('\n', ";"));
         }
         wrote.map_err(|source| BuildError::Write { path: out.clone(), source })?;
         Ok(out)
     }
+}
+
+/// One line counting the documentation style warnings among `warnings`,
+/// for a build that should not list them all; `None` when there are none.
+///
+/// ```
+/// assert_eq!(qapi_gen::builder::doc_style_summary("s.json".as_ref(), &[]), None);
+/// ```
+pub fn doc_style_summary(schema: &Path, warnings: &[Diagnostic]) -> Option<String> {
+    let n = warnings.iter().filter(|w| w.doc_style && !w.is_error()).count();
+    let s = if n == 1 { "" } else { "s" };
+    let file = schema.display();
+    (n > 0).then(|| {
+        format!("qapi-gen: {n} documentation style warning{s} in {file} (run `qapi-gen check {file}` to list them)")
+    })
 }
 
 fn rerun_if_changed(cargo: &mut dyn Write, files: &[PathBuf]) -> io::Result<()> {
@@ -634,6 +656,34 @@ mod tests {
         let lines = String::from_utf8(lines).unwrap();
         assert!(lines.contains("inc.json"), "{lines}");
         assert!(!dir.join(DEFAULT_OUT_FILE).exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// QEMU's schemas before 10.2 break its documentation style rules: a
+    /// build generates from them and says so in one line.
+    #[test]
+    fn doc_style_problems_are_one_warning_line() {
+        let dir = temp_dir("docstyle");
+        let long = format!("# {}\n", "x".repeat(70));
+        let schema = format!(
+            "{{ 'pragma': {{ 'doc-required': true }} }}\n\
+             ##\n# @Color:\n#\n# @red: red\n#\n{long}# One. Two.\n##\n{{ 'enum': 'Color', 'data': ['red'] }}\n\
+             ##\n# @Shape:\n#\n# @round: round\n#\n{long}##\n{{ 'enum': 'Shape', 'data': ['round'] }}\n"
+        );
+        std::fs::write(dir.join("root.json"), schema).unwrap();
+        let mut lines = Vec::new();
+        Builder::new(dir.join("root.json")).out_dir(&dir).generate_reporting_to(&mut lines).unwrap();
+        let lines = String::from_utf8(lines).unwrap();
+        let warnings: Vec<&str> = lines.lines().filter(|l| l.starts_with("cargo:warning=")).collect();
+        let file = dir.join("root.json");
+        let file = file.display();
+        let want = format!(
+            "cargo:warning=qapi-gen: 3 documentation style warnings in {file} (run `qapi-gen check {file}` to list them)"
+        );
+        assert_eq!(warnings, [want.as_str()], "{lines}");
+        // Asked for, they are errors, each listed, and nothing else is.
+        let err = Builder::new(dir.join("root.json")).doc_style(DocStyle::Error).out_dir(&dir).render().unwrap_err();
+        assert_eq!(err.diagnostics().len(), 3, "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

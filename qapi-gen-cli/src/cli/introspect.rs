@@ -49,7 +49,7 @@ pub fn run(args: &Args) -> ExitCode {
         eprintln!("qapi-gen: --define has no effect with --conditions all-true");
         return ExitCode::from(2);
     }
-    let checked = match args.input.load() {
+    let checked = match args.input.load_to_generate() {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -35,11 +35,13 @@ pub fn check_exprs(loaded: &Loaded, diags: &mut Diagnostics) -> Vec<Checked> {
     for entry in &loaded.entries {
         match entry {
             Entry::Include { name, span } => out.push(Checked::Include { name: name.clone(), span: span.clone() }),
-            Entry::Definition { expr, doc } => match check_definition(expr, doc.as_ref(), &loaded.pragma) {
-                Ok(Some(def)) => out.push(Checked::Definition(def)),
-                Ok(None) => {}
-                Err(d) => diags.push(*d),
-            },
+            Entry::Definition { expr, doc, doc_failed } => {
+                match check_definition(expr, doc.as_ref(), *doc_failed, &loaded.pragma) {
+                    Ok(Some(def)) => out.push(Checked::Definition(def)),
+                    Ok(None) => {}
+                    Err(d) => diags.push(*d),
+                }
+            }
         }
     }
     out
@@ -109,10 +111,12 @@ impl fmt::Display for Source<'_> {
 }
 
 /// Checks one definition; `Ok(None)` for an expression that is not an
-/// object (the reader has reported it already).
+/// object (the reader has reported it already). `doc_failed`: the block
+/// before it had an error, reported already.
 fn check_definition(
     expr: &Value,
     doc: Option<&std::sync::Arc<Doc>>,
+    doc_failed: bool,
     pragma: &Pragma,
 ) -> Result<Option<ast::Definition>, Box<Diagnostic>> {
     let Some(obj) = expr.as_object() else {
@@ -150,7 +154,7 @@ fn check_definition(
             }
             check_doc_sections(doc, meta, obj.members.contains_key("returns"))?;
         }
-        None if pragma.doc_required => {
+        None if pragma.doc_required && !doc_failed => {
             return Err(in_defn(Fail::new("documentation comment required")));
         }
         None => {}
@@ -262,6 +266,23 @@ pub(crate) mod tests {
             (3, "documentation comment required".into())
         );
         assert!(errors("##\n# @foo:\n##\n{ 'command': 'foo' }\n").is_empty());
+    }
+
+    /// A documentation block with an error is reported once: the
+    /// definition after it is not also "undocumented".
+    #[test]
+    fn a_bad_doc_block_draws_no_second_error() {
+        let long = format!("# {}\n", "x".repeat(70));
+        let cases = [
+            (format!("##\n# @foo:\n#\n{long}##\n"), "documentation line longer than 70 characters"),
+            ("##\n# @foo:\n#x\n##\n".to_owned(), "missing space after #"),
+            ("##\n# Free text.\n##\n".to_owned(), "definition documentation required"),
+        ];
+        for (doc, msg) in cases {
+            let schema = format!("{{ 'pragma': {{ 'doc-required': true }} }}\n{doc}{{ 'command': 'foo' }}\n");
+            let e = errors(&schema);
+            assert_eq!(e.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>(), [msg], "{schema}");
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! The block is read one line at a time, in order, and each line is looked
 //! at once, as it is read: a problem is reported at the first line where
 //! QEMU would see it, with QEMU's column, and nothing after the first error
-//! of a block is looked at.
+//! of a block is looked at, style problems aside: they never stop the
+//! reading (QEMU stops at them), so that they draw no other error.
 //!
 //! # What a block holds
 //!
@@ -130,7 +131,7 @@ impl<'a> Reader<'a> {
             }
         }
         if !self.literal {
-            self.check_style(line, rest)?;
+            self.check_style(line, rest);
         }
         Ok(Some(rest))
     }
@@ -145,9 +146,9 @@ impl<'a> Reader<'a> {
     }
 
     /// QEMU 10.2's style rules for one line of text (after `# `).
-    fn check_style(&mut self, line: &DocLine, text: &str) -> Res<()> {
+    fn check_style(&mut self, line: &DocLine, text: &str) {
         if text.chars().count() + 2 > 70 && !is_url_line(text) {
-            self.style_problem(Diagnostic::error(line.span.clone(), "documentation line longer than 70 characters"))?;
+            self.style_problem(Diagnostic::error(line.span.clone(), "documentation line longer than 70 characters"));
         }
         if let Some(at) = single_space_after_sentence(text) {
             // QEMU points at the character after the punctuation, counting
@@ -156,24 +157,20 @@ impl<'a> Reader<'a> {
             self.style_problem(
                 Diagnostic::error(span, "Use two spaces between sentences")
                     .with_help("If this not the end of a sentence, please report a bug."),
-            )?;
+            );
         }
-        Ok(())
     }
 
-    /// Reports a style problem as an error or as a warning.
-    fn style_problem(&mut self, mut d: Diagnostic) -> Res<()> {
-        match self.style {
-            DocStyle::Error => {
-                self.diags.push(d);
-                Err(Stop)
-            }
-            DocStyle::Warn => {
-                d.severity = crate::diag::Severity::Warning;
-                self.diags.push(d);
-                Ok(())
-            }
+    /// Reports a style problem as an error or as a warning. Either way
+    /// the block is read on: its sections are sound, and a definition
+    /// must not lose its documentation (and draw "documentation comment
+    /// required") over the length of a line.
+    fn style_problem(&mut self, mut d: Diagnostic) {
+        d.doc_style = true;
+        if self.style == DocStyle::Warn {
+            d.severity = crate::diag::Severity::Warning;
         }
+        self.diags.push(d);
     }
 
     /// Reads lines after a description or tag line: blank lines, then, if
@@ -620,6 +617,14 @@ mod tests {
         msgs[0].clone()
     }
 
+    /// One style error, and the block read all the same.
+    fn style_err(text: &str) -> String {
+        let (docs, msgs) = run(text, DocStyle::Error);
+        assert_eq!(docs.len(), 1, "not parsed: {msgs:?}");
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        msgs[0].clone()
+    }
+
     #[test]
     fn splits_definition_block() {
         let doc = ok("##\n\
@@ -827,25 +832,28 @@ mod tests {
     #[test]
     fn style_errors() {
         assert_eq!(LONG.chars().count(), 71);
-        assert_eq!(err(&format!("##\n# @foo:\n#\n{LONG}\n##\n")), "4:1: documentation line longer than 70 characters");
+        assert_eq!(
+            style_err(&format!("##\n# @foo:\n#\n{LONG}\n##\n")),
+            "4:1: documentation line longer than 70 characters"
+        );
         // 70 characters are fine, multi-byte ones count once.
         ok(&format!("##\n# {}\n##\n", "\u{e9}".repeat(68)));
         // Trailing white space does not count.
         ok(&format!("##\n# {}    \n##\n", "x".repeat(68)));
         assert_eq!(
-            err("##\n# @foo:\n#\n# Sentences should be separated by two spaces. But here is only one.\n##\n"),
+            style_err("##\n# @foo:\n#\n# Sentences should be separated by two spaces. But here is only one.\n##\n"),
             "4:47: Use two spaces between sentences"
         );
-        assert_eq!(err("##\n# Is it? Yes\n##\n"), "2:9: Use two spaces between sentences");
-        assert_eq!(err("##\n# Is it! (yes)\n##\n"), "2:9: Use two spaces between sentences");
+        assert_eq!(style_err("##\n# Is it? Yes\n##\n"), "2:9: Use two spaces between sentences");
+        assert_eq!(style_err("##\n# Is it! (yes)\n##\n"), "2:9: Use two spaces between sentences");
         // The column counts from the start of the line, like QEMU's.
-        assert_eq!(err("##\n  # Is it? Yes\n##\n"), "2:9: Use two spaces between sentences");
+        assert_eq!(style_err("##\n  # Is it? Yes\n##\n"), "2:9: Use two spaces between sentences");
         // Not sentence ends.
         ok("##\n# Use e.g. FLAT here.  Or i.e. this.  (Since 2.1)\n##\n");
         ok("##\n#  1. Numbered item\n#    2. x\n# v1.2 is fine.\n##\n");
         // A digit may start a sentence.
-        assert_eq!(err("##\n# ver. 2\n##\n"), "2:7: Use two spaces between sentences");
-        let msg = err("##\n# x 1. Not a list item\n##\n");
+        assert_eq!(style_err("##\n# ver. 2\n##\n"), "2:7: Use two spaces between sentences");
+        let msg = style_err("##\n# x 1. Not a list item\n##\n");
         assert_eq!(msg, "2:7: Use two spaces between sentences");
     }
 
@@ -853,7 +861,9 @@ mod tests {
     fn style_exemptions() {
         // URL lines may be long.
         ok(&format!("##\n#   https://example.com/{}\n##\n", "x".repeat(80)));
-        assert!(err(&format!("##\n# see https://example.com/{}\n##\n", "x".repeat(80))).contains("longer than 70"));
+        assert!(
+            style_err(&format!("##\n# see https://example.com/{}\n##\n", "x".repeat(80))).contains("longer than 70")
+        );
         // Literal blocks are exempt until their indentation decreases.
         let text =
             format!("##\n# @foo:\n#\n# .. qmp-example::\n#\n#    {LONG}\n#    A. B\n#\n# Back to text.  Fine.\n##\n");
@@ -863,30 +873,35 @@ mod tests {
         // The literal block ends at a smaller indentation, and that line is
         // checked.
         assert_eq!(
-            err(&format!("##\n# Text\n#\n# ::\n#\n#     x\n#   {LONG}\n##\n")),
+            style_err(&format!("##\n# Text\n#\n# ::\n#\n#     x\n#   {LONG}\n##\n")),
             "7:1: documentation line longer than 70 characters"
         );
         // "text::" at the end of a line does not start a literal block.
-        assert!(err(&format!("##\n# Text::\n#\n#   {LONG}\n##\n")).contains("longer than 70"));
+        assert!(style_err(&format!("##\n# Text::\n#\n#   {LONG}\n##\n")).contains("longer than 70"));
         // Nor does a literal block carry over to the next block.
         let (docs, msgs) = run(&format!("##\n# ::\n##\n##\n#   {LONG}\n##\n"), DocStyle::Error);
         assert_eq!(
             (docs.len(), msgs.as_slice()),
-            (1, ["5:1: documentation line longer than 70 characters".to_owned()].as_slice())
+            (2, ["5:1: documentation line longer than 70 characters".to_owned()].as_slice())
         );
     }
 
     #[test]
-    fn style_warnings_do_not_stop_parsing() {
+    fn style_problems_do_not_stop_parsing() {
         let text = format!("##\n# @foo:\n#\n{LONG}\n# One. Two.  Three. Four\n#\n# Since: 1\n##\n");
-        let (docs, msgs) = run(&text, DocStyle::Warn);
-        assert_eq!(
-            msgs,
-            ["w:4:1: documentation line longer than 70 characters", "w:5:7: Use two spaces between sentences",]
-        );
-        assert_eq!(docs.len(), 1);
-        assert_eq!(docs[0].since(), Some("1"));
-        assert!(docs[0].body.text.ends_with("One. Two.  Three. Four"));
+        for (style, w) in [(DocStyle::Warn, "w:"), (DocStyle::Error, "")] {
+            let (docs, msgs) = run(&text, style);
+            assert_eq!(
+                msgs,
+                [
+                    format!("{w}4:1: documentation line longer than 70 characters"),
+                    format!("{w}5:7: Use two spaces between sentences")
+                ]
+            );
+            assert_eq!(docs.len(), 1);
+            assert_eq!(docs[0].since(), Some("1"));
+            assert!(docs[0].body.text.ends_with("One. Two.  Three. Four"));
+        }
         // Real errors still are errors.
         let (docs, msgs) = run("##\n# @foo:\n#x\n##\n", DocStyle::Warn);
         assert!(docs.is_empty());

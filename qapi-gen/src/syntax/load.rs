@@ -46,6 +46,9 @@ pub enum Entry {
         expr: Value,
         /// The documentation block just before it, when there is one.
         doc: Option<Arc<Doc>>,
+        /// A documentation block was just before it but had an error
+        /// (reported): the definition is not also blamed for lacking one.
+        doc_failed: bool,
     },
 }
 
@@ -282,11 +285,14 @@ impl Loader {
             return;
         }
         let mut pending: Option<Arc<Doc>> = None;
+        // The block before the next expression had an error.
+        let mut pending_failed = false;
         for item in items {
             let expr = match item {
                 ParsedItem::Doc(doc, doc_diags) => {
                     reject_pending(pending.take(), diags);
                     diags.extend(doc_diags);
+                    pending_failed = doc.is_none();
                     if let Some(doc) = doc {
                         self.out.docs.push(doc.clone());
                         pending = Some(doc);
@@ -295,6 +301,7 @@ impl Loader {
                 }
                 ParsedItem::Expr(expr) => expr,
             };
+            let doc_failed = std::mem::take(&mut pending_failed);
             let ValueKind::Object(obj) = &expr.kind else {
                 diags.push(Diagnostic::error(expr.span.clone(), "top-level expression must be an object"));
                 pending = None;
@@ -328,12 +335,12 @@ impl Loader {
                 }
             } else {
                 let doc = pending.take();
-                if let Some(d) = &doc {
-                    if d.symbol.is_none() {
-                        diags.push(Diagnostic::error(d.span.clone(), "definition documentation required"));
-                    }
+                let free_form = doc.as_ref().filter(|d| d.symbol.is_none());
+                if let Some(d) = free_form {
+                    diags.push(Diagnostic::error(d.span.clone(), "definition documentation required"));
                 }
-                self.out.entries.push(Entry::Definition { expr, doc: doc.filter(|d| d.symbol.is_some()) });
+                let doc_failed = doc_failed || free_form.is_some();
+                self.out.entries.push(Entry::Definition { expr, doc: doc.filter(|d| d.symbol.is_some()), doc_failed });
             }
         }
         reject_pending(pending, diags);
@@ -369,8 +376,10 @@ impl Loader {
                 self.file(parsed, diags);
                 self.depth -= 1;
             }
-            Err(e) => diags
-                .push(Diagnostic::error(span.clone(), format!("can't read include file '{rel}': {}", io_reason(&e)))),
+            Err(e) => {
+                let msg = format!("can't read include file '{rel}': {}", io_reason(&e));
+                diags.push(Diagnostic::error(span.clone(), msg));
+            }
         }
     }
 
