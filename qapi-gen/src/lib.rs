@@ -84,10 +84,28 @@ impl Frontend {
         self.finish(loaded, diags)
     }
 
-    fn finish(&self, loaded: Loaded, mut diags: Diagnostics) -> Checked {
+    /// The whole-schema checks run on the definitions that passed their
+    /// own checks, so that independent problems are all reported at once;
+    /// the schema is complete only when there was no error at all.
+    fn finish(&self, mut loaded: Loaded, mut diags: Diagnostics) -> Checked {
         let files = loaded.files.iter().map(|f| f.path.clone()).collect();
-        let checked = check::check_exprs(&loaded, &mut diags);
-        let schema = if diags.has_errors() { Schema::default() } else { Schema::build(checked, loaded, &mut diags) };
+        let outcome = check::check_all(&loaded, &mut diags);
+        let independent = if loaded.incomplete { None } else { outcome.independent() };
+        let schema = match independent {
+            Some(ok) => {
+                let left_out: std::collections::HashSet<*const doc::Doc> =
+                    ok.left_out_docs.iter().map(std::sync::Arc::as_ptr).collect();
+                loaded.docs.retain(|d| !left_out.contains(&std::sync::Arc::as_ptr(d)));
+                let valid_so_far = !diags.has_errors();
+                let schema = Schema::build(ok.checked, loaded, &mut diags);
+                if valid_so_far {
+                    schema
+                } else {
+                    Schema::default()
+                }
+            }
+            None => Schema::default(),
+        };
         Checked { schema, diagnostics: diags.into_vec(), files }
     }
 }

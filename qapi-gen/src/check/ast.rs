@@ -188,6 +188,33 @@ pub struct Definition {
 }
 
 impl Definition {
+    /// Every type the definition names: base, member and branch types,
+    /// arguments, return type, event data.
+    pub fn type_refs(&self) -> Vec<&TypeRef> {
+        fn members(m: &Members) -> Vec<&TypeRef> {
+            match m {
+                Members::Named(t) => vec![t],
+                Members::Inline(ms) => ms.iter().map(|m| &m.ty).collect(),
+            }
+        }
+        match &self.kind {
+            DefKind::Enum { .. } => Vec::new(),
+            DefKind::Struct { base, members } => base.iter().chain(members.iter().map(|m| &m.ty)).collect(),
+            DefKind::Union { base, branches, .. } => {
+                let mut refs = members(base);
+                refs.extend(branches.iter().map(|b| &b.ty));
+                refs
+            }
+            DefKind::Alternate { branches } => branches.iter().map(|b| &b.ty).collect(),
+            DefKind::Command { data, returns, .. } => {
+                let mut refs = data.as_ref().map(members).unwrap_or_default();
+                refs.extend(returns);
+                refs
+            }
+            DefKind::Event { data, .. } => data.as_ref().map(members).unwrap_or_default(),
+        }
+    }
+
     /// `struct 'Foo'`, as diagnostics name a definition.
     pub fn describe(&self) -> String {
         format!("{} '{}'", self.kind.meta(), self.name)

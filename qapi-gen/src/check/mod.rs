@@ -13,6 +13,7 @@ pub mod ast;
 mod cond;
 mod expr;
 mod names;
+mod outcome;
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::syntax::load::{Entry, Loaded, Pragma};
 use crate::syntax::Value;
 
 pub use ast::Checked;
+pub use outcome::{Independent, Outcome};
 
 /// The keys that say what a definition defines.
 const METAS: [&str; 6] = ["enum", "struct", "union", "alternate", "command", "event"];
@@ -31,20 +33,41 @@ const METAS: [&str; 6] = ["enum", "struct", "union", "alternate", "command", "ev
 /// Checks every expression of `loaded`; definitions that fail are
 /// reported to `diags` and left out of the result.
 pub fn check_exprs(loaded: &Loaded, diags: &mut Diagnostics) -> Vec<Checked> {
-    let mut out = Vec::with_capacity(loaded.entries.len());
+    check_all(loaded, diags).checked
+}
+
+/// Checks every expression of `loaded` as [`check_exprs`] does, and keeps
+/// what failed, for [`Outcome::independent`].
+pub fn check_all(loaded: &Loaded, diags: &mut Diagnostics) -> Outcome {
+    let mut out = Outcome::default();
     for entry in &loaded.entries {
         match entry {
-            Entry::Include { name, span } => out.push(Checked::Include { name: name.clone(), span: span.clone() }),
+            Entry::Include { name, span } => {
+                out.checked.push(Checked::Include { name: name.clone(), span: span.clone() })
+            }
             Entry::Definition { expr, doc, doc_failed } => {
                 match check_definition(expr, doc.as_ref(), *doc_failed, &loaded.pragma) {
-                    Ok(Some(def)) => out.push(Checked::Definition(def)),
+                    Ok(Some(def)) => out.checked.push(Checked::Definition(def)),
                     Ok(None) => {}
-                    Err(d) => diags.push(*d),
+                    Err(d) => {
+                        diags.push(*d);
+                        out.note_failure(definition_name(expr), doc.as_ref());
+                    }
                 }
             }
         }
     }
     out
+}
+
+/// The name a definition gives itself, when it gives one.
+fn definition_name(expr: &Value) -> Option<&str> {
+    let obj = expr.as_object()?;
+    let mut names = METAS.iter().filter_map(|m| obj.get(m));
+    match (names.next(), names.next()) {
+        (Some(name), None) => name.as_str(),
+        _ => None,
+    }
 }
 
 /// What a check found wrong: a message, and where exactly when known.

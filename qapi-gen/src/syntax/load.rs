@@ -63,6 +63,10 @@ pub struct Loaded {
     pub pragma: Pragma,
     /// Every file read, root first.
     pub files: Vec<Arc<SourceFile>>,
+    /// Some definitions could not be read (a file that does not parse, an
+    /// include that can't be followed): references to them can't be told
+    /// from mistakes, so the whole-schema checks don't run.
+    pub incomplete: bool,
 }
 
 /// Why a schema could not be read at all (as opposed to being invalid).
@@ -282,6 +286,7 @@ impl Loader {
         let syntax_failed = file_diags.iter().any(Diagnostic::is_error) && items.is_empty();
         diags.extend(file_diags);
         if syntax_failed {
+            self.out.incomplete = true;
             return;
         }
         let mut pending: Option<Arc<Doc>> = None;
@@ -311,10 +316,12 @@ impl Loader {
                 reject_pending(pending.take(), diags);
                 if obj.len() != 1 {
                     diags.push(Diagnostic::error(expr.span.clone(), "invalid 'include' directive"));
+                    self.out.incomplete = true;
                     continue;
                 }
                 let Some(rel) = inc.as_str() else {
                     diags.push(Diagnostic::error(expr.span.clone(), "value of 'include' must be a string"));
+                    self.out.incomplete = true;
                     continue;
                 };
                 self.include(&file, rel, &expr.span, diags);
@@ -360,6 +367,7 @@ impl Loader {
         if self.depth >= MAX_INCLUDE_DEPTH {
             let msg = format!("can't include '{rel}': includes nest deeper than {MAX_INCLUDE_DEPTH} levels");
             diags.push(Diagnostic::error(span.clone(), msg));
+            self.out.incomplete = true;
             return;
         }
         if !self.seen.insert(canonical.clone()) {
@@ -379,6 +387,7 @@ impl Loader {
             Err(e) => {
                 let msg = format!("can't read include file '{rel}': {}", io_reason(&e));
                 diags.push(Diagnostic::error(span.clone(), msg));
+                self.out.incomplete = true;
             }
         }
     }
