@@ -98,3 +98,24 @@ fn unmask_introspection_keeps_type_names() {
     assert!(!read(&masked).contains(entry) && read(&masked).contains(r#""name":"query-status""#));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn only_generates_the_commands_asked_for() {
+    let run = |args: &[&str]| {
+        let o = Command::new(qapi_gen()).arg("generate").arg(schema()).args(args).output().expect("qapi-gen runs");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["--only", "query-status"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("\"query-status\"") && !out.contains("\"set-speed\""), "{out}");
+    let (code, out, _) = run(&["--only", "query-status,set-speed"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"query-status\"") && out.contains("\"set-speed\""), "{out}");
+    let (code, _, err) = run(&["--only", "query-status", "--only", "nope"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("'nope' is not a command or event"), "{err}");
+}

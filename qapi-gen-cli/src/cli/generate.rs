@@ -65,6 +65,10 @@ pub struct Args {
     /// bypasses serde (faster on QMP replies, more code to compile).
     #[arg(long)]
     pub json_codec: bool,
+    /// Generate only this command or event (wire name; repeatable, or comma-separated) and the
+    /// types it reaches, instead of the whole schema.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub only: Vec<String>,
     /// Write nothing: exit 0 when OUT is what the schema generates, 1 when it is stale.
     #[arg(long, requires = "output")]
     pub check: bool,
@@ -90,6 +94,7 @@ impl Args {
         .runtime_path(self.runtime_path.clone())
         .unmask_introspection(self.unmask_introspection)
         .json_codec(self.json_codec)
+        .only(self.only.iter().cloned())
         .doc_style(self.input.doc_style_or(DocStyle::Warn));
         Ok(b)
     }

@@ -30,6 +30,10 @@ pub struct Args {
     /// A defined configuration symbol, e.g. CONFIG_VNC (repeatable).
     #[arg(long = "define", value_name = "NAME")]
     pub defines: Vec<String>,
+    /// Describe only this command or event (repeatable, or comma-separated) and the types it
+    /// reaches.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 impl Args {
@@ -53,7 +57,22 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let value = introspect(&checked.schema, &args.options());
+    let subset;
+    let schema = if args.only.is_empty() {
+        &checked.schema
+    } else {
+        match checked.schema.subset(&args.only) {
+            Ok(s) => {
+                subset = s;
+                &subset
+            }
+            Err(e) => {
+                eprintln!("qapi-gen: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let value = introspect(schema, &args.options());
     let text = match serde_json::to_string_pretty(&value) {
         Ok(t) => t,
         Err(e) => {

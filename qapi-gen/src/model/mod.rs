@@ -36,6 +36,7 @@
 mod build;
 mod cname;
 pub mod dump;
+mod subset;
 
 use std::collections::HashMap;
 use std::ops::Index;
@@ -48,6 +49,7 @@ use crate::doc::{Doc, Section};
 use crate::source::Span;
 use crate::syntax::load::Loaded;
 pub use cname::c_name;
+pub use subset::SubsetError;
 
 /// Identifies an entity of a [`Schema`]: its index in
 /// [`Schema::entities`]. Index the schema with it: `schema[id]`.
