@@ -19,6 +19,7 @@ extern crate alloc;
 pub mod builder;
 pub mod check;
 pub mod compat;
+mod cond;
 pub mod diag;
 pub mod doc;
 pub mod gen;

@@ -10,18 +10,7 @@
 use crate::doc::Doc;
 use crate::source::Span;
 
-/// An `if` condition.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Cond {
-    /// `'NAME'`: a configuration symbol is defined.
-    Name(String),
-    /// `{ 'all': [...] }`
-    All(Vec<Cond>),
-    /// `{ 'any': [...] }`
-    Any(Vec<Cond>),
-    /// `{ 'not': ... }`
-    Not(Box<Cond>),
-}
+pub use crate::cond::Cond;
 
 /// A feature attached to a definition, member, enum value or branch.
 #[derive(Debug, Clone)]

@@ -42,8 +42,8 @@ use std::collections::HashMap;
 use std::ops::Index;
 use std::sync::Arc;
 
-pub use crate::check::ast::Cond;
 use crate::check::Checked;
+pub use crate::cond::Cond;
 use crate::diag::Diagnostics;
 use crate::doc::{Doc, Section};
 use crate::source::Span;
