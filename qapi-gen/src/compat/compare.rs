@@ -2,7 +2,7 @@
 //! members, and what the comparisons share.
 
 use super::classes::{components, display, special, type_name, Class, Wire};
-use super::engine::{members_of, view, Edge, Engine, Finding, Key};
+use super::engine::{members_of, view, Edge, Engine, Finding, Key, View};
 use super::report::{ChangeKind, Direction, Severity};
 use crate::doc::{Doc, Section};
 use crate::model::{Cond, Entity, EntityId, EntityKind, Feature, Member, ModuleItem, ObjectType, Schema};
@@ -191,8 +191,7 @@ impl<'a> Engine<'a> {
 
     pub(super) fn objects(&mut self, key: Key, oo: &'a ObjectType, no: &'a ObjectType, out: &mut Out) {
         let (old, new) = (self.old, self.new);
-        let ov = view(old, oo);
-        let nv = view(new, no);
+        let (ov, nv) = (view(old, oo), view(new, no));
         let owner = if self.new_empty == Some(key.new) { display(old, key.old) } else { display(new, key.new) };
         let old_owner = old.get(key.old).and_then(|e| e.span.clone());
         let new_owner = new.get(key.new).and_then(|e| e.span.clone());
@@ -214,15 +213,45 @@ impl<'a> Engine<'a> {
             }
         }
 
-        // Variants.
         let old_tag_enum = ov.tag.and_then(|t| old.get(t.ty)).and_then(Entity::as_enum);
-        let pairs: Vec<VariantPair<'_>> = match (ov.tag, nv.tag) {
+        for (value, ob, nb, ospan, nspan) in self.variant_pairs(key, &ov, &nv, &owner, out) {
+            let (Some(ob), Some(nb)) = (ob, nb) else { continue };
+            let allowed = old_tag_enum.and_then(|e| e.value(value)).and_then(|v| special(&v.features));
+            let hop = format!("{owner}({value})");
+            let (old_branch, new_branch) = (members_of(old, ob), members_of(new, nb));
+            let moved = |from: &View<'_>, to: &View<'_>, to_branch: &[&Member]| {
+                from.common
+                    .iter()
+                    .any(|m| !to.common.iter().any(|n| n.name == m.name) && to_branch.iter().any(|n| n.name == m.name))
+            };
+            if moved(&ov, &nv, &new_branch) || moved(&nv, &ov, &old_branch) {
+                let branches = (old_branch.as_slice(), new_branch.as_slice());
+                self.moved_members(key, (&ov, &nv), branches, (&hop, allowed), &sites, out);
+            } else {
+                let to = self.node(ob, nb, key.dir);
+                out.edges.push(Edge { to, hop, allowed_by: allowed, old_site: ospan, new_site: nspan });
+            }
+        }
+    }
+
+    /// The variants of two objects, paired by tag value; none when the
+    /// discriminator changed (reported), a struct's side the empty type
+    /// when a struct became a union or back.
+    fn variant_pairs(
+        &self,
+        key: Key,
+        ov: &View<'a>,
+        nv: &View<'a>,
+        owner: &str,
+        out: &mut Out,
+    ) -> Vec<VariantPair<'a>> {
+        match (ov.tag, nv.tag) {
             (Some(ot), Some(nt)) if ot.name != nt.name => {
                 out.findings.push(Finding {
                     kind: ChangeKind::DiscriminatorChanged,
                     severity: Severity::Breaking,
                     direction: Some(key.dir),
-                    subject: owner.clone(),
+                    subject: owner.to_owned(),
                     message: format!("discriminator '{}' → '{}'", ot.name, nt.name),
                     why: "values are told apart by a different member".to_owned(),
                     old: ot.span.clone(),
@@ -246,44 +275,37 @@ impl<'a> Engine<'a> {
                 ov.variants.iter().map(|(n, t, s)| (*n, Some(*t), self.new_empty, s.clone(), None)).collect()
             }
             (None, None) => Vec::new(),
-        };
-        for (value, ob, nb, ospan, nspan) in pairs {
-            let (Some(ob), Some(nb)) = (ob, nb) else { continue };
-            let old_branch = members_of(old, ob);
-            let new_branch = members_of(new, nb);
-            let moved =
-                ov.common.iter().any(|m| {
-                    !nv.common.iter().any(|n| n.name == m.name) && new_branch.iter().any(|n| n.name == m.name)
-                }) || nv.common.iter().any(|m| {
-                    !ov.common.iter().any(|o| o.name == m.name) && old_branch.iter().any(|o| o.name == m.name)
-                });
-            let variant_allowed = old_tag_enum.and_then(|e| e.value(value)).and_then(|v| special(&v.features));
-            let hop = format!("{owner}({value})");
-            if !moved {
-                let to = self.node(ob, nb, key.dir);
-                out.edges.push(Edge { to, hop, allowed_by: variant_allowed, old_site: ospan, new_site: nspan });
+        }
+    }
+
+    /// Members moved between the common part and a branch: the whole
+    /// variant is compared, leaving out what both common parts have
+    /// (compared already).
+    fn moved_members(
+        &mut self,
+        key: Key,
+        (ov, nv): (&View<'a>, &View<'a>),
+        (old_branch, new_branch): (&[&'a Member], &[&'a Member]),
+        (hop, allowed): (&str, Option<&'static str>),
+        sites: &Sites<'_>,
+        out: &mut Out,
+    ) {
+        let both_common =
+            |name: &str| ov.common.iter().any(|m| m.name == name) && nv.common.iter().any(|m| m.name == name);
+        let old_eff: Vec<&Member> = ov.common.iter().copied().chain(old_branch.iter().copied()).collect();
+        let new_eff: Vec<&Member> = nv.common.iter().copied().chain(new_branch.iter().copied()).collect();
+        for om in &old_eff {
+            if both_common(&om.name) {
                 continue;
             }
-            // Members moved between the common part and this branch:
-            // compare the whole variant, leaving out what both common
-            // parts have (compared above).
-            let both_common =
-                |name: &str| ov.common.iter().any(|m| m.name == name) && nv.common.iter().any(|m| m.name == name);
-            let old_eff: Vec<&Member> = ov.common.iter().copied().chain(old_branch.iter().copied()).collect();
-            let new_eff: Vec<&Member> = nv.common.iter().copied().chain(new_branch.iter().copied()).collect();
-            for om in &old_eff {
-                if both_common(&om.name) {
-                    continue;
-                }
-                match new_eff.iter().find(|nm| nm.name == om.name) {
-                    Some(nm) => self.member_pair(key, om, nm, &hop, variant_allowed, out),
-                    None => out.findings.push(member_removed(key.dir, old, om, &sites)),
-                }
+            match new_eff.iter().find(|nm| nm.name == om.name) {
+                Some(nm) => self.member_pair(key, om, nm, hop, allowed, out),
+                None => out.findings.push(member_removed(key.dir, self.old, om, sites)),
             }
-            for nm in &new_eff {
-                if !both_common(&nm.name) && !old_eff.iter().any(|om| om.name == nm.name) {
-                    out.findings.push(member_added(key.dir, new, nm, &sites));
-                }
+        }
+        for nm in &new_eff {
+            if !both_common(&nm.name) && !old_eff.iter().any(|om| om.name == nm.name) {
+                out.findings.push(member_added(key.dir, self.new, nm, sites));
             }
         }
     }

@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::classes::{special, wire_equal};
 use super::compare::{cond_change, doc_equal, feature_changes, module_span, same_meta, Out};
-use super::paths::{path_hops, render_path, Frame, Record, Step};
+use super::paths::{Collector, Record};
 use super::report::{Change, ChangeKind, Direction, Severity};
-use crate::model::{Entity, EntityId, EntityKind, Member, ObjectType, Schema};
+use crate::model::{Command, Entity, EntityId, EntityKind, Member, ObjectType, Schema};
 use crate::source::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,154 +142,84 @@ impl<'a> Engine<'a> {
     pub(super) fn roots(&mut self) -> Vec<Root> {
         let (old, new) = (self.old, self.new);
         let mut roots = Vec::new();
-        for oe in old.entities() {
-            let is_cmd = match &oe.kind {
-                EntityKind::Command(_) => true,
-                EntityKind::Event(_) => false,
-                _ => continue,
-            };
-            let what = if is_cmd { "command" } else { "event" };
-            let ne = new.lookup(&oe.name).filter(|ne| ne.meta() == oe.meta());
-            let allowed_by = special(&oe.features);
-            let mut root = Root {
-                label: oe.name.clone(),
-                node: None,
-                allowed_by,
-                old_site: oe.span.clone(),
-                new_site: ne.and_then(|n| n.span.clone()),
-                findings: Vec::new(),
-            };
-            let Some(ne) = ne else {
-                let renamed = self.renamed_to(oe);
-                let (kind, why) = if is_cmd {
-                    (ChangeKind::CommandRemoved, "clients that execute it get an error")
-                } else {
-                    (ChangeKind::EventRemoved, "clients that wait for it never see it")
-                };
-                root.findings.push(Finding {
-                    kind,
-                    severity: Severity::Breaking,
-                    direction: None,
-                    subject: oe.name.clone(),
-                    message: match renamed {
-                        Some(n) => format!("{what} removed (renamed to '{n}'? it has the same wire shape)"),
-                        None => format!("{what} removed"),
-                    },
-                    why: why.to_owned(),
-                    old: oe.span.clone(),
-                    new: old.modules().get(oe.module.index()).and_then(|m| module_span(new, &m.name)),
-                    allowed_by,
-                });
-                roots.push(root);
-                continue;
-            };
-            root.findings.extend(feature_changes(
-                &oe.name,
-                &oe.features,
-                &ne.features,
-                oe.span.as_ref(),
-                ne.span.as_ref(),
-            ));
-            root.findings.extend(cond_change(&oe.name, oe.cond.as_ref(), ne.cond.as_ref(), what, &oe.span, &ne.span));
-            let span_pair = (oe.span.clone(), ne.span.clone());
-            let mut sub = Vec::new();
-            match (&oe.kind, &ne.kind) {
-                (EntityKind::Command(oc), EntityKind::Command(nc)) => {
-                    let flag =
-                        |name: &str, o: bool, n: bool, lost_why: &str, severity_gain: Severity| -> Option<Finding> {
-                            (o != n).then(|| Finding {
-                                kind: ChangeKind::FlagChanged,
-                                severity: if o { Severity::Breaking } else { severity_gain },
-                                direction: None,
-                                subject: oe.name.clone(),
-                                message: format!("'{name}': {o} → {n}"),
-                                why: if o { lost_why.to_owned() } else { String::new() },
-                                old: span_pair.0.clone(),
-                                new: span_pair.1.clone(),
-                                allowed_by,
-                            })
-                        };
-                    root.findings.extend(flag(
-                        "allow-oob",
-                        oc.allow_oob,
-                        nc.allow_oob,
-                        "clients that execute it out-of-band (exec-oob) get an error",
-                        Severity::Compatible,
-                    ));
-                    root.findings.extend(flag(
-                        "allow-preconfig",
-                        oc.allow_preconfig,
-                        nc.allow_preconfig,
-                        "clients that execute it before the machine is built (--preconfig) get an error",
-                        Severity::Compatible,
-                    ));
-                    root.findings.extend(flag(
-                        "success-response",
-                        oc.success_response,
-                        nc.success_response,
-                        "clients waiting for the success response wait forever",
-                        Severity::Breaking,
-                    ));
-                    if let Some(f) = root.findings.last_mut() {
-                        if f.message.starts_with("'success-response': false") {
-                            f.why = "clients that do not expect a response get an unexpected one".to_owned();
-                        }
-                    }
-                    if let (Some(oa), Some(na)) = (oc.arg_type.or(self.old_empty), nc.arg_type.or(self.new_empty)) {
-                        sub.push((self.node(oa, na, Direction::Input), ""));
-                    }
-                    if let (Some(or), Some(nr)) = (oc.ret_type.or(self.old_empty), nc.ret_type.or(self.new_empty)) {
-                        sub.push((self.node(or, nr, Direction::Output), ""));
-                    }
-                }
-                (EntityKind::Event(oev), EntityKind::Event(nev)) => {
-                    if let (Some(oa), Some(na)) = (oev.arg_type.or(self.old_empty), nev.arg_type.or(self.new_empty)) {
-                        sub.push((self.node(oa, na, Direction::Output), ""));
-                    }
-                }
-                _ => {}
-            }
-            for (node, _) in sub {
-                roots.push(Root {
-                    label: oe.name.clone(),
-                    node: Some(node),
-                    allowed_by,
-                    old_site: oe.span.clone(),
-                    new_site: ne.span.clone(),
-                    findings: Vec::new(),
-                });
-            }
-            roots.push(root);
+        for oe in old.entities().filter(|e| !e.is_type()) {
+            self.old_roots(oe, &mut roots);
         }
-        for ne in new.entities() {
-            let (kind, what) = match &ne.kind {
-                EntityKind::Command(_) => (ChangeKind::CommandAdded, "command"),
-                EntityKind::Event(_) => (ChangeKind::EventAdded, "event"),
-                _ => continue,
-            };
-            if old.lookup(&ne.name).is_some_and(|oe| oe.meta() == ne.meta()) {
-                continue;
+        for ne in new.entities().filter(|e| !e.is_type()) {
+            if old.lookup(&ne.name).is_none_or(|oe| oe.meta() != ne.meta()) {
+                roots.push(added_root(ne));
             }
-            roots.push(Root {
-                label: ne.name.clone(),
-                node: None,
-                allowed_by: None,
-                old_site: None,
-                new_site: ne.span.clone(),
-                findings: vec![Finding {
-                    kind,
-                    severity: Severity::Compatible,
-                    direction: None,
-                    subject: ne.name.clone(),
-                    message: format!("{what} added"),
-                    why: String::new(),
-                    old: None,
-                    new: ne.span.clone(),
-                    allowed_by: None,
-                }],
-            });
         }
         roots
+    }
+
+    /// The roots of a command or event of the old schema: its own
+    /// findings (removed, features, condition, flags), and one root a
+    /// type it takes or gives.
+    fn old_roots(&mut self, oe: &'a Entity, roots: &mut Vec<Root>) {
+        let what = oe.meta();
+        let ne = self.new.lookup(&oe.name).filter(|ne| ne.meta() == oe.meta());
+        let allowed_by = special(&oe.features);
+        let root = |node, findings| Root {
+            label: oe.name.clone(),
+            node,
+            allowed_by,
+            old_site: oe.span.clone(),
+            new_site: ne.and_then(|n| n.span.clone()),
+            findings,
+        };
+        let Some(ne) = ne else {
+            roots.push(root(None, vec![self.removed(oe)]));
+            return;
+        };
+        let mut findings = feature_changes(&oe.name, &oe.features, &ne.features, oe.span.as_ref(), ne.span.as_ref());
+        findings.extend(cond_change(&oe.name, oe.cond.as_ref(), ne.cond.as_ref(), what, &oe.span, &ne.span));
+        let mut nodes = Vec::new();
+        let empty = |id: Option<EntityId>, fallback| id.or(fallback);
+        match (&oe.kind, &ne.kind) {
+            (EntityKind::Command(oc), EntityKind::Command(nc)) => {
+                findings.extend(flag_changes(oe, ne, oc, nc, allowed_by));
+                if let (Some(oa), Some(na)) = (empty(oc.arg_type, self.old_empty), empty(nc.arg_type, self.new_empty)) {
+                    nodes.push(self.node(oa, na, Direction::Input));
+                }
+                if let (Some(or), Some(nr)) = (empty(oc.ret_type, self.old_empty), empty(nc.ret_type, self.new_empty)) {
+                    nodes.push(self.node(or, nr, Direction::Output));
+                }
+            }
+            (EntityKind::Event(oev), EntityKind::Event(nev)) => {
+                if let (Some(oa), Some(na)) = (empty(oev.arg_type, self.old_empty), empty(nev.arg_type, self.new_empty))
+                {
+                    nodes.push(self.node(oa, na, Direction::Output));
+                }
+            }
+            _ => {}
+        }
+        roots.extend(nodes.into_iter().map(|node| root(Some(node), Vec::new())));
+        roots.push(root(None, findings));
+    }
+
+    /// The finding of a command or event the new schema no longer has.
+    fn removed(&self, oe: &Entity) -> Finding {
+        let (kind, why) = if matches!(oe.kind, EntityKind::Command(_)) {
+            (ChangeKind::CommandRemoved, "clients that execute it get an error")
+        } else {
+            (ChangeKind::EventRemoved, "clients that wait for it never see it")
+        };
+        let what = oe.meta();
+        Finding {
+            kind,
+            severity: Severity::Breaking,
+            direction: None,
+            subject: oe.name.clone(),
+            message: match self.renamed_to(oe) {
+                Some(n) => format!("{what} removed (renamed to '{n}'? it has the same wire shape)"),
+                None => format!("{what} removed"),
+            },
+            why: why.to_owned(),
+            old: oe.span.clone(),
+            new: self.old.modules().get(oe.module.index()).and_then(|m| module_span(self.new, &m.name)),
+            allowed_by: special(&oe.features),
+        }
     }
 
     /// A command or event of the new schema, absent from the old one, with
@@ -327,7 +257,24 @@ impl<'a> Engine<'a> {
     /// Walks from every root to every finding, recording up to
     /// [`MAX_PATHS`] paths per finding; then turns findings into changes.
     pub(super) fn collect(&self, roots: &[Root]) -> Vec<Change> {
-        // Only nodes that lead to a finding are worth walking into.
+        let mut c = Collector::new(self);
+        // Root findings (commands and events as a whole).
+        for root in roots {
+            for f in &root.findings {
+                let mut record = Record::new(f.clone());
+                record.add_path(root.label.clone(), root.allowed_by);
+                c.records.push(record);
+            }
+        }
+        for root in roots {
+            c.walk(root);
+        }
+        c.records.into_iter().map(Record::into_change).collect()
+    }
+
+    /// Which nodes lead to a finding (theirs or one below them): only those
+    /// are worth walking into.
+    pub(super) fn leads_to_finding(&self) -> Vec<bool> {
         let n = self.nodes.len();
         let mut below = vec![false; n];
         let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -348,101 +295,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-
-        let mut records: Vec<Record> = Vec::new();
-        let mut record_index: HashMap<(usize, usize, String), usize> = HashMap::new();
-
-        // Root findings (commands and events as a whole).
-        for root in roots {
-            for f in &root.findings {
-                let i = records.len();
-                records.push(Record::new(f.clone()));
-                records[i].add_path(root.label.clone(), root.allowed_by);
-            }
-        }
-
-        const VISITS: u32 = 4;
-        let mut on_path = vec![false; n];
-        let mut visits: HashMap<(usize, bool), u32> = HashMap::new();
-        for root in roots {
-            let Some(start) = root.node else { continue };
-            if !below[start] {
-                continue;
-            }
-            visits.clear();
-            let mut frames: Vec<Frame> = vec![Frame {
-                node: start,
-                parent: None,
-                hop: "",
-                allowed_by: root.allowed_by,
-                old_site: root.old_site.as_ref(),
-                new_site: root.new_site.as_ref(),
-            }];
-            let mut stack = vec![Step::Enter(0)];
-            while let Some(step) = stack.pop() {
-                let fi = match step {
-                    Step::Exit(node) => {
-                        on_path[node] = false;
-                        continue;
-                    }
-                    Step::Enter(fi) => fi,
-                };
-                let (node, allowed_by) = (frames[fi].node, frames[fi].allowed_by);
-                if on_path[node] {
-                    continue;
-                }
-                let count = visits.entry((node, allowed_by.is_some())).or_insert(0);
-                if *count >= VISITS {
-                    continue;
-                }
-                *count += 1;
-                let findings = &self.nodes[node].findings;
-                if !findings.is_empty() {
-                    let hops = path_hops(&frames, fi, &root.label);
-                    for (k, f) in findings.iter().enumerate() {
-                        let own = !f.subject.is_empty();
-                        let site = if own {
-                            String::new()
-                        } else {
-                            format!(
-                                "{}|{}",
-                                frames[fi].old_site.map(Span::location).unwrap_or_default(),
-                                frames[fi].new_site.map(Span::location).unwrap_or_default()
-                            )
-                        };
-                        let r = *record_index.entry((node, k, site)).or_insert_with(|| {
-                            let mut f = f.clone();
-                            if !own {
-                                f.subject = hops.last().cloned().unwrap_or_else(|| root.label.clone());
-                                f.old = frames[fi].old_site.cloned();
-                                f.new = frames[fi].new_site.cloned();
-                            }
-                            records.push(Record::new(f));
-                            records.len() - 1
-                        });
-                        let path = render_path(&hops, own.then_some(f.subject.as_str()));
-                        records[r].add_path(path, allowed_by);
-                    }
-                }
-                on_path[node] = true;
-                stack.push(Step::Exit(node));
-                for e in self.nodes[node].edges.iter().rev() {
-                    if !below[e.to] || on_path[e.to] {
-                        continue;
-                    }
-                    frames.push(Frame {
-                        node: e.to,
-                        parent: Some(fi),
-                        hop: &e.hop,
-                        allowed_by: allowed_by.or(e.allowed_by),
-                        old_site: e.old_site.as_ref().or(frames[fi].old_site),
-                        new_site: e.new_site.as_ref().or(frames[fi].new_site),
-                    });
-                    stack.push(Step::Enter(frames.len() - 1));
-                }
-            }
-        }
-        records.into_iter().map(Record::into_change).collect()
+        below
     }
 
     /// Documentation edits of commands, events and the types compared.
@@ -495,4 +348,70 @@ impl<'a> Engine<'a> {
         }
         out
     }
+}
+
+/// The root of a command or event that only the new schema has.
+fn added_root(ne: &Entity) -> Root {
+    let kind =
+        if matches!(ne.kind, EntityKind::Command(_)) { ChangeKind::CommandAdded } else { ChangeKind::EventAdded };
+    Root {
+        label: ne.name.clone(),
+        node: None,
+        allowed_by: None,
+        old_site: None,
+        new_site: ne.span.clone(),
+        findings: vec![Finding {
+            kind,
+            severity: Severity::Compatible,
+            direction: None,
+            subject: ne.name.clone(),
+            message: format!("{} added", ne.meta()),
+            why: String::new(),
+            old: None,
+            new: ne.span.clone(),
+            allowed_by: None,
+        }],
+    }
+}
+
+/// The command flags the new schema changed: taking `allow-oob` or
+/// `allow-preconfig` away breaks, as does giving `success-response` up
+/// either way.
+fn flag_changes(
+    oe: &Entity,
+    ne: &Entity,
+    oc: &Command,
+    nc: &Command,
+    allowed_by: Option<&'static str>,
+) -> Vec<Finding> {
+    let flag = |name: &str, o: bool, n: bool, lost_why: &str, gained: Severity| {
+        (o != n).then(|| Finding {
+            kind: ChangeKind::FlagChanged,
+            severity: if o { Severity::Breaking } else { gained },
+            direction: None,
+            subject: oe.name.clone(),
+            message: format!("'{name}': {o} → {n}"),
+            why: if o { lost_why.to_owned() } else { String::new() },
+            old: oe.span.clone(),
+            new: ne.span.clone(),
+            allowed_by,
+        })
+    };
+    let oob = "clients that execute it out-of-band (exec-oob) get an error";
+    let preconfig = "clients that execute it before the machine is built (--preconfig) get an error";
+    let mut out: Vec<Finding> = [
+        flag("allow-oob", oc.allow_oob, nc.allow_oob, oob, Severity::Compatible),
+        flag("allow-preconfig", oc.allow_preconfig, nc.allow_preconfig, preconfig, Severity::Compatible),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let waits = "clients waiting for the success response wait forever";
+    if let Some(mut f) = flag("success-response", oc.success_response, nc.success_response, waits, Severity::Breaking) {
+        if !oc.success_response {
+            f.why = "clients that do not expect a response get an unexpected one".to_owned();
+        }
+        out.push(f);
+    }
+    out
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::engine::Finding;
+use super::engine::{Engine, Finding, Root};
 use super::report::{Change, Severity, MAX_PATHS};
 use crate::source::Span;
 
@@ -154,4 +154,119 @@ pub(super) fn merge(changes: Vec<Change>) -> Vec<Change> {
             .then_with(|| a.subject.cmp(&b.subject))
     });
     out
+}
+
+/// How often the walk from one root enters a node (with and without an
+/// allowance): enough for distinct paths, bounded for schemas whose types
+/// are reached many ways.
+const VISITS: u32 = 4;
+
+/// Walks from roots to findings, recording the paths.
+pub(super) struct Collector<'e> {
+    engine: &'e Engine<'e>,
+    /// Nodes that lead to a finding.
+    below: Vec<bool>,
+    pub(super) records: Vec<Record>,
+    /// The record of a (node, finding, site) already met.
+    index: HashMap<(usize, usize, String), usize>,
+    on_path: Vec<bool>,
+    visits: HashMap<(usize, bool), u32>,
+}
+
+impl<'e> Collector<'e> {
+    pub(super) fn new(engine: &'e Engine<'e>) -> Self {
+        Collector {
+            engine,
+            below: engine.leads_to_finding(),
+            records: Vec::new(),
+            index: HashMap::new(),
+            on_path: vec![false; engine.nodes.len()],
+            visits: HashMap::new(),
+        }
+    }
+
+    /// Walks depth first from `root`'s node, recording every finding met
+    /// with the path that reached it.
+    pub(super) fn walk(&mut self, root: &'e Root) {
+        let Some(start) = root.node.filter(|&n| self.below[n]) else { return };
+        self.visits.clear();
+        let mut frames: Vec<Frame<'e>> = vec![Frame {
+            node: start,
+            parent: None,
+            hop: "",
+            allowed_by: root.allowed_by,
+            old_site: root.old_site.as_ref(),
+            new_site: root.new_site.as_ref(),
+        }];
+        let mut stack = vec![Step::Enter(0)];
+        while let Some(step) = stack.pop() {
+            let fi = match step {
+                Step::Exit(node) => {
+                    self.on_path[node] = false;
+                    continue;
+                }
+                Step::Enter(fi) => fi,
+            };
+            let (node, allowed_by) = (frames[fi].node, frames[fi].allowed_by);
+            if self.on_path[node] {
+                continue;
+            }
+            let count = self.visits.entry((node, allowed_by.is_some())).or_insert(0);
+            if *count >= VISITS {
+                continue;
+            }
+            *count += 1;
+            self.record(&frames, fi, &root.label);
+            self.on_path[node] = true;
+            stack.push(Step::Exit(node));
+            for e in self.engine.nodes[node].edges.iter().rev() {
+                if !self.below[e.to] || self.on_path[e.to] {
+                    continue;
+                }
+                frames.push(Frame {
+                    node: e.to,
+                    parent: Some(fi),
+                    hop: &e.hop,
+                    allowed_by: allowed_by.or(e.allowed_by),
+                    old_site: e.old_site.as_ref().or(frames[fi].old_site),
+                    new_site: e.new_site.as_ref().or(frames[fi].new_site),
+                });
+                stack.push(Step::Enter(frames.len() - 1));
+            }
+        }
+    }
+
+    /// Records the findings of the node of `frames[fi]` with the path to it.
+    /// A finding of a type change has no subject of its own: it is about
+    /// the member that led there, so it is recorded per site.
+    fn record(&mut self, frames: &[Frame<'_>], fi: usize, root: &str) {
+        let frame = &frames[fi];
+        let findings = &self.engine.nodes[frame.node].findings;
+        if findings.is_empty() {
+            return;
+        }
+        let hops = path_hops(frames, fi, root);
+        for (k, f) in findings.iter().enumerate() {
+            let own = !f.subject.is_empty();
+            let site = if own {
+                String::new()
+            } else {
+                let loc = |s: Option<&Span>| s.map(Span::location).unwrap_or_default();
+                format!("{}|{}", loc(frame.old_site), loc(frame.new_site))
+            };
+            let records = &mut self.records;
+            let r = *self.index.entry((frame.node, k, site)).or_insert_with(|| {
+                let mut f = f.clone();
+                if !own {
+                    f.subject = hops.last().cloned().unwrap_or_else(|| root.to_owned());
+                    f.old = frame.old_site.cloned();
+                    f.new = frame.new_site.cloned();
+                }
+                records.push(Record::new(f));
+                records.len() - 1
+            });
+            let path = render_path(&hops, own.then_some(f.subject.as_str()));
+            self.records[r].add_path(path, frame.allowed_by);
+        }
+    }
 }

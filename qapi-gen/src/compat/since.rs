@@ -172,160 +172,181 @@ pub(super) fn since_compat(
         Some(v) => Expect::Exactly(v),
         None => Expect::After(newest_version(old)),
     };
-    let mut out = Vec::new();
-    let mut done: HashSet<String> = HashSet::new();
-    // A type paired with an old one of another name continues it (renamed)
-    // when its `Since:` says it is older; otherwise it is new.
-    let claims_older = |ne: &Entity| -> bool {
+    let mut check = SinceCheck { old, new, renamed, expect, out: Vec::new(), done: HashSet::new() };
+    for ne in new.entities().filter(|e| !e.is_builtin() && !e.is_implicit()) {
+        match check.counterpart(ne) {
+            Some(oe) => check.changed_definition(oe, ne),
+            None => check.new_definition(ne),
+        }
+    }
+    let mut out = check.out;
+    let pos = |s: &Option<Span>| s.as_ref().map(|s| (s.file.name.clone(), s.start));
+    out.sort_by(|a, b| pos(&a.span).cmp(&pos(&b.span)).then_with(|| a.subject.cmp(&b.subject)));
+    out
+}
+
+/// The `Since:` lint of what is new, as it goes.
+struct SinceCheck<'s, 'v> {
+    old: &'s Schema,
+    new: &'s Schema,
+    renamed: &'s HashMap<EntityId, EntityId>,
+    expect: Expect<'v>,
+    out: Vec<SinceProblem>,
+    /// Subjects and places already reported.
+    done: HashSet<String>,
+}
+
+/// What a definition has that its old counterpart had not.
+#[derive(Default)]
+struct News<'s> {
+    members: Vec<&'s Member>,
+    old_features: HashSet<&'s str>,
+    features: Vec<&'s Feature>,
+}
+
+impl<'s> SinceCheck<'s, '_> {
+    /// A type paired with an old one of another name continues it (renamed)
+    /// when its `Since:` says it is older; otherwise it is new.
+    fn claims_older(&self, ne: &Entity) -> bool {
         let Some(v) = ne.doc.as_ref().and_then(|d| d.since()).and_then(Version::leading) else { return false };
-        match &expect {
+        match &self.expect {
             Expect::Exactly(cur) => v < **cur,
             Expect::After(Some(last)) => v < *last,
             Expect::After(None) => true,
         }
-    };
-    let counterpart = |ne: &Entity| -> Option<&Entity> {
-        match old.lookup(&ne.name) {
+    }
+
+    /// The old definition `ne` continues, if any.
+    fn counterpart(&self, ne: &Entity) -> Option<&'s Entity> {
+        match self.old.lookup(&ne.name) {
             Some(oe) if same_meta(oe, ne) => Some(oe),
-            _ => renamed.get(&ne.id).filter(|_| claims_older(ne)).and_then(|&o| old.get(o)),
+            _ => self.renamed.get(&ne.id).filter(|_| self.claims_older(ne)).and_then(|&o| self.old.get(o)),
         }
-    };
-    // Whether the entity that defines a new member is itself new (its
-    // `Since:` then covers the member).
-    let is_new_def = |id: EntityId| -> bool {
-        let Some(e) = new.get(id) else { return false };
+    }
+
+    /// Whether the entity that defines a new member is itself new (its
+    /// `Since:` then covers the member).
+    fn is_new_def(&self, id: EntityId) -> bool {
+        let Some(e) = self.new.get(id) else { return false };
         match implicit_owner(&e.name) {
-            Some(owner) if e.name.starts_with("q_obj_") => old.lookup(owner).is_none(),
-            _ => !e.is_builtin() && counterpart(e).is_none(),
+            Some(owner) if e.name.starts_with("q_obj_") => self.old.lookup(owner).is_none(),
+            _ => !e.is_builtin() && self.counterpart(e).is_none(),
         }
-    };
-    let mut push =
-        |out: &mut Vec<SinceProblem>, subject: String, found: Option<&str>, what: &str, span: Option<Span>| {
-            let key = format!("{subject}\u{1}{}", span.as_ref().map(Span::location).unwrap_or_default());
-            if !done.insert(key) {
-                return;
-            }
-            if let Some((message, found)) = expect.problem(found, what) {
-                out.push(SinceProblem {
-                    subject,
-                    message,
-                    found,
-                    expected: expect.text(),
-                    span,
-                    severity: crate::Severity::Error,
-                });
-            }
-        };
-    for ne in new.entities() {
-        if ne.is_builtin() || ne.is_implicit() {
-            continue;
+    }
+
+    /// Reports `subject` (once per place) when `found` is not what is
+    /// expected.
+    fn push(&mut self, subject: String, found: Option<&str>, what: &str, span: Option<Span>) {
+        let key = format!("{subject}\u{1}{}", span.as_ref().map(Span::location).unwrap_or_default());
+        if !self.done.insert(key) {
+            return;
         }
-        let Some(oe) = counterpart(ne) else {
-            let span = ne
-                .doc
-                .as_ref()
-                .and_then(|d| d.sections.iter().find(|s| s.kind == SectionKind::Since).map(|s| s.span.clone()));
-            let found = ne.doc.as_ref().and_then(|d| d.since());
-            if let (None, Some((v, at))) = (found, ne.doc.as_deref().and_then(since_without_colon)) {
-                out.push(SinceProblem {
-                    subject: ne.name.clone(),
-                    message: colonless_message(v),
-                    found: Some(v.to_owned()),
-                    expected: expect.text(),
-                    span: Some(at),
-                    severity: crate::Severity::Error,
-                });
+        if let Some((message, found)) = self.expect.problem(found, what) {
+            let expected = self.expect.text();
+            self.out.push(SinceProblem { subject, message, found, expected, span, severity: crate::Severity::Error });
+        }
+    }
+
+    /// A definition the old schema has no counterpart of: its `Since:`.
+    fn new_definition(&mut self, ne: &Entity) {
+        let doc = ne.doc.as_deref();
+        let span = doc.and_then(|d| d.sections.iter().find(|s| s.kind == SectionKind::Since).map(|s| s.span.clone()));
+        let found = doc.and_then(Doc::since);
+        if let (None, Some((v, at))) = (found, doc.and_then(since_without_colon)) {
+            self.out.push(SinceProblem {
+                subject: ne.name.clone(),
+                message: colonless_message(v),
+                found: Some(v.to_owned()),
+                expected: self.expect.text(),
+                span: Some(at),
+                severity: crate::Severity::Error,
+            });
+            return;
+        }
+        let what = format!("definition ({})", ne.meta());
+        self.push(ne.name.clone(), found, &what, span.or_else(|| ne.span.clone()));
+    }
+
+    /// A definition the old schema has: the notes of its new members,
+    /// values, branches and features.
+    fn changed_definition(&mut self, oe: &'s Entity, ne: &'s Entity) {
+        let news = self.news(oe, ne);
+        for m in news.members {
+            if self.is_new_def(m.defined_in) && m.defined_in != ne.id {
                 continue;
             }
-            push(
-                &mut out,
-                ne.name.clone(),
-                found,
-                &format!("definition ({})", ne.meta()),
-                span.or_else(|| ne.span.clone()),
-            );
-            continue;
-        };
-        // Members, values and branches new to the definition.
-        let mut new_members: Vec<&Member> = Vec::new();
-        let mut old_features: HashSet<&str> = oe.features.iter().map(|f| f.name.as_str()).collect();
-        let mut new_features: Vec<&Feature> = ne.features.iter().collect();
+            let found = m.doc().and_then(note_version);
+            let owner = display(self.new, m.defined_in);
+            self.push(format!("{owner}.{}", m.name), found, "member", m.span.clone());
+        }
+        let mut seen_features = HashSet::new();
+        for f in news.features {
+            if news.old_features.contains(f.name.as_str()) || !seen_features.insert(f.name.as_str()) {
+                continue;
+            }
+            let found = f.doc().and_then(note_version);
+            self.push(format!("{} feature '{}'", ne.name, f.name), found, "feature", f.span.clone());
+        }
+    }
+
+    /// The new members and features of `ne` against `oe`; new enum values
+    /// and alternate branches are reported on the way.
+    fn news(&mut self, oe: &'s Entity, ne: &'s Entity) -> News<'s> {
+        let mut news = News { old_features: oe.features.iter().map(|f| f.name.as_str()).collect(), ..News::default() };
+        news.features.extend(ne.features.iter());
         match (&oe.kind, &ne.kind) {
             (EntityKind::Object(oo), EntityKind::Object(no)) => {
-                let old_names: HashSet<&str> = oo.all_members(old).map(|m| m.name.as_str()).collect();
-                for m in oo.all_members(old) {
-                    old_features.extend(m.features.iter().map(|f| f.name.as_str()));
-                }
-                for m in no.all_members(new) {
-                    new_features.extend(m.features.iter());
-                    if !old_names.contains(m.name.as_str()) {
-                        new_members.push(m);
-                    }
-                }
+                let old_members: Vec<&Member> = oo.all_members(self.old).collect();
+                news.add_members(&old_members, no.all_members(self.new));
             }
             (EntityKind::Command(_), EntityKind::Command(_)) | (EntityKind::Event(_), EntityKind::Event(_)) => {
-                let args = |e: &Entity| match &e.kind {
-                    EntityKind::Command(c) => c.arg_type,
-                    EntityKind::Event(ev) => ev.arg_type,
-                    _ => None,
-                };
-                let implicit = |s: &Schema, id: Option<EntityId>| {
-                    id.and_then(|i| s.get(i)).is_some_and(|e| e.name.starts_with("q_obj_"))
-                };
-                let (oa, na) = (args(oe), args(ne));
-                let old_members = oa.map(|i| members_of(old, i)).unwrap_or_default();
-                for m in &old_members {
-                    old_features.extend(m.features.iter().map(|f| f.name.as_str()));
-                }
-                if implicit(new, na) {
-                    for m in na.map(|i| members_of(new, i)).unwrap_or_default() {
-                        new_features.extend(m.features.iter());
-                        if !old_members.iter().any(|o| o.name == m.name) {
-                            new_members.push(m);
-                        }
-                    }
-                }
+                let (oa, na) = (arg_type(oe), arg_type(ne));
+                let old_members = oa.map(|i| members_of(self.old, i)).unwrap_or_default();
+                let implicit = na.and_then(|i| self.new.get(i)).is_some_and(|e| e.name.starts_with("q_obj_"));
+                let new_members = if implicit { na.map(|i| members_of(self.new, i)) } else { None };
+                news.add_members(&old_members, new_members.unwrap_or_default().into_iter());
             }
             (EntityKind::Enum(ov), EntityKind::Enum(nv)) => {
-                for v in &ov.values {
-                    old_features.extend(v.features.iter().map(|f| f.name.as_str()));
-                }
+                news.old_features.extend(ov.values.iter().flat_map(|v| &v.features).map(|f| f.name.as_str()));
                 for v in &nv.values {
-                    new_features.extend(v.features.iter());
+                    news.features.extend(v.features.iter());
                     if ov.value(&v.name).is_none() {
                         let found = v.doc().and_then(note_version);
-                        push(&mut out, format!("{} '{}'", ne.name, v.name), found, "enum value", v.span.clone());
+                        self.push(format!("{} '{}'", ne.name, v.name), found, "enum value", v.span.clone());
                     }
                 }
             }
             (EntityKind::Alternate(oa), EntityKind::Alternate(na)) => {
-                for b in &na.branches {
-                    if !oa.branches.iter().any(|o| o.name == b.name) {
-                        let found = b.doc().and_then(note_version);
-                        push(&mut out, format!("{}.{}", ne.name, b.name), found, "branch", b.span.clone());
-                    }
+                for b in na.branches.iter().filter(|b| !oa.branches.iter().any(|o| o.name == b.name)) {
+                    let found = b.doc().and_then(note_version);
+                    self.push(format!("{}.{}", ne.name, b.name), found, "branch", b.span.clone());
                 }
             }
             _ => {}
         }
-        for m in new_members {
-            if is_new_def(m.defined_in) && m.defined_in != ne.id {
-                continue;
+        news
+    }
+}
+
+impl<'s> News<'s> {
+    /// Notes the members of `new` that `old` lacks, and both sides'
+    /// member features.
+    fn add_members(&mut self, old: &[&'s Member], new: impl Iterator<Item = &'s Member>) {
+        self.old_features.extend(old.iter().flat_map(|m| &m.features).map(|f| f.name.as_str()));
+        for m in new {
+            self.features.extend(m.features.iter());
+            if !old.iter().any(|o| o.name == m.name) {
+                self.members.push(m);
             }
-            let found = m.doc().and_then(note_version);
-            let owner = display(new, m.defined_in);
-            push(&mut out, format!("{owner}.{}", m.name), found, "member", m.span.clone());
-        }
-        let mut seen_features = HashSet::new();
-        for f in new_features {
-            if old_features.contains(f.name.as_str()) || !seen_features.insert(f.name.as_str()) {
-                continue;
-            }
-            let found = f.doc().and_then(note_version);
-            push(&mut out, format!("{} feature '{}'", ne.name, f.name), found, "feature", f.span.clone());
         }
     }
-    let pos = |s: &Option<Span>| s.as_ref().map(|s| (s.file.name.clone(), s.start));
-    out.sort_by(|a, b| pos(&a.span).cmp(&pos(&b.span)).then_with(|| a.subject.cmp(&b.subject)));
-    out
+}
+
+/// The arguments of a command or the data of an event.
+fn arg_type(e: &Entity) -> Option<EntityId> {
+    match &e.kind {
+        EntityKind::Command(c) => c.arg_type,
+        EntityKind::Event(ev) => ev.arg_type,
+        _ => None,
+    }
 }
