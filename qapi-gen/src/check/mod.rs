@@ -12,6 +12,7 @@
 pub mod ast;
 mod cond;
 mod expr;
+mod keys;
 mod names;
 mod outcome;
 

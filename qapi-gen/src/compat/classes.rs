@@ -3,8 +3,8 @@
 
 use std::collections::HashSet;
 
-use super::engine::view;
-use crate::model::{Builtin, EntityId, EntityKind, Feature, Member, Schema};
+use crate::model::{Builtin, Entity, EntityId, EntityKind, Feature, Member, ObjectType, Schema};
+use crate::source::Span;
 
 /// What a type's values are, for comparing shapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,4 +220,33 @@ pub(super) fn wire_equal(old: &Schema, new: &Schema, o: EntityId, n: EntityId) -
         }
     }
     true
+}
+
+/// The members of an object type as the wire sees them.
+pub(super) struct View<'s> {
+    pub(super) common: Vec<&'s Member>,
+    pub(super) tag: Option<&'s Member>,
+    /// Tag value → branch type (`q_empty` for a value without a branch).
+    pub(super) variants: Vec<(&'s str, EntityId, Option<Span>)>,
+    pub(super) branch_members: HashSet<&'s str>,
+}
+
+pub(super) fn view<'s>(schema: &'s Schema, obj: &'s ObjectType) -> View<'s> {
+    let common: Vec<&Member> = obj.all_members(schema).collect();
+    let mut variants = Vec::new();
+    let mut branch_members = HashSet::new();
+    let tag = obj.branches.as_ref().map(|b| &b.tag);
+    if let Some(br) = &obj.branches {
+        for b in &br.branches {
+            variants.push((b.name.as_str(), b.ty, b.span.clone()));
+            if let Some(o) = schema.get(b.ty).and_then(Entity::as_object) {
+                branch_members.extend(o.all_members(schema).map(|m| m.name.as_str()));
+            }
+        }
+    }
+    View { common, tag, variants, branch_members }
+}
+
+pub(super) fn members_of(schema: &Schema, id: EntityId) -> Vec<&Member> {
+    schema.get(id).and_then(Entity::as_object).map(|o| o.all_members(schema).collect()).unwrap_or_default()
 }

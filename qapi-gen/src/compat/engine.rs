@@ -5,63 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::classes::{special, wire_equal};
-use super::compare::{cond_change, doc_equal, feature_changes, module_span, same_meta, Out};
+use super::finding::{cond_change, doc_equal, feature_changes, module_span, same_meta, Finding, Key, Node, Out, Root};
 use super::paths::{Collector, Record};
 use super::report::{Change, ChangeKind, Direction, Severity};
-use crate::model::{Command, Entity, EntityId, EntityKind, Member, ObjectType, Schema};
-use crate::source::Span;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) struct Key {
-    pub(super) old: EntityId,
-    pub(super) new: EntityId,
-    pub(super) dir: Direction,
-}
-
-/// A change found at a node, before paths are known.
-#[derive(Debug, Clone)]
-pub(super) struct Finding {
-    pub(super) kind: ChangeKind,
-    pub(super) severity: Severity,
-    pub(super) direction: Option<Direction>,
-    /// Empty: the change is to the type of whatever reaches the node; the
-    /// last path step names it and the step's locations place it.
-    pub(super) subject: String,
-    pub(super) message: String,
-    pub(super) why: String,
-    pub(super) old: Option<Span>,
-    pub(super) new: Option<Span>,
-    /// The old element itself is unstable or deprecated.
-    pub(super) allowed_by: Option<&'static str>,
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct Edge {
-    pub(super) to: usize,
-    /// `MigrationInfo.ram`, `BlockdevOptions(file)`, or empty (arrays).
-    pub(super) hop: String,
-    pub(super) allowed_by: Option<&'static str>,
-    pub(super) old_site: Option<Span>,
-    pub(super) new_site: Option<Span>,
-}
-
-#[derive(Debug)]
-pub(super) struct Node {
-    pub(super) key: Key,
-    pub(super) findings: Vec<Finding>,
-    pub(super) edges: Vec<Edge>,
-}
-
-/// Where the walk starts: a command's arguments or return value, an
-/// event's data, or a command or event as a whole (no node).
-pub(super) struct Root {
-    pub(super) label: String,
-    pub(super) node: Option<usize>,
-    pub(super) allowed_by: Option<&'static str>,
-    pub(super) old_site: Option<Span>,
-    pub(super) new_site: Option<Span>,
-    pub(super) findings: Vec<Finding>,
-}
+use crate::model::{Command, Entity, EntityId, EntityKind, Schema};
 
 pub(super) struct Engine<'a> {
     pub(super) old: &'a Schema,
@@ -71,35 +18,6 @@ pub(super) struct Engine<'a> {
     pub(super) nodes: Vec<Node>,
     pub(super) index: HashMap<Key, usize>,
     pub(super) queue: Vec<usize>,
-}
-
-/// The members of an object type as the wire sees them.
-pub(super) struct View<'s> {
-    pub(super) common: Vec<&'s Member>,
-    pub(super) tag: Option<&'s Member>,
-    /// Tag value → branch type (`q_empty` for a value without a branch).
-    pub(super) variants: Vec<(&'s str, EntityId, Option<Span>)>,
-    pub(super) branch_members: HashSet<&'s str>,
-}
-
-pub(super) fn view<'s>(schema: &'s Schema, obj: &'s ObjectType) -> View<'s> {
-    let common: Vec<&Member> = obj.all_members(schema).collect();
-    let mut variants = Vec::new();
-    let mut branch_members = HashSet::new();
-    let tag = obj.branches.as_ref().map(|b| &b.tag);
-    if let Some(br) = &obj.branches {
-        for b in &br.branches {
-            variants.push((b.name.as_str(), b.ty, b.span.clone()));
-            if let Some(o) = schema.get(b.ty).and_then(Entity::as_object) {
-                branch_members.extend(o.all_members(schema).map(|m| m.name.as_str()));
-            }
-        }
-    }
-    View { common, tag, variants, branch_members }
-}
-
-pub(super) fn members_of(schema: &Schema, id: EntityId) -> Vec<&Member> {
-    schema.get(id).and_then(Entity::as_object).map(|o| o.all_members(schema).collect()).unwrap_or_default()
 }
 
 impl<'a> Engine<'a> {
@@ -257,7 +175,7 @@ impl<'a> Engine<'a> {
     /// Walks from every root to every finding, recording up to
     /// [`MAX_PATHS`] paths per finding; then turns findings into changes.
     pub(super) fn collect(&self, roots: &[Root]) -> Vec<Change> {
-        let mut c = Collector::new(self);
+        let mut c = Collector::new(&self.nodes);
         // Root findings (commands and events as a whole).
         for root in roots {
             for f in &root.findings {
@@ -270,32 +188,6 @@ impl<'a> Engine<'a> {
             c.walk(root);
         }
         c.records.into_iter().map(Record::into_change).collect()
-    }
-
-    /// Which nodes lead to a finding (theirs or one below them): only those
-    /// are worth walking into.
-    pub(super) fn leads_to_finding(&self) -> Vec<bool> {
-        let n = self.nodes.len();
-        let mut below = vec![false; n];
-        let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (i, node) in self.nodes.iter().enumerate() {
-            for e in &node.edges {
-                preds[e.to].push(i);
-            }
-        }
-        let mut work: Vec<usize> = (0..n).filter(|&i| !self.nodes[i].findings.is_empty()).collect();
-        for &i in &work {
-            below[i] = true;
-        }
-        while let Some(i) = work.pop() {
-            for &p in &preds[i] {
-                if !below[p] {
-                    below[p] = true;
-                    work.push(p);
-                }
-            }
-        }
-        below
     }
 
     /// Documentation edits of commands, events and the types compared.

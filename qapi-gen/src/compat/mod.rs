@@ -64,6 +64,7 @@
 mod classes;
 mod compare;
 mod engine;
+mod finding;
 mod json;
 mod paths;
 mod report;

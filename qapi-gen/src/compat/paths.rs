@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::engine::{Engine, Finding, Root};
+use super::finding::{Finding, Node, Root};
 use super::report::{Change, Severity, MAX_PATHS};
 use crate::source::Span;
 
@@ -163,7 +163,7 @@ const VISITS: u32 = 4;
 
 /// Walks from roots to findings, recording the paths.
 pub(super) struct Collector<'e> {
-    engine: &'e Engine<'e>,
+    nodes: &'e [Node],
     /// Nodes that lead to a finding.
     below: Vec<bool>,
     pub(super) records: Vec<Record>,
@@ -174,13 +174,13 @@ pub(super) struct Collector<'e> {
 }
 
 impl<'e> Collector<'e> {
-    pub(super) fn new(engine: &'e Engine<'e>) -> Self {
+    pub(super) fn new(nodes: &'e [Node]) -> Self {
         Collector {
-            engine,
-            below: engine.leads_to_finding(),
+            nodes,
+            below: leads_to_finding(nodes),
             records: Vec::new(),
             index: HashMap::new(),
-            on_path: vec![false; engine.nodes.len()],
+            on_path: vec![false; nodes.len()],
             visits: HashMap::new(),
         }
     }
@@ -219,7 +219,7 @@ impl<'e> Collector<'e> {
             self.record(&frames, fi, &root.label);
             self.on_path[node] = true;
             stack.push(Step::Exit(node));
-            for e in self.engine.nodes[node].edges.iter().rev() {
+            for e in self.nodes[node].edges.iter().rev() {
                 if !self.below[e.to] || self.on_path[e.to] {
                     continue;
                 }
@@ -241,7 +241,7 @@ impl<'e> Collector<'e> {
     /// the member that led there, so it is recorded per site.
     fn record(&mut self, frames: &[Frame<'_>], fi: usize, root: &str) {
         let frame = &frames[fi];
-        let findings = &self.engine.nodes[frame.node].findings;
+        let findings = &self.nodes[frame.node].findings;
         if findings.is_empty() {
             return;
         }
@@ -269,4 +269,30 @@ impl<'e> Collector<'e> {
             self.records[r].add_path(path, frame.allowed_by);
         }
     }
+}
+
+/// Which nodes lead to a finding (theirs or one below them): only those
+/// are worth walking into.
+fn leads_to_finding(nodes: &[Node]) -> Vec<bool> {
+    let n = nodes.len();
+    let mut below = vec![false; n];
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, node) in nodes.iter().enumerate() {
+        for e in &node.edges {
+            preds[e.to].push(i);
+        }
+    }
+    let mut work: Vec<usize> = (0..n).filter(|&i| !nodes[i].findings.is_empty()).collect();
+    for &i in &work {
+        below[i] = true;
+    }
+    while let Some(i) = work.pop() {
+        for &p in &preds[i] {
+            if !below[p] {
+                below[p] = true;
+                work.push(p);
+            }
+        }
+    }
+    below
 }

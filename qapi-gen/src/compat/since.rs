@@ -2,9 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::classes::{display, implicit_owner};
-use super::compare::same_meta;
-use super::engine::members_of;
+use super::classes::{display, implicit_owner, members_of};
+use super::finding::same_meta;
 use super::report::SinceProblem;
 use super::version::Version;
 use crate::doc::{Doc, Section, SectionKind};

@@ -40,9 +40,9 @@ use std::collections::HashSet;
 use indexmap::IndexMap;
 
 use super::{Doc, DocStyle, Section, SectionKind};
+use super::{DocBlock, DocLine};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::source::Span;
-use crate::syntax::{DocBlock, DocLine};
 
 /// Parses a documentation block; `None` after reporting an error in it.
 /// Style warnings (with [`DocStyle::Warn`]) do not stop it.
