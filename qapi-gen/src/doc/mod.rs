@@ -8,6 +8,7 @@ use crate::source::Span;
 pub mod bind;
 mod block;
 mod parse;
+mod style;
 
 pub use block::{DocBlock, DocLine};
 pub use parse::parse;
