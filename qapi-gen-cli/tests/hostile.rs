@@ -134,3 +134,20 @@ fn deep_include_chain_is_a_diagnostic() {
     assert!(first.contains(&want), "{first}");
     assert!(stderr(&o).contains("/d0.json:2\n"), "{}", stderr(&o));
 }
+
+/// A file included under two spellings is named in diagnostics as the
+/// walk over the includes first meets it (through `a.json`), though the
+/// parallel read-ahead reaches the other spelling (the root's) first.
+#[test]
+fn an_aliased_file_is_named_as_first_included() {
+    let dir = temp_dir("alias-name");
+    std::fs::create_dir_all(dir.join("x")).expect("mkdir");
+    std::fs::write(dir.join("root.json"), "{ 'include': 'a.json' }\n{ 'include': 'bad.json' }\n").expect("write");
+    std::fs::write(dir.join("a.json"), "{ 'include': 'x/../bad.json' }\n").expect("write");
+    std::fs::write(dir.join("bad.json"), "{ 'enum': 'lower', 'data': [] }\n").expect("write");
+    for _ in 0..10 {
+        let o = check(&dir.join("root.json"));
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("/x/../bad.json:1:11: error:"), "{}", stderr(&o));
+    }
+}

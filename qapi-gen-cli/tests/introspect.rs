@@ -1,6 +1,7 @@
 //! `qapi-gen introspect`: QEMU's reference output through the conformance
 //! script, and the CLI's masking and condition options.
 
+#[path = "../../qapi-gen/tests/common/mod.rs"]
 mod common;
 
 use std::path::Path;

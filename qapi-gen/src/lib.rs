@@ -91,13 +91,10 @@ impl Frontend {
     fn finish(&self, mut loaded: Loaded, mut diags: Diagnostics) -> Checked {
         let files = loaded.files.iter().map(|f| f.path.clone()).collect();
         let outcome = check::check_all(&loaded, &mut diags);
-        let independent = if loaded.incomplete { None } else { outcome.independent() };
-        let schema = match independent {
+        let valid_so_far = !diags.has_errors();
+        let schema = match outcome.independent().filter(|_| !loaded.incomplete) {
             Some(ok) => {
-                let left_out: std::collections::HashSet<*const doc::Doc> =
-                    ok.left_out_docs.iter().map(std::sync::Arc::as_ptr).collect();
-                loaded.docs.retain(|d| !left_out.contains(&std::sync::Arc::as_ptr(d)));
-                let valid_so_far = !diags.has_errors();
+                ok.drop_left_out_docs(&mut loaded.docs);
                 let schema = Schema::build(ok.checked, loaded, &mut diags);
                 if valid_so_far {
                     schema

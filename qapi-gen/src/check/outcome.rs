@@ -1,11 +1,12 @@
 //! What the expression checks let through to the whole-schema checks.
 //!
-//! A definition that failed its own checks is left out of the model; so,
-//! so that its absence draws no "unknown type" error, is every definition
-//! that refers to it, directly or through others. What remains is checked
-//! as a whole, so that independent problems are reported in one run.
+//! A definition that failed its own checks is left out of the model, and
+//! so is every definition that refers to it, directly or through others,
+//! so that its absence draws no "unknown type" error. What remains is
+//! checked as a whole, so that independent problems are reported in one
+//! run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::ast::{Checked, Definition};
@@ -54,18 +55,22 @@ impl Outcome {
         if self.unnamed_failure {
             return None;
         }
-        let mut left_out = self.failed;
-        // Each pass leaves out the definitions that refer to one left out:
-        // as many passes as the longest chain of references, which is short.
-        loop {
-            let more: Vec<&Definition> = definitions(&self.checked)
-                .filter(|d| !left_out.contains(&d.name) && d.type_refs().iter().any(|t| left_out.contains(&t.name)))
-                .collect();
-            if more.is_empty() {
-                break;
+        // Who refers to whom, once; then what the failed ones reach
+        // backwards is left out too.
+        let mut users: HashMap<&str, Vec<&str>> = HashMap::new();
+        for d in definitions(&self.checked) {
+            for t in d.type_refs() {
+                users.entry(t.name.as_str()).or_default().push(&d.name);
             }
-            let names: Vec<String> = more.iter().map(|d| d.name.clone()).collect();
-            left_out.extend(names);
+        }
+        let mut left_out: HashSet<String> = self.failed.clone();
+        let mut todo: Vec<&str> = self.failed.iter().map(String::as_str).collect();
+        while let Some(name) = todo.pop() {
+            for &user in users.get(name).into_iter().flatten() {
+                if left_out.insert(user.to_owned()) {
+                    todo.push(user);
+                }
+            }
         }
         let mut left_out_docs = self.failed_docs;
         let mut checked = Vec::with_capacity(self.checked.len());
@@ -76,6 +81,14 @@ impl Outcome {
             }
         }
         Some(Independent { checked, left_out_docs })
+    }
+}
+
+impl Independent {
+    /// Drops from `docs` the blocks of the definitions left out.
+    pub fn drop_left_out_docs(&self, docs: &mut Vec<Arc<Doc>>) {
+        let left_out: HashSet<*const Doc> = self.left_out_docs.iter().map(Arc::as_ptr).collect();
+        docs.retain(|d| !left_out.contains(&Arc::as_ptr(d)));
     }
 }
 

@@ -374,6 +374,10 @@ impl Loader {
             return;
         }
         let parsed = match self.ahead.remove(&canonical) {
+            // Read ahead under another spelling (whichever thread came
+            // first): read again, so that diagnostics name the file as the
+            // walk first meets it, the same in every run.
+            Some(Ok(p)) if p.file.name != name => read_and_parse(name, path, self.opts),
             Some(p) => p,
             None => read_and_parse(name, path, self.opts),
         };
