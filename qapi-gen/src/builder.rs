@@ -478,19 +478,11 @@ impl Builder {
             let invalid = BuildError::Invalid { schema: self.schema.clone(), diagnostics: checked.diagnostics };
             return (checked.files, Err(invalid));
         }
-        let subset;
-        let schema = if self.only.is_empty() {
-            &checked.schema
-        } else {
-            match checked.schema.subset(&self.only) {
-                Ok(s) => {
-                    subset = s;
-                    &subset
-                }
-                Err(source) => return (checked.files, Err(BuildError::Subset { schema: self.schema.clone(), source })),
-            }
+        let schema = match checked.schema.only(&self.only) {
+            Ok(s) => s,
+            Err(source) => return (checked.files, Err(BuildError::Subset { schema: self.schema.clone(), source })),
         };
-        let result = crate::gen::rust::generate(schema, &self.options)
+        let result = crate::gen::rust::generate(&schema, &self.options)
             .map(|source| (source, checked.diagnostics))
             .map_err(|source| BuildError::Generate { schema: self.schema.clone(), source });
         (checked.files, result)

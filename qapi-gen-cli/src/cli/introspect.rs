@@ -57,22 +57,14 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let subset;
-    let schema = if args.only.is_empty() {
-        &checked.schema
-    } else {
-        match checked.schema.subset(&args.only) {
-            Ok(s) => {
-                subset = s;
-                &subset
-            }
-            Err(e) => {
-                eprintln!("qapi-gen: {e}");
-                return ExitCode::from(2);
-            }
+    let schema = match checked.schema.only(&args.only) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("qapi-gen: {e}");
+            return ExitCode::from(2);
         }
     };
-    let value = introspect(schema, &args.options());
+    let value = introspect(&schema, &args.options());
     let text = match serde_json::to_string_pretty(&value) {
         Ok(t) => t,
         Err(e) => {

@@ -271,23 +271,18 @@ fn expand(input: Input) -> syn::Result<TokenStream> {
         let e = BuildError::Invalid { schema, diagnostics: checked.diagnostics };
         return Err(schema_errors(&e, &base, input.path.span()));
     }
-    let subset;
-    let schema_model = if only.is_empty() {
-        &checked.schema
-    } else {
-        subset = checked.schema.subset(only.iter().map(LitStr::value)).map_err(|e| {
-            let at = match &e {
-                qapi_gen::model::SubsetError::Unknown(name)
-                | qapi_gen::model::SubsetError::NotCommandOrEvent { name, .. } => {
-                    only.iter().find(|l| l.value() == *name).map_or(input.path.span(), LitStr::span)
-                }
-                _ => input.path.span(),
-            };
-            syn::Error::new(at, e.to_string())
-        })?;
-        &subset
-    };
-    let code = generate(schema_model, &options).map_err(|source| {
+    let names: Vec<String> = only.iter().map(LitStr::value).collect();
+    let schema_model = checked.schema.only(&names).map_err(|e| {
+        let at = match &e {
+            qapi_gen::model::SubsetError::Unknown(name)
+            | qapi_gen::model::SubsetError::NotCommandOrEvent { name, .. } => {
+                only.iter().find(|l| l.value() == *name).map_or(input.path.span(), LitStr::span)
+            }
+            _ => input.path.span(),
+        };
+        syn::Error::new(at, e.to_string())
+    })?;
+    let code = generate(&schema_model, &options).map_err(|source| {
         schema_errors(&BuildError::Generate { schema: schema.clone(), source }, &base, input.path.span())
     })?;
     // The generated text is tokenized here, in the macro's thread: tokens

@@ -83,7 +83,7 @@ impl ModuleId {
 }
 
 /// The resolved schema.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Schema {
     entities: Vec<Entity>,
     names: HashMap<String, EntityId>,

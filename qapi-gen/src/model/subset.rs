@@ -6,6 +6,7 @@
 //! from a subset is what it would generate from a schema that had only
 //! those definitions.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::{Entity, EntityId, EntityKind, Member, ModuleItem, Schema};
@@ -74,6 +75,23 @@ impl Schema {
             todo.extend(references(&self[id]));
         }
         Ok(self.keeping(&keep))
+    }
+
+    /// [`subset`](Schema::subset) of `roots`, or the whole schema when
+    /// `roots` is empty: what the `only` options of the `Builder`, the
+    /// macro and the command line mean.
+    ///
+    /// ```
+    /// let schema = qapi_gen::Frontend::new().check_str("s.json", "{ 'command': 'stop' }").schema;
+    /// assert_eq!(schema.only::<&str>(&[])?.entities().len(), schema.entities().len());
+    /// # Ok::<(), qapi_gen::model::SubsetError>(())
+    /// ```
+    pub fn only<S: AsRef<str>>(&self, roots: &[S]) -> Result<Cow<'_, Schema>, SubsetError> {
+        if roots.is_empty() {
+            Ok(Cow::Borrowed(self))
+        } else {
+            self.subset(roots).map(Cow::Owned)
+        }
     }
 
     /// The schema with the entities `keep` marks, renumbered in order.
