@@ -273,13 +273,7 @@ fn expand(input: Input) -> syn::Result<TokenStream> {
     }
     let names: Vec<String> = only.iter().map(LitStr::value).collect();
     let schema_model = checked.schema.only(&names).map_err(|e| {
-        let at = match &e {
-            qapi_gen::model::SubsetError::Unknown(name)
-            | qapi_gen::model::SubsetError::NotCommandOrEvent { name, .. } => {
-                only.iter().find(|l| l.value() == *name).map_or(input.path.span(), LitStr::span)
-            }
-            _ => input.path.span(),
-        };
+        let at = only.iter().find(|l| l.value() == e.name()).map_or(input.path.span(), LitStr::span);
         syn::Error::new(at, e.to_string())
     })?;
     let code = generate(&schema_model, &options).map_err(|source| {

@@ -28,6 +28,15 @@ pub enum SubsetError {
     },
 }
 
+impl SubsetError {
+    /// The name at fault.
+    pub fn name(&self) -> &str {
+        match self {
+            SubsetError::Unknown(name) | SubsetError::NotCommandOrEvent { name, .. } => name,
+        }
+    }
+}
+
 impl Schema {
     /// The schema with only the commands and events named in `roots` (by
     /// their wire names) and every type they reach: arguments, return
