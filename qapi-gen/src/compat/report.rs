@@ -220,7 +220,7 @@ pub struct SinceProblem {
     /// definition.
     pub span: Option<Span>,
     /// [`Severity::Error`](crate::Severity::Error) for a wrong version;
-    /// the one-schema lint ([`since_lint`]) reports a missing `Since:` as
+    /// the one-schema lint ([`since_lint`](super::since_lint)) reports a missing `Since:` as
     /// a warning (schemas have old definitions without one).
     pub severity: crate::Severity,
 }
@@ -237,7 +237,7 @@ impl SinceProblem {
     }
 }
 
-/// What [`compare`] found.
+/// What [`compare`](super::compare) found.
 ///
 /// ```
 /// use qapi_gen::{compat, Frontend};
@@ -263,7 +263,7 @@ pub struct Report {
     pub since_current: Option<Version>,
 }
 
-/// What [`compare`] should check besides compatibility.
+/// What [`compare`](super::compare) should check besides compatibility.
 ///
 /// ```
 /// let opts = qapi_gen::compat::Options { since_current: Some("11.0".parse().unwrap()) };
