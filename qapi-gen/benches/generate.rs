@@ -4,7 +4,7 @@
 //! front end alone, measured in the same run (with the system allocator,
 //! as a build script runs it); then the wall time of the release CLI as a
 //! process (with mimalloc, its default), when it has been built. Run with
-//! `cargo build --release -p qapi-gen && cargo bench -p qapi-gen --bench generate`.
+//! `cargo build --release -p qapi-gen-cli && cargo bench -p qapi-gen --bench generate`.
 
 mod common;
 
@@ -81,7 +81,7 @@ fn main() {
     match release_cli() {
         Some(cli) => cli_times(&cli, &root, &ms),
         None => println!(
-            "  CLI wall time: skipped (build target/release/qapi-gen first: cargo build --release -p qapi-gen)"
+            "  CLI wall time: skipped (build target/release/qapi-gen first: cargo build --release -p qapi-gen-cli)"
         ),
     }
 }

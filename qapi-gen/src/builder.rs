@@ -87,6 +87,7 @@ pub struct Builder {
     out_dir: Option<PathBuf>,
     out_file: PathBuf,
     cargo_output: Option<bool>,
+    only: Vec<String>,
 }
 
 /// The generated code and what it was made from, as [`Builder::render`]
@@ -149,6 +150,15 @@ pub enum BuildError {
         /// The relative output file.
         out_file: PathBuf,
     },
+    /// A command or event given to [`Builder::only`] is not in the schema.
+    #[error("can't generate a subset of '{}': {source}", schema.display())]
+    Subset {
+        /// The schema's root file.
+        schema: PathBuf,
+        /// The name that is not a command or event.
+        #[source]
+        source: crate::model::SubsetError,
+    },
     /// The output could not be written.
     #[error("can't write '{}': {source}", path.display())]
     Write {
@@ -205,10 +215,11 @@ impl Builder {
         Builder {
             schema: schema.into(),
             options: Options::default(),
-            doc_style: DocStyle::default(),
+            doc_style: DocStyle::Warn,
             out_dir: None,
             out_file: PathBuf::from(DEFAULT_OUT_FILE),
             cargo_output: None,
+            only: Vec::new(),
         }
     }
 
@@ -332,14 +343,40 @@ impl Builder {
         self
     }
 
-    /// How documentation style problems count (default: errors, as in
-    /// QEMU 10.2; [`DocStyle::Warn`] for older schemas).
+    /// How documentation style problems (line length, sentence spacing)
+    /// count. The default, [`DocStyle::Warn`], generates from any schema
+    /// QEMU released (those before 10.2 break the rules QEMU 10.2 made)
+    /// and prints one `cargo:warning` line counting them;
+    /// [`DocStyle::Error`] refuses such a schema, as `qapi-gen check` does.
     ///
     /// ```
     /// qapi_gen::Builder::new("s.json").doc_style(qapi_gen::DocStyle::Warn);
     /// ```
     pub fn doc_style(&mut self, style: DocStyle) -> &mut Self {
         self.doc_style = style;
+        self
+    }
+
+    /// Generates only these commands and events (wire names, such as
+    /// `query-migrate` or `MIGRATION`) and the types they reach, instead of
+    /// the whole schema; the introspection (`qmp_schema()`) describes that
+    /// subset. Calls add up; none (the default) means everything.
+    ///
+    /// A crate that talks to QEMU about migration alone compiles a few
+    /// thousand lines instead of the whole QMP schema:
+    ///
+    /// ```no_run
+    /// qapi_gen::Builder::new("qapi/qapi-schema.json")
+    ///     .only(["query-migrate", "migrate", "migrate-set-parameters", "MIGRATION"])
+    ///     .generate()?;
+    /// # Ok::<(), qapi_gen::BuildError>(())
+    /// ```
+    pub fn only<I, S>(&mut self, names: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.only.extend(names.into_iter().map(Into::into));
         self
     }
 
@@ -367,7 +404,8 @@ impl Builder {
 
     /// Whether [`generate`](Builder::generate) prints Cargo instructions:
     /// `cargo:rerun-if-changed=` for every schema file read,
-    /// `cargo:warning=` for every schema warning and, with
+    /// one `cargo:warning=` counting documentation style warnings (see
+    /// [`doc_style`](Builder::doc_style)) and, with
     /// [`CondPolicy::Cfg`], `cargo::rustc-check-cfg=` declaring the cfg key
     /// (unless it is `feature`: declare those features in `Cargo.toml`). By default it does when
     /// run by Cargo as a build script (`CARGO` and `OUT_DIR` are set).
@@ -440,7 +478,11 @@ impl Builder {
             let invalid = BuildError::Invalid { schema: self.schema.clone(), diagnostics: checked.diagnostics };
             return (checked.files, Err(invalid));
         }
-        let result = crate::gen::rust::generate(&checked.schema, &self.options)
+        let schema = match checked.schema.only(&self.only) {
+            Ok(s) => s,
+            Err(source) => return (checked.files, Err(BuildError::Subset { schema: self.schema.clone(), source })),
+        };
+        let result = crate::gen::rust::generate(&schema, &self.options)
             .map(|source| (source, checked.diagnostics))
             .map_err(|source| BuildError::Generate { schema: self.schema.clone(), source });
         (checked.files, result)
@@ -498,12 +540,30 @@ impl Builder {
             // Declares the key, or rustc warns about every condition.
             let _ = writeln!(cargo, "cargo::rustc-check-cfg=cfg({}, values(any()))", self.options.cfg_key);
         }
-        for w in &warnings {
+        if let Some(summary) = doc_style_summary(&self.schema, &warnings) {
+            let _ = writeln!(cargo, "cargo:warning={summary}");
+        }
+        for w in warnings.iter().filter(|w| !w.doc_style) {
             let _ = writeln!(cargo, "cargo:warning={}", w.to_string().replace('\n', ";"));
         }
         wrote.map_err(|source| BuildError::Write { path: out.clone(), source })?;
         Ok(out)
     }
+}
+
+/// One line counting the documentation style warnings among `warnings`,
+/// for a build that should not list them all; `None` when there are none.
+///
+/// ```
+/// assert_eq!(qapi_gen::builder::doc_style_summary("s.json".as_ref(), &[]), None);
+/// ```
+pub fn doc_style_summary(schema: &Path, warnings: &[Diagnostic]) -> Option<String> {
+    let n = warnings.iter().filter(|w| w.doc_style && !w.is_error()).count();
+    let s = if n == 1 { "" } else { "s" };
+    let file = schema.display();
+    (n > 0).then(|| {
+        format!("qapi-gen: {n} documentation style warning{s} in {file} (run `qapi-gen check {file}` to list them)")
+    })
 }
 
 fn rerun_if_changed(cargo: &mut dyn Write, files: &[PathBuf]) -> io::Result<()> {
@@ -518,6 +578,10 @@ fn rerun_if_changed(cargo: &mut dyn Write, files: &[PathBuf]) -> io::Result<()> 
 /// an unchanged file untouched keeps its modification time, so nothing
 /// that depends on it rebuilds.
 ///
+/// The text goes to a temporary file beside `path`, which then replaces
+/// it: a write that fails halfway (a full disk) leaves the old file as it
+/// was, and no reader ever sees half a file.
+///
 /// ```
 /// let path = std::env::temp_dir().join("qapi-gen-doc-wic").join("out.rs");
 /// let _ = std::fs::remove_file(&path);
@@ -526,14 +590,37 @@ fn rerun_if_changed(cargo: &mut dyn Write, files: &[PathBuf]) -> io::Result<()> 
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn write_if_changed(path: &Path, contents: &[u8]) -> io::Result<bool> {
+    write_if_changed_with(path, contents, |file, contents| file.write_all(contents))
+}
+
+/// [`write_if_changed`] with the writing of the temporary file given, so
+/// that tests can make it fail.
+fn write_if_changed_with(
+    path: &Path,
+    contents: &[u8],
+    write: impl FnOnce(&mut std::fs::File, &[u8]) -> io::Result<()>,
+) -> io::Result<bool> {
     if holds_exactly(path, contents) {
         return Ok(false);
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    // A name of our own in the same directory (a rename does not cross
+    // file systems). Written by hand rather than with the tempfile crate,
+    // which would add its dependencies to every user's build script.
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&temp).and_then(|mut file| {
+        write(&mut file, contents)?;
+        file.flush()
+    });
+    match written.and_then(|()| std::fs::rename(&temp, path)) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
     }
-    std::fs::write(path, contents)?;
-    Ok(true)
 }
 
 /// Whether the file at `path` holds exactly `contents`. A file of another
@@ -561,104 +648,4 @@ fn holds_exactly(path: &Path, mut contents: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("qapi-gen-builder-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        dir
-    }
-
-    #[test]
-    fn rerun_lines_name_every_file_read() {
-        let dir = temp_dir("rerun");
-        std::fs::write(dir.join("root.json"), "{ 'include': 'sub/inc.json' }\n{ 'struct': 'Point', 'data': {} }\n")
-            .unwrap();
-        std::fs::write(dir.join("sub/inc.json"), "{ 'enum': 'Letter', 'data': ['x'] }\n").unwrap();
-        let mut lines = Vec::new();
-        let out = Builder::new(dir.join("root.json")).out_dir(&dir).generate_reporting_to(&mut lines).unwrap();
-        assert_eq!(out, dir.join(DEFAULT_OUT_FILE));
-        let lines = String::from_utf8(lines).unwrap();
-        let reruns: Vec<&str> = lines.lines().filter_map(|l| l.strip_prefix("cargo:rerun-if-changed=")).collect();
-        assert_eq!(reruns.len(), 2, "{lines}");
-        assert!(reruns[0].ends_with("root.json"));
-        assert!(reruns[1].ends_with("inc.json"));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn invalid_schema_reports_every_diagnostic_and_still_watches_files() {
-        let dir = temp_dir("invalid");
-        std::fs::write(
-            dir.join("root.json"),
-            "{ 'include': 'sub/inc.json' }\n{ 'struct': 'A', 'data': { 'm': 'Nope' } }\n",
-        )
-        .unwrap();
-        std::fs::write(dir.join("sub/inc.json"), "{ 'enum': 'E', 'data': ['x'], 'bogus': 1 }\n").unwrap();
-        let mut lines = Vec::new();
-        let err = Builder::new(dir.join("root.json")).out_dir(&dir).generate_reporting_to(&mut lines).unwrap_err();
-        let text = err.to_string();
-        assert!(err.diagnostics().len() >= 2, "{text}");
-        assert!(text.contains("inc.json:1:"), "{text}");
-        assert!(text.contains("root.json:2:"), "{text}");
-        assert_eq!(format!("{err:?}"), text);
-        let lines = String::from_utf8(lines).unwrap();
-        assert!(lines.contains("inc.json"), "{lines}");
-        assert!(!dir.join(DEFAULT_OUT_FILE).exists());
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn unreadable_root_is_a_load_error_and_watched() {
-        let dir = temp_dir("missing");
-        let mut lines = Vec::new();
-        let err = Builder::new(dir.join("nope.json")).out_dir(&dir).generate_reporting_to(&mut lines).unwrap_err();
-        assert!(matches!(err, BuildError::Load(_)), "{err}");
-        assert!(String::from_utf8(lines).unwrap().contains("nope.json"));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn relative_out_file_needs_a_directory() {
-        let b = Builder::new("s.json");
-        if std::env::var_os("OUT_DIR").is_none() {
-            assert!(matches!(b.out_path(), Err(BuildError::NoOutDir { .. })));
-        }
-        let mut b = Builder::new("s.json");
-        b.out_file("/abs/q.rs");
-        assert_eq!(b.out_path().unwrap(), Path::new("/abs/q.rs"));
-    }
-
-    #[test]
-    fn unchanged_output_is_not_rewritten() {
-        let dir = temp_dir("unchanged");
-        let path = dir.join("deep/er/out.rs");
-        assert!(write_if_changed(&path, b"x").unwrap());
-        assert!(!write_if_changed(&path, b"x").unwrap());
-        assert!(write_if_changed(&path, b"y").unwrap());
-        assert_eq!(std::fs::read(&path).unwrap(), b"y");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn large_files_are_compared_to_the_last_byte() {
-        let dir = temp_dir("large");
-        let path = dir.join("out.rs");
-        // Several of the comparison's pieces, and a part of one.
-        let text: Vec<u8> = (0..700_000u32).map(|i| b'a' + (i % 26) as u8).collect();
-        assert!(write_if_changed(&path, &text).unwrap());
-        assert!(!write_if_changed(&path, &text).unwrap());
-        for at in [0, 256 * 1024 - 1, 256 * 1024, text.len() - 1] {
-            let mut changed = text.clone();
-            changed[at] = b'!';
-            assert!(holds_exactly(&path, &text));
-            assert!(!holds_exactly(&path, &changed), "a change at byte {at} goes unseen");
-        }
-        assert!(!holds_exactly(&path, &text[1..]));
-        assert!(!holds_exactly(&path, &[&text[..], b"!"].concat()));
-        assert!(!holds_exactly(&dir.join("missing.rs"), b""));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}
+mod tests;

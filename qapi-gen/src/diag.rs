@@ -37,17 +37,34 @@ pub struct Diagnostic {
     pub context: Option<String>,
     /// Further explanation, shown after the message.
     pub help: Option<String>,
+    /// A documentation style problem (line length, sentence spacing), an
+    /// error or a warning as [`DocStyle`](crate::DocStyle) says.
+    pub doc_style: bool,
 }
 
 impl Diagnostic {
     /// An error at `span`.
     pub fn error(span: Span, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, span, message: message.into(), context: None, help: None }
+        Diagnostic {
+            severity: Severity::Error,
+            span,
+            message: message.into(),
+            context: None,
+            help: None,
+            doc_style: false,
+        }
     }
 
     /// A warning at `span`.
     pub fn warning(span: Span, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, span, message: message.into(), context: None, help: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            span,
+            message: message.into(),
+            context: None,
+            help: None,
+            doc_style: false,
+        }
     }
 
     /// Names the definition the problem is in (`struct 'Foo'`).

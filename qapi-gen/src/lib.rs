@@ -19,6 +19,7 @@ extern crate alloc;
 pub mod builder;
 pub mod check;
 pub mod compat;
+mod cond;
 pub mod diag;
 pub mod doc;
 pub mod gen;
@@ -84,10 +85,25 @@ impl Frontend {
         self.finish(loaded, diags)
     }
 
-    fn finish(&self, loaded: Loaded, mut diags: Diagnostics) -> Checked {
+    /// The whole-schema checks run on the definitions that passed their
+    /// own checks, so that independent problems are all reported at once;
+    /// the schema is complete only when there was no error at all.
+    fn finish(&self, mut loaded: Loaded, mut diags: Diagnostics) -> Checked {
         let files = loaded.files.iter().map(|f| f.path.clone()).collect();
-        let checked = check::check_exprs(&loaded, &mut diags);
-        let schema = if diags.has_errors() { Schema::default() } else { Schema::build(checked, loaded, &mut diags) };
+        let outcome = check::check_all(&loaded, &mut diags);
+        let valid_so_far = !diags.has_errors();
+        let schema = match outcome.independent().filter(|_| !loaded.incomplete) {
+            Some(ok) => {
+                ok.drop_left_out_docs(&mut loaded.docs);
+                let schema = Schema::build(ok.checked, loaded, &mut diags);
+                if valid_so_far {
+                    schema
+                } else {
+                    Schema::default()
+                }
+            }
+            None => Schema::default(),
+        };
         Checked { schema, diagnostics: diags.into_vec(), files }
     }
 }

@@ -82,3 +82,76 @@ fn unchanged_output_is_left_alone() {
     assert_eq!(before, after, "an unchanged output file was rewritten");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// README's build.rs example, copied unchanged into a new crate outside
+/// the workspace (path dependencies on this checkout), builds against the
+/// QMP schemas of QEMU 9.2, 10.0 and 10.2 as released, printing at most
+/// one warning line. Each build compiles the whole generated module, so
+/// this runs on request:
+/// `cargo test -p qapi-tests --test build_script -- --ignored --nocapture`.
+#[test]
+#[ignore = "builds a crate for each of three QEMU schemas (minutes)"]
+fn readme_build_script_builds_qemu_schemas() {
+    let shared = manifest_dir().join("../../shared/qemu");
+    if !shared.is_dir() {
+        eprintln!("skipped: QEMU reference data not found at {} (../shared beside the checkout)", shared.display());
+        return;
+    }
+    let readme = std::fs::read_to_string(manifest_dir().join("../README.md")).expect("README.md");
+    let build_rs = readme_build_rs(&readme);
+    let krate = Path::new(env!("CARGO_TARGET_TMPDIR")).join("readme-build-script");
+    let _ = std::fs::remove_dir_all(&krate);
+    std::fs::create_dir_all(krate.join("src")).expect("crate directory");
+    let checkout = manifest_dir().join("..").canonicalize().expect("checkout");
+    let manifest = format!(
+        "[package]\nname = \"readme-build-script\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nqapi-runtime = {{ path = {runtime:?} }}\n\n\
+         [build-dependencies]\nqapi-gen = {{ path = {gen:?} }}\n\n[workspace]\n",
+        runtime = checkout.join("qapi-runtime"),
+        gen = checkout.join("qapi-gen"),
+    );
+    std::fs::write(krate.join("Cargo.toml"), manifest).expect("Cargo.toml");
+    // The workspace's lock file: the same versions, and no network.
+    std::fs::copy(checkout.join("Cargo.lock"), krate.join("Cargo.lock")).expect("Cargo.lock");
+    std::fs::write(krate.join("build.rs"), build_rs).expect("build.rs");
+    std::fs::write(
+        krate.join("src/lib.rs"),
+        "pub mod qmp {\n    include!(concat!(env!(\"OUT_DIR\"), \"/qapi.rs\"));\n}\n",
+    )
+    .expect("lib.rs");
+    for version in ["9.2", "10.0", "10.2"] {
+        let schema = krate.join("schema");
+        let _ = std::fs::remove_dir_all(&schema);
+        copy_json_files(&shared.join(version).join("qapi"), &schema);
+        let out = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["build", "--offline"])
+            .current_dir(&krate)
+            .env("CARGO_TARGET_DIR", checkout.join("target/readme-build-script"))
+            .output()
+            .expect("cargo runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "QEMU {version}: the README's build.rs failed:\n{stderr}");
+        // Cargo's own lines ("Compiling ...") aside, only warnings are printed.
+        let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning")).collect();
+        println!("QEMU {version}: built; warnings: {warnings:?}");
+        assert!(warnings.len() <= 1, "QEMU {version}: more than one warning line:\n{stderr}");
+    }
+}
+
+/// The README's build.rs example: the code block that starts `// build.rs`.
+fn readme_build_rs(readme: &str) -> String {
+    let start = readme.find("```rust\n// build.rs").expect("README has a build.rs example") + "```rust\n".len();
+    let len = readme[start..].find("```").expect("the example's code block ends");
+    readme[start..start + len].to_owned()
+}
+
+/// Copies the `.json` files of `from` (QEMU's schema directory is flat).
+fn copy_json_files(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("schema directory");
+    for entry in std::fs::read_dir(from).expect("schema directory") {
+        let path = entry.expect("directory entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            std::fs::copy(&path, to.join(path.file_name().expect("file name"))).expect("copy");
+        }
+    }
+}

@@ -34,10 +34,11 @@ use syn::{bracketed, Ident, LitBool, LitStr, Token};
 /// | `defined` | a list of condition names, e.g. `["CONFIG_VNC"]`: `if` conditions are evaluated against them | |
 /// | `cond` | `"all-true"`, `"defined"`, `"cfg"` (conditions become `#[cfg]` attributes) | `"all-true"`, or `"defined"` with `defined` |
 /// | `cfg_key` | the key of `#[cfg(KEY = "NAME")]` with `cond = "cfg"`; `"feature"` maps conditions to Cargo features | `"qapi"` |
-/// | `doc_style` | `"error"`, `"warn"`: how documentation style problems count | `"error"` |
+/// | `doc_style` | `"error"`, `"warn"`: how documentation style problems count (warnings are not shown: `qapi-gen check` lists them) | `"warn"` |
 /// | `unmask_introspection` | `true`, `false`: `qmp_schema()` keeps type names instead of QEMU's masked numbers | `false` |
 /// | `json_codec` | `true`, `false`: also implement `qapi_runtime::json`'s `Encode`/`Decode`, a JSON codec faster than serde | `false` |
 /// | `runtime` | the path of the runtime crate in generated code | `"::qapi_runtime"` |
+/// | `only` | a list of command and event names, e.g. `["query-migrate", "MIGRATION"]`: generate only them and the types they reach | everything |
 ///
 /// ```ignore
 /// mod qmp {
@@ -173,12 +174,15 @@ impl Errors {
 }
 
 /// The builder the options ask for.
-fn settings(input: &Input, errors: &mut Errors) -> (Options, DocStyle) {
+fn settings(input: &Input, errors: &mut Errors) -> (Options, DocStyle, Vec<LitStr>) {
     let mut opts = Options::default();
-    let mut doc_style = DocStyle::default();
+    // QEMU's released schemas before 10.2 break its documentation style
+    // rules: generation takes them as they are.
+    let mut doc_style = DocStyle::Warn;
     let mut seen: Vec<String> = Vec::new();
     let mut defined: Option<&Setting> = None;
     let mut cond: Option<(&Setting, Cond)> = None;
+    let mut only = Vec::new();
     for s in &input.options {
         let mut key = s.key.to_string();
         if key == "unstable" {
@@ -222,11 +226,13 @@ fn settings(input: &Input, errors: &mut Errors) -> (Options, DocStyle) {
             ("json_codec", _) => errors.push(bad("`true` or `false`")),
             ("runtime", Value::Str(v)) => opts.runtime_path = v.value(),
             ("runtime", _) => errors.push(bad("a path as a string, e.g. \"::qapi_runtime\"")),
+            ("only", Value::List(_, items)) => only.clone_from(items),
+            ("only", _) => errors.push(bad("a list of command and event names, e.g. [\"query-migrate\"]")),
             _ => errors.push(syn::Error::new(
                 s.key.span(),
                 format!(
                     "unknown option `{}`; the options are `mode`, `gate_unstable`, `defined`, `cond`, \
-                     `cfg_key`, `doc_style`, `unmask_introspection`, `json_codec` and `runtime`",
+                     `cfg_key`, `doc_style`, `unmask_introspection`, `json_codec`, `runtime` and `only`",
                     s.key
                 ),
             )),
@@ -247,12 +253,12 @@ fn settings(input: &Input, errors: &mut Errors) -> (Options, DocStyle) {
             CondPolicy::AllTrue
         }
     };
-    (opts, doc_style)
+    (opts, doc_style, only)
 }
 
 fn expand(input: Input) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let (options, doc_style) = settings(&input, &mut errors);
+    let (options, doc_style, only) = settings(&input, &mut errors);
     errors.finish()?;
 
     let base = manifest_dir().map_err(|msg| syn::Error::new(input.path.span(), msg))?;
@@ -265,7 +271,12 @@ fn expand(input: Input) -> syn::Result<TokenStream> {
         let e = BuildError::Invalid { schema, diagnostics: checked.diagnostics };
         return Err(schema_errors(&e, &base, input.path.span()));
     }
-    let code = generate(&checked.schema, &options).map_err(|source| {
+    let names: Vec<String> = only.iter().map(LitStr::value).collect();
+    let schema_model = checked.schema.only(&names).map_err(|e| {
+        let at = only.iter().find(|l| l.value() == e.name()).map_or(input.path.span(), LitStr::span);
+        syn::Error::new(at, e.to_string())
+    })?;
+    let code = generate(&schema_model, &options).map_err(|source| {
         schema_errors(&BuildError::Generate { schema: schema.clone(), source }, &base, input.path.span())
     })?;
     // The generated text is tokenized here, in the macro's thread: tokens
@@ -387,6 +398,15 @@ mod tests {
     }
 
     #[test]
+    fn only_generates_a_subset_and_names_an_unknown_command() {
+        let out = expand_str(r#""../../tests/fixtures/build/qapi-schema.json", only = ["query-fixture"]"#).unwrap();
+        assert!(out.contains("FixtureColor"), "{out}");
+        let errors = expand_str(r#""../../tests/fixtures/build/qapi-schema.json", only = ["query-fixture", "nope"]"#)
+            .unwrap_err();
+        assert_eq!(errors, ["'nope' is not a command or event of the schema"]);
+    }
+
+    #[test]
     fn every_bad_option_is_reported() {
         let errors = expand_str(r#""x.json", mode = "browser", gate_unstable = 1"#).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:#?}");
@@ -399,17 +419,17 @@ mod tests {
     #[test]
     fn options_reach_the_generator() {
         let input: Input = syn::parse_str(
-            r#""s.json", mode = "server", unstable = true, defined = ["A", "B"], doc_style = "warn", runtime = "::rt",
+            r#""s.json", mode = "server", unstable = true, defined = ["A", "B"], doc_style = "error", runtime = "::rt",
               unmask_introspection = true,"#,
         )
         .unwrap();
         let mut errors = Errors::default();
-        let (opts, style) = settings(&input, &mut errors);
+        let (opts, style, _) = settings(&input, &mut errors);
         assert!(errors.finish().is_ok());
         assert_eq!(opts.mode, Mode::Server);
         assert!(opts.gate_unstable);
         assert_eq!(opts.cond, CondPolicy::Defined(["A".to_owned(), "B".to_owned()].into()));
-        assert_eq!(style, DocStyle::Warn);
+        assert_eq!(style, DocStyle::Error);
         assert_eq!(opts.runtime_path, "::rt");
         assert!(opts.unmask_introspection);
     }

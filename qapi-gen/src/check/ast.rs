@@ -10,18 +10,7 @@
 use crate::doc::Doc;
 use crate::source::Span;
 
-/// An `if` condition.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Cond {
-    /// `'NAME'`: a configuration symbol is defined.
-    Name(String),
-    /// `{ 'all': [...] }`
-    All(Vec<Cond>),
-    /// `{ 'any': [...] }`
-    Any(Vec<Cond>),
-    /// `{ 'not': ... }`
-    Not(Box<Cond>),
-}
+pub use crate::cond::Cond;
 
 /// A feature attached to a definition, member, enum value or branch.
 #[derive(Debug, Clone)]
@@ -188,6 +177,33 @@ pub struct Definition {
 }
 
 impl Definition {
+    /// Every type the definition names: base, member and branch types,
+    /// arguments, return type, event data.
+    pub fn type_refs(&self) -> Vec<&TypeRef> {
+        fn members(m: &Members) -> Vec<&TypeRef> {
+            match m {
+                Members::Named(t) => vec![t],
+                Members::Inline(ms) => ms.iter().map(|m| &m.ty).collect(),
+            }
+        }
+        match &self.kind {
+            DefKind::Enum { .. } => Vec::new(),
+            DefKind::Struct { base, members } => base.iter().chain(members.iter().map(|m| &m.ty)).collect(),
+            DefKind::Union { base, branches, .. } => {
+                let mut refs = members(base);
+                refs.extend(branches.iter().map(|b| &b.ty));
+                refs
+            }
+            DefKind::Alternate { branches } => branches.iter().map(|b| &b.ty).collect(),
+            DefKind::Command { data, returns, .. } => {
+                let mut refs = data.as_ref().map(members).unwrap_or_default();
+                refs.extend(returns);
+                refs
+            }
+            DefKind::Event { data, .. } => data.as_ref().map(members).unwrap_or_default(),
+        }
+    }
+
     /// `struct 'Foo'`, as diagnostics name a definition.
     pub fn describe(&self) -> String {
         format!("{} '{}'", self.kind.meta(), self.name)

@@ -2,7 +2,7 @@
 //! conditions.
 
 use super::ast::Cond;
-use super::expr::check_keys;
+use super::keys::check_keys;
 use super::{Fail, Res, Source};
 use crate::syntax::{Value, ValueKind};
 

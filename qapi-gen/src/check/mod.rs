@@ -12,7 +12,9 @@
 pub mod ast;
 mod cond;
 mod expr;
+mod keys;
 mod names;
+mod outcome;
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use crate::syntax::load::{Entry, Loaded, Pragma};
 use crate::syntax::Value;
 
 pub use ast::Checked;
+pub use outcome::{Independent, Outcome};
 
 /// The keys that say what a definition defines.
 const METAS: [&str; 6] = ["enum", "struct", "union", "alternate", "command", "event"];
@@ -31,18 +34,41 @@ const METAS: [&str; 6] = ["enum", "struct", "union", "alternate", "command", "ev
 /// Checks every expression of `loaded`; definitions that fail are
 /// reported to `diags` and left out of the result.
 pub fn check_exprs(loaded: &Loaded, diags: &mut Diagnostics) -> Vec<Checked> {
-    let mut out = Vec::with_capacity(loaded.entries.len());
+    check_all(loaded, diags).checked
+}
+
+/// Checks every expression of `loaded` as [`check_exprs`] does, and keeps
+/// what failed, for [`Outcome::independent`].
+pub fn check_all(loaded: &Loaded, diags: &mut Diagnostics) -> Outcome {
+    let mut out = Outcome::default();
     for entry in &loaded.entries {
         match entry {
-            Entry::Include { name, span } => out.push(Checked::Include { name: name.clone(), span: span.clone() }),
-            Entry::Definition { expr, doc } => match check_definition(expr, doc.as_ref(), &loaded.pragma) {
-                Ok(Some(def)) => out.push(Checked::Definition(def)),
-                Ok(None) => {}
-                Err(d) => diags.push(*d),
-            },
+            Entry::Include { name, span } => {
+                out.checked.push(Checked::Include { name: name.clone(), span: span.clone() })
+            }
+            Entry::Definition { expr, doc, doc_failed } => {
+                match check_definition(expr, doc.as_ref(), *doc_failed, &loaded.pragma) {
+                    Ok(Some(def)) => out.checked.push(Checked::Definition(def)),
+                    Ok(None) => {}
+                    Err(d) => {
+                        diags.push(*d);
+                        out.note_failure(definition_name(expr), doc.as_ref());
+                    }
+                }
+            }
         }
     }
     out
+}
+
+/// The name a definition gives itself, when it gives one.
+fn definition_name(expr: &Value) -> Option<&str> {
+    let obj = expr.as_object()?;
+    let mut names = METAS.iter().filter_map(|m| obj.get(m));
+    match (names.next(), names.next()) {
+        (Some(name), None) => name.as_str(),
+        _ => None,
+    }
 }
 
 /// What a check found wrong: a message, and where exactly when known.
@@ -109,10 +135,12 @@ impl fmt::Display for Source<'_> {
 }
 
 /// Checks one definition; `Ok(None)` for an expression that is not an
-/// object (the reader has reported it already).
+/// object (the reader has reported it already). `doc_failed`: the block
+/// before it had an error, reported already.
 fn check_definition(
     expr: &Value,
     doc: Option<&std::sync::Arc<Doc>>,
+    doc_failed: bool,
     pragma: &Pragma,
 ) -> Result<Option<ast::Definition>, Box<Diagnostic>> {
     let Some(obj) = expr.as_object() else {
@@ -150,7 +178,7 @@ fn check_definition(
             }
             check_doc_sections(doc, meta, obj.members.contains_key("returns"))?;
         }
-        None if pragma.doc_required => {
+        None if pragma.doc_required && !doc_failed => {
             return Err(in_defn(Fail::new("documentation comment required")));
         }
         None => {}
@@ -262,6 +290,23 @@ pub(crate) mod tests {
             (3, "documentation comment required".into())
         );
         assert!(errors("##\n# @foo:\n##\n{ 'command': 'foo' }\n").is_empty());
+    }
+
+    /// A documentation block with an error is reported once: the
+    /// definition after it is not also "undocumented".
+    #[test]
+    fn a_bad_doc_block_draws_no_second_error() {
+        let long = format!("# {}\n", "x".repeat(70));
+        let cases = [
+            (format!("##\n# @foo:\n#\n{long}##\n"), "documentation line longer than 70 characters"),
+            ("##\n# @foo:\n#x\n##\n".to_owned(), "missing space after #"),
+            ("##\n# Free text.\n##\n".to_owned(), "definition documentation required"),
+        ];
+        for (doc, msg) in cases {
+            let schema = format!("{{ 'pragma': {{ 'doc-required': true }} }}\n{doc}{{ 'command': 'foo' }}\n");
+            let e = errors(&schema);
+            assert_eq!(e.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>(), [msg], "{schema}");
+        }
     }
 
     #[test]

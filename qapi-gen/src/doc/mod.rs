@@ -6,8 +6,11 @@ use indexmap::IndexMap;
 use crate::source::Span;
 
 pub mod bind;
+mod block;
 mod parse;
+mod style;
 
+pub use block::{DocBlock, DocLine};
 pub use parse::parse;
 
 /// How documentation style problems (line length, sentence spacing) are

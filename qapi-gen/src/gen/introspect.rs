@@ -105,17 +105,8 @@ impl Conditions {
     pub fn holds(&self, cond: Option<&Cond>) -> bool {
         match (self, cond) {
             (_, None) | (Conditions::AllTrue, _) => true,
-            (Conditions::Defined(names), Some(c)) => eval(c, names),
+            (Conditions::Defined(names), Some(c)) => c.holds_with(names),
         }
-    }
-}
-
-fn eval(cond: &Cond, names: &BTreeSet<String>) -> bool {
-    match cond {
-        Cond::Name(n) => names.contains(n),
-        Cond::All(cs) => cs.iter().all(|c| eval(c, names)),
-        Cond::Any(cs) => cs.iter().any(|c| eval(c, names)),
-        Cond::Not(c) => !eval(c, names),
     }
 }
 

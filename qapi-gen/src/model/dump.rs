@@ -152,7 +152,7 @@ fn cond(out: &mut String, c: &Option<Cond>, indent: usize) {
     if let Some(c) = c {
         let text = match c {
             Cond::Name(n) => n.clone(),
-            other => py_repr(other),
+            other => other.to_python(),
         };
         line(out, format_args!("{:indent$}if {text}", ""));
     }
@@ -166,42 +166,6 @@ fn py_bool(b: bool) -> &'static str {
     }
 }
 
-/// A condition as Python prints the value QEMU keeps for it.
-fn py_repr(c: &Cond) -> String {
-    match c {
-        Cond::Name(n) => py_str(n),
-        Cond::All(v) => format!("{{'all': [{}]}}", list(v)),
-        Cond::Any(v) => format!("{{'any': [{}]}}", list(v)),
-        Cond::Not(c) => format!("{{'not': {}}}", py_repr(c)),
-    }
-}
-
-fn list(v: &[Cond]) -> String {
-    v.iter().map(py_repr).collect::<Vec<_>>().join(", ")
-}
-
-/// Python's `repr()` of a string.
-fn py_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for ch in s.chars() {
-        match ch {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,8 +174,7 @@ mod tests {
     fn conditions_print_as_python_values() {
         let c =
             Cond::Not(Box::new(Cond::Any(vec![Cond::Not(Box::new(Cond::Name("A".into()))), Cond::Name("B".into())])));
-        assert_eq!(py_repr(&c), "{'not': {'any': [{'not': 'A'}, 'B']}}");
-        assert_eq!(py_str("it's"), "\"it's\"");
+        assert_eq!(c.to_python(), "{'not': {'any': [{'not': 'A'}, 'B']}}");
         let mut out = String::new();
         cond(&mut out, &Some(Cond::Name("X".into())), 8);
         assert_eq!(out, "        if X\n");

@@ -36,18 +36,20 @@
 mod build;
 mod cname;
 pub mod dump;
+mod subset;
 
 use std::collections::HashMap;
 use std::ops::Index;
 use std::sync::Arc;
 
-pub use crate::check::ast::Cond;
 use crate::check::Checked;
+pub use crate::cond::Cond;
 use crate::diag::Diagnostics;
 use crate::doc::{Doc, Section};
 use crate::source::Span;
 use crate::syntax::load::Loaded;
 pub use cname::c_name;
+pub use subset::SubsetError;
 
 /// Identifies an entity of a [`Schema`]: its index in
 /// [`Schema::entities`]. Index the schema with it: `schema[id]`.
@@ -81,7 +83,7 @@ impl ModuleId {
 }
 
 /// The resolved schema.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Schema {
     entities: Vec<Entity>,
     names: HashMap<String, EntityId>,

@@ -3,7 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+#[cfg(feature = "rayon")]
+use std::sync::{Mutex, PoisonError};
 
 use super::{parse_file, Item, Value, ValueKind};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -44,6 +46,9 @@ pub enum Entry {
         expr: Value,
         /// The documentation block just before it, when there is one.
         doc: Option<Arc<Doc>>,
+        /// A documentation block was just before it but had an error
+        /// (reported): the definition is not also blamed for lacking one.
+        doc_failed: bool,
     },
 }
 
@@ -58,6 +63,10 @@ pub struct Loaded {
     pub pragma: Pragma,
     /// Every file read, root first.
     pub files: Vec<Arc<SourceFile>>,
+    /// Some definitions could not be read (a file that does not parse, an
+    /// include that can't be followed): references to them can't be told
+    /// from mistakes, so the whole-schema checks don't run.
+    pub incomplete: bool,
 }
 
 /// Why a schema could not be read at all (as opposed to being invalid).
@@ -73,6 +82,11 @@ pub enum LoadError {
         source: std::io::Error,
     },
 }
+
+/// How deep includes may nest: the root file is at depth 0, a file it
+/// includes at 1. QEMU's schemas nest three levels; the bound keeps a
+/// hostile chain of includes from exhausting the stack.
+pub const MAX_INCLUDE_DEPTH: usize = 100;
 
 /// Options that change what the reader accepts.
 #[derive(Debug, Clone, Copy, Default)]
@@ -99,7 +113,7 @@ pub fn load_str(name: &str, text: &str, opts: LoadOptions, diags: &mut Diagnosti
 
 fn walk(root: Parsed, opts: LoadOptions, diags: &mut Diagnostics) -> Loaded {
     let ahead = read_ahead(&root, opts);
-    let mut loader = Loader { opts, out: Loaded::default(), seen: HashSet::new(), ahead };
+    let mut loader = Loader { opts, out: Loaded::default(), seen: HashSet::new(), ahead, depth: 0 };
     loader.seen.insert(root.file.canonical.clone());
     loader.file(root, diags);
     loader.out
@@ -147,14 +161,25 @@ fn parse(file: Arc<SourceFile>, diags: Vec<Diagnostic>, opts: LoadOptions) -> Pa
     Parsed { file, diags: file_diags.into_vec(), items }
 }
 
-/// The file an include directive names: its name as diagnostics show it,
-/// and its path.
-fn include_target(from: &SourceFile, rel: &str) -> (String, PathBuf) {
+/// The file an include directive names.
+struct Target {
+    /// Its name as diagnostics show it.
+    name: String,
+    /// Where it is read from.
+    path: PathBuf,
+    /// Its identity: the path with links and `..` resolved. Two spellings
+    /// of one file (`a.json`, `x/../a.json`) are one file, read once.
+    canonical: PathBuf,
+}
+
+fn include_target(from: &SourceFile, rel: &str) -> Target {
     let name = Path::new(&from.name).parent().unwrap_or(Path::new("")).join(rel).to_string_lossy().into_owned();
-    (name, from.dir().join(rel))
+    let path = from.dir().join(rel);
+    Target { name, canonical: canonical(&path), path }
 }
 
 /// The well-formed include directives of a parsed file.
+#[cfg(feature = "rayon")]
 fn includes(parsed: &Parsed) -> impl Iterator<Item = &str> {
     parsed.items.iter().filter_map(|item| match item {
         ParsedItem::Expr(Value { kind: ValueKind::Object(obj), .. }) if obj.len() == 1 => obj.get("include")?.as_str(),
@@ -168,38 +193,52 @@ fn includes(parsed: &Parsed) -> impl Iterator<Item = &str> {
 /// soon as it is parsed, not level by level: QEMU's largest file
 /// (`block-core.json`) sits a level below the root's includes, and would
 /// otherwise be parsed alone after all of them.
-fn read_ahead(root: &Parsed, opts: LoadOptions) -> HashMap<String, std::io::Result<Parsed>> {
-    let ahead = Ahead { opts, queued: Mutex::new(HashSet::new()), done: Mutex::new(HashMap::new()) };
+#[cfg(feature = "rayon")]
+fn read_ahead(root: &Parsed, opts: LoadOptions) -> HashMap<PathBuf, std::io::Result<Parsed>> {
+    let queued = Mutex::new([root.file.canonical.clone()].into_iter().collect());
+    let ahead = Ahead { opts, queued, done: Mutex::new(HashMap::new()) };
     rayon::scope(|s| {
-        for (name, path) in includes(root).map(|rel| include_target(&root.file, rel)) {
-            ahead.read(s, name, path);
+        for target in includes(root).map(|rel| include_target(&root.file, rel)) {
+            ahead.read(s, target, 1);
         }
     });
     ahead.done.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The files [`read_ahead`] has queued and those it has parsed.
-struct Ahead {
-    opts: LoadOptions,
-    queued: Mutex<HashSet<String>>,
-    done: Mutex<HashMap<String, std::io::Result<Parsed>>>,
+/// Without rayon nothing is read ahead: the walk reads each file when it
+/// reaches it.
+#[cfg(not(feature = "rayon"))]
+fn read_ahead(_root: &Parsed, _opts: LoadOptions) -> HashMap<PathBuf, std::io::Result<Parsed>> {
+    HashMap::new()
 }
 
+/// The files [`read_ahead`] has queued and those it has parsed.
+#[cfg(feature = "rayon")]
+struct Ahead {
+    opts: LoadOptions,
+    /// Canonical paths.
+    queued: Mutex<HashSet<PathBuf>>,
+    done: Mutex<HashMap<PathBuf, std::io::Result<Parsed>>>,
+}
+
+#[cfg(feature = "rayon")]
 impl Ahead {
-    /// Reads and parses `name` (unless already queued) as a task of `s`,
-    /// then its includes.
-    fn read<'s>(&'s self, s: &rayon::Scope<'s>, name: String, path: PathBuf) {
-        if !self.queued.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone()) {
+    /// Reads and parses `target` (unless already queued, or deeper than
+    /// includes may go) as a task of `s`, then its includes.
+    fn read<'s>(&'s self, s: &rayon::Scope<'s>, target: Target, depth: usize) {
+        if depth > MAX_INCLUDE_DEPTH
+            || !self.queued.lock().unwrap_or_else(PoisonError::into_inner).insert(target.canonical.clone())
+        {
             return;
         }
         s.spawn(move |s| {
-            let parsed = read_and_parse(name.clone(), path, self.opts);
+            let parsed = read_and_parse(target.name, target.path, self.opts);
             if let Ok(p) = &parsed {
-                for (name, path) in includes(p).map(|rel| include_target(&p.file, rel)) {
-                    self.read(s, name, path);
+                for next in includes(p).map(|rel| include_target(&p.file, rel)) {
+                    self.read(s, next, depth + 1);
                 }
             }
-            self.done.lock().unwrap_or_else(PoisonError::into_inner).insert(name, parsed);
+            self.done.lock().unwrap_or_else(PoisonError::into_inner).insert(target.canonical, parsed);
         });
     }
 }
@@ -233,8 +272,11 @@ struct Loader {
     opts: LoadOptions,
     out: Loaded,
     seen: HashSet<PathBuf>,
-    /// Files read ahead, by name; each is taken when the walk reaches it.
-    ahead: HashMap<String, std::io::Result<Parsed>>,
+    /// Files read ahead, by canonical path; each is taken when the walk
+    /// reaches it.
+    ahead: HashMap<PathBuf, std::io::Result<Parsed>>,
+    /// How deep in includes the walk is.
+    depth: usize,
 }
 
 impl Loader {
@@ -244,14 +286,18 @@ impl Loader {
         let syntax_failed = file_diags.iter().any(Diagnostic::is_error) && items.is_empty();
         diags.extend(file_diags);
         if syntax_failed {
+            self.out.incomplete = true;
             return;
         }
         let mut pending: Option<Arc<Doc>> = None;
+        // The block before the next expression had an error.
+        let mut pending_failed = false;
         for item in items {
             let expr = match item {
                 ParsedItem::Doc(doc, doc_diags) => {
                     reject_pending(pending.take(), diags);
                     diags.extend(doc_diags);
+                    pending_failed = doc.is_none();
                     if let Some(doc) = doc {
                         self.out.docs.push(doc.clone());
                         pending = Some(doc);
@@ -260,6 +306,7 @@ impl Loader {
                 }
                 ParsedItem::Expr(expr) => expr,
             };
+            let doc_failed = std::mem::take(&mut pending_failed);
             let ValueKind::Object(obj) = &expr.kind else {
                 diags.push(Diagnostic::error(expr.span.clone(), "top-level expression must be an object"));
                 pending = None;
@@ -269,10 +316,12 @@ impl Loader {
                 reject_pending(pending.take(), diags);
                 if obj.len() != 1 {
                     diags.push(Diagnostic::error(expr.span.clone(), "invalid 'include' directive"));
+                    self.out.incomplete = true;
                     continue;
                 }
                 let Some(rel) = inc.as_str() else {
                     diags.push(Diagnostic::error(expr.span.clone(), "value of 'include' must be a string"));
+                    self.out.incomplete = true;
                     continue;
                 };
                 self.include(&file, rel, &expr.span, diags);
@@ -293,43 +342,57 @@ impl Loader {
                 }
             } else {
                 let doc = pending.take();
-                if let Some(d) = &doc {
-                    if d.symbol.is_none() {
-                        diags.push(Diagnostic::error(d.span.clone(), "definition documentation required"));
-                    }
+                let free_form = doc.as_ref().filter(|d| d.symbol.is_none());
+                if let Some(d) = free_form {
+                    diags.push(Diagnostic::error(d.span.clone(), "definition documentation required"));
                 }
-                self.out.entries.push(Entry::Definition { expr, doc: doc.filter(|d| d.symbol.is_some()) });
+                let doc_failed = doc_failed || free_form.is_some();
+                self.out.entries.push(Entry::Definition { expr, doc: doc.filter(|d| d.symbol.is_some()), doc_failed });
             }
         }
         reject_pending(pending, diags);
     }
 
     fn include(&mut self, from: &Arc<SourceFile>, rel: &str, span: &Span, diags: &mut Diagnostics) {
-        let (name, path) = include_target(from, rel);
+        let Target { name, path, canonical } = include_target(from, rel);
         self.out.entries.push(Entry::Include { name: name.clone(), span: span.clone() });
-        let canon = canonical(&path);
         let mut at = Some(from.clone());
         while let Some(f) = at {
-            if f.canonical == canon {
+            if f.canonical == canonical {
                 diags.push(Diagnostic::error(span.clone(), format!("inclusion loop for {rel}")));
                 return;
             }
             at = f.included_from().map(|s| s.file.clone());
         }
-        if !self.seen.insert(canon) {
+        if self.depth >= MAX_INCLUDE_DEPTH {
+            let msg = format!("can't include '{rel}': includes nest deeper than {MAX_INCLUDE_DEPTH} levels");
+            diags.push(Diagnostic::error(span.clone(), msg));
+            self.out.incomplete = true;
             return;
         }
-        let parsed = match self.ahead.remove(&name) {
+        if !self.seen.insert(canonical.clone()) {
+            return;
+        }
+        let parsed = match self.ahead.remove(&canonical) {
+            // Read ahead under another spelling (whichever thread came
+            // first): read again, so that diagnostics name the file as the
+            // walk first meets it, the same in every run.
+            Some(Ok(p)) if p.file.name != name => read_and_parse(name, path, self.opts),
             Some(p) => p,
             None => read_and_parse(name, path, self.opts),
         };
         match parsed {
             Ok(parsed) => {
                 parsed.file.set_included_from(span.clone());
+                self.depth += 1;
                 self.file(parsed, diags);
+                self.depth -= 1;
             }
-            Err(e) => diags
-                .push(Diagnostic::error(span.clone(), format!("can't read include file '{rel}': {}", io_reason(&e)))),
+            Err(e) => {
+                let msg = format!("can't read include file '{rel}': {}", io_reason(&e));
+                diags.push(Diagnostic::error(span.clone(), msg));
+                self.out.incomplete = true;
+            }
         }
     }
 

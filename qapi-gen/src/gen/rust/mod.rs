@@ -178,21 +178,26 @@ pub enum GenError {
 /// lines. The schema's entities are generated and formatted in parallel
 /// chunks; the output does not depend on how they are split.
 pub fn generate(schema: &Schema, opts: &Options) -> Result<String, GenError> {
-    use rayon::prelude::*;
     let cx = Cx::new(schema, opts)?;
     let n = schema.entities().len();
-    // Many small chunks: entities differ widely in size, and the last
-    // chunk to finish sets the time (16 a thread measured ~1 ms faster
-    // than 4 on QEMU 10.2).
-    let chunks = rayon::current_num_threads().max(1) * 16;
-    let size = n.div_ceil(chunks).max(1);
-    let ranges: Vec<(usize, usize)> = (0..n).step_by(size).map(|s| (s, (s + size).min(n))).collect();
-    // The trailing items (the introspection above all) go alongside the
-    // entities' chunks rather than after them.
-    let (entities, trailing) = rayon::join(
-        || ranges.into_par_iter().map(|(start, end)| cx.entity_items(start, end)).collect::<Result<Vec<_>, _>>(),
-        || cx.trailing_items(),
-    );
+    #[cfg(feature = "rayon")]
+    let (entities, trailing) = {
+        use rayon::prelude::*;
+        // Many small chunks: entities differ widely in size, and the last
+        // chunk to finish sets the time (16 a thread measured ~1 ms faster
+        // than 4 on QEMU 10.2).
+        let chunks = rayon::current_num_threads().max(1) * 16;
+        let size = n.div_ceil(chunks).max(1);
+        let ranges: Vec<(usize, usize)> = (0..n).step_by(size).map(|s| (s, (s + size).min(n))).collect();
+        // The trailing items (the introspection above all) go alongside the
+        // entities' chunks rather than after them.
+        rayon::join(
+            || ranges.into_par_iter().map(|(start, end)| cx.entity_items(start, end)).collect::<Result<Vec<_>, _>>(),
+            || cx.trailing_items(),
+        )
+    };
+    #[cfg(not(feature = "rayon"))]
+    let (entities, trailing) = (cx.entity_items(0, n).map(|e| vec![e]), cx.trailing_items());
     let mut parts = vec![cx.prelude()];
     parts.extend(entities?);
     parts.push(trailing?);

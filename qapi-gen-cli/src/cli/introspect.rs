@@ -30,6 +30,10 @@ pub struct Args {
     /// A defined configuration symbol, e.g. CONFIG_VNC (repeatable).
     #[arg(long = "define", value_name = "NAME")]
     pub defines: Vec<String>,
+    /// Describe only this command or event (repeatable, or comma-separated) and the types it
+    /// reaches.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 impl Args {
@@ -49,11 +53,18 @@ pub fn run(args: &Args) -> ExitCode {
         eprintln!("qapi-gen: --define has no effect with --conditions all-true");
         return ExitCode::from(2);
     }
-    let checked = match args.input.load() {
+    let checked = match args.input.load_to_generate() {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let value = introspect(&checked.schema, &args.options());
+    let schema = match checked.schema.only(&args.only) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("qapi-gen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let value = introspect(&schema, &args.options());
     let text = match serde_json::to_string_pretty(&value) {
         Ok(t) => t,
         Err(e) => {

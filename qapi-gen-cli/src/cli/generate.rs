@@ -10,8 +10,7 @@ use qapi_gen::builder::write_if_changed;
 use qapi_gen::gen::rust::{CondPolicy, Mode};
 use qapi_gen::{BuildError, Builder, DocStyle};
 
-use super::check::StyleArg;
-use super::report::report;
+use super::report::{report, report_generating};
 
 /// Which side of QMP the code is for.
 #[derive(Clone, Copy, ValueEnum)]
@@ -66,6 +65,10 @@ pub struct Args {
     /// bypasses serde (faster on QMP replies, more code to compile).
     #[arg(long)]
     pub json_codec: bool,
+    /// Generate only this command or event (wire name; repeatable, or comma-separated) and the
+    /// types it reaches, instead of the whole schema.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub only: Vec<String>,
     /// Write nothing: exit 0 when OUT is what the schema generates, 1 when it is stale.
     #[arg(long, requires = "output")]
     pub check: bool,
@@ -91,10 +94,8 @@ impl Args {
         .runtime_path(self.runtime_path.clone())
         .unmask_introspection(self.unmask_introspection)
         .json_codec(self.json_codec)
-        .doc_style(match self.input.doc_style {
-            StyleArg::Error => DocStyle::Error,
-            StyleArg::Warn => DocStyle::Warn,
-        });
+        .only(self.only.iter().cloned())
+        .doc_style(self.input.doc_style_or(DocStyle::Warn));
         Ok(b)
     }
 }
@@ -120,7 +121,7 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    report(&rendered.warnings);
+    report_generating(&args.input.file, &rendered.warnings);
     let code = rendered.source;
     match (&args.output, args.check) {
         (Some(out), true) => check(out, &code),

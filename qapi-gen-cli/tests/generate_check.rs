@@ -4,37 +4,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-/// The `qapi-gen` binary of this workspace, up to date.
-fn qapi_gen() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // This test runs from target/<profile>/deps/; binaries sit one up.
-        let exe = std::env::current_exe().expect("test executable path");
-        let dir = exe.parent().and_then(Path::parent).expect("target directory");
-        let bin = dir.join(format!("qapi-gen{}", std::env::consts::EXE_SUFFIX));
-        // `cargo test -p qapi-tests` does not rebuild it: ask Cargo (a
-        // no-op when it is fresh, as under `cargo test --workspace`).
-        if let Some(cargo) = std::env::var_os("CARGO") {
-            let mut build = Command::new(cargo);
-            build.args(["build", "--quiet", "-p", "qapi-gen", "--bin", "qapi-gen"]);
-            match dir.file_name().and_then(|n| n.to_str()) {
-                Some("debug") | None => {}
-                Some(profile) => {
-                    build.args(["--profile", profile]);
-                }
-            }
-            let status = build.status().expect("cargo runs");
-            assert!(status.success(), "building qapi-gen failed");
-        }
-        assert!(bin.exists(), "qapi-gen is not at {}", bin.display());
-        bin
-    })
+fn qapi_gen() -> &'static str {
+    env!("CARGO_BIN_EXE_qapi-gen")
 }
 
 fn schema() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/commands.json")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/commands.json")
 }
 
 fn generate(args: &[&str], out: &Path) -> Output {
@@ -121,4 +97,25 @@ fn unmask_introspection_keeps_type_names() {
     assert!(read(&unmasked).contains(entry), "no unmasked query-status entry");
     assert!(!read(&masked).contains(entry) && read(&masked).contains(r#""name":"query-status""#));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn only_generates_the_commands_asked_for() {
+    let run = |args: &[&str]| {
+        let o = Command::new(qapi_gen()).arg("generate").arg(schema()).args(args).output().expect("qapi-gen runs");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["--only", "query-status"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("\"query-status\"") && !out.contains("\"set-speed\""), "{out}");
+    let (code, out, _) = run(&["--only", "query-status,set-speed"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"query-status\"") && out.contains("\"set-speed\""), "{out}");
+    let (code, _, err) = run(&["--only", "query-status", "--only", "nope"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("'nope' is not a command or event"), "{err}");
 }

@@ -1,6 +1,7 @@
 //! QEMU's own front-end test cases and real schemas, run through the
 //! `qapi-gen` binary by `../shared/conformance/qapi-conformance`.
 
+#[path = "../../qapi-gen/tests/common/mod.rs"]
 mod common;
 
 use std::process::Command;

@@ -65,8 +65,8 @@ pub struct Args {
 /// Compares the schemas and prints the report; see [`AFTER_HELP`] for the
 /// exit status.
 pub fn run(args: &Args) -> ExitCode {
-    let old_input = Input { file: args.old.clone(), doc_style: args.doc_style };
-    let new_input = Input { file: args.new.clone(), doc_style: args.doc_style };
+    let old_input = Input { file: args.old.clone(), doc_style: Some(args.doc_style) };
+    let new_input = Input { file: args.new.clone(), doc_style: Some(args.doc_style) };
     let old = match load_quiet(&old_input) {
         Ok(out) => out,
         Err(code) => return code,

@@ -19,6 +19,17 @@ pub fn report(diags: &[Diagnostic]) {
     }
 }
 
+/// Prints the diagnostics of a schema being generated from: those that
+/// are errors, and warnings other than documentation style ones, in full;
+/// documentation style warnings counted in one line.
+pub fn report_generating(schema: &std::path::Path, diags: &[Diagnostic]) {
+    if let Some(summary) = qapi_gen::builder::doc_style_summary(schema, diags) {
+        eprintln!("{summary}");
+    }
+    let listed: Vec<Diagnostic> = diags.iter().filter(|d| d.is_error() || !d.doc_style).cloned().collect();
+    report(&listed);
+}
+
 /// Adapts a diagnostic to miette for the source snippet only.
 #[derive(Debug)]
 struct Snippet<'a>(&'a Diagnostic);
