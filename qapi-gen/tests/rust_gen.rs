@@ -155,13 +155,14 @@ fn recursion_is_boxed_once() {
 #[test]
 fn runtime_path_and_cfg_key_are_checked() {
     let schema = "{ 'struct': 'Point', 'data': { 'x': 'int', '*y': { 'type': 'str', 'if': 'CONFIG_Y' } } }";
-    for bad in ["", "a b", "crate::", "a-b::c", "::"] {
+    // A keyword is no path segment or cfg key.
+    for bad in ["", "a b", "crate::", "a-b::c", "::", "a::fn"] {
         let opts = Options { runtime_path: bad.into(), ..Options::default() };
         assert_eq!(gen_str(schema, &opts), Err(GenError::RuntimePath(bad.into())), "{bad:?}");
     }
     let opts = Options { runtime_path: " crate :: rt ".into(), ..Options::default() };
     assert!(gen_str(schema, &opts).unwrap().contains("use crate::rt as qapi_rt_;"));
-    for bad in ["", "a = b", "x\"", "_"] {
+    for bad in ["", "a = b", "x\"", "_", "fn"] {
         let opts = Options { cond: CondPolicy::Cfg, cfg_key: bad.into(), ..Options::default() };
         assert_eq!(gen_str(schema, &opts), Err(GenError::CfgKey(bad.into())), "{bad:?}");
     }
