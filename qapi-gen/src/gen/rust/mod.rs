@@ -244,11 +244,14 @@ fn formatted_parts(cx: &Cx<'_>) -> Result<Vec<String>, GenError> {
     // The trailing items (the introspection above all) go alongside the
     // entities' chunks rather than after them.
     let (entities, trailing) = rayon::join(
-        || ranges.into_par_iter().map(|(start, end)| format_items(cx.entity_items(start, end)?)).collect(),
+        || {
+            let chunk = |(start, end)| format_items(cx.entity_items(start, end)?);
+            ranges.into_par_iter().map(chunk).collect::<Result<Vec<String>, GenError>>()
+        },
         || format_items(cx.trailing_items()?),
     );
     let mut parts = vec![format_items(cx.prelude())?];
-    parts.extend(entities.into_iter().collect::<Result<Vec<_>, _>>()?);
+    parts.extend(entities?);
     parts.push(trailing?);
     Ok(parts)
 }
