@@ -4,6 +4,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
+use super::cond::Deprecation;
 use super::cx::Paths;
 use super::names::{self, Scope};
 use super::{doc, rustdoc, Cx, GenError};
@@ -40,6 +41,7 @@ impl Cx<'_> {
         let mut scope = Scope::new(&e.name);
         let mut branches = Vec::new();
         let mut variants = Vec::new();
+        let mut types_deprecated = false;
         for b in &alt.branches {
             let Some(g) = self.guard(&[b.cond.as_ref(), self.type_cond(b.ty)], self.type_unstable(b.ty)) else {
                 continue;
@@ -58,26 +60,31 @@ impl Cx<'_> {
                 quote!((#held))
             });
             variants.push(quote!(#docs #g #ident #ty,));
+            types_deprecated |= from != From::Null && self.type_deprecated(b.ty);
             branches.push(Branch { ident, guard: g, from, inner: self.ty(b.ty), boxed: self.is_boxed(e.id, b.ty) });
         }
         let docs = rustdoc::attrs(&self.entity_docs(e));
         let dep = self.deprecated(&e.features);
+        let deprecation =
+            Deprecation { itself: self.is_deprecated(&e.features), parts: false, types: types_deprecated };
+        let allow = deprecation.decl();
         let mut out = quote! {
             #docs
             #guard
             #dep
             #[derive(Debug, Clone, PartialEq)]
             #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            #allow
             pub enum #name {
                 #(#variants)*
             }
         };
-        out.extend(self.serialize_impl(&guard, &name, self.alternate_serialize(&branches)));
+        out.extend(self.serialize_impl(&guard, deprecation, &name, self.alternate_serialize(&branches)));
         let expecting = format!("a value of alternate {}", e.name);
         let visit = self.alternate_visit(&name, &branches);
-        out.extend(self.visitor_impl(&guard, &name, &expecting, "deserialize_any", visit));
+        out.extend(self.visitor_impl(&guard, deprecation, &name, &expecting, "deserialize_any", visit));
         if self.opts.json_codec {
-            out.extend(self.codec_via_serde(&name, &guard));
+            out.extend(self.codec_via_serde(&name, &guard, deprecation));
         }
         Ok(out)
     }

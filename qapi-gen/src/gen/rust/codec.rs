@@ -8,6 +8,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
+use super::cond::Deprecation;
 use super::cx::Paths;
 use super::structs::{index, slot, wire_names, Field, Init};
 use super::Cx;
@@ -19,23 +20,32 @@ fn key_text(wire: &str) -> String {
 }
 
 impl Cx<'_> {
-    /// `impl trait_ for name` under `guard`, with `items`.
-    fn codec_impl(&self, guard: &TokenStream, trait_: &str, name: &Ident, items: TokenStream) -> TokenStream {
+    /// `impl trait_ for name` under `guard` and `allow`, with `items`.
+    fn codec_impl(
+        &self,
+        guard: &TokenStream,
+        allow: TokenStream,
+        trait_: &str,
+        name: &Ident,
+        items: TokenStream,
+    ) -> TokenStream {
         let rt = self.paths().rt;
         let trait_ = Ident::new(trait_, proc_macro2::Span::call_site());
         quote! {
             #guard
-            #[allow(deprecated)]
+            #allow
             impl #rt::json::#trait_ for #name {
                 #items
             }
         }
     }
 
-    /// `impl Encode for name` whose `encode` is `body`.
-    fn encode_impl(&self, guard: &TokenStream, name: &Ident, body: TokenStream) -> TokenStream {
+    /// `impl Encode for name` whose `encode` is `body` (which reads no
+    /// member).
+    fn encode_impl(&self, guard: &TokenStream, dep: Deprecation, name: &Ident, body: TokenStream) -> TokenStream {
         self.codec_impl(
             guard,
+            dep.header(),
             "Encode",
             name,
             quote! {
@@ -46,11 +56,12 @@ impl Cx<'_> {
         )
     }
 
-    /// `impl Decode for name` whose `decode` is `body`.
-    fn decode_impl(&self, guard: &TokenStream, name: &Ident, body: TokenStream) -> TokenStream {
+    /// `impl Decode for name` whose `decode` is `body`, with `allow`.
+    fn decode_impl(&self, guard: &TokenStream, allow: TokenStream, name: &Ident, body: TokenStream) -> TokenStream {
         let Paths { rt, result, .. } = self.paths();
         self.codec_impl(
             guard,
+            allow,
             "Decode",
             name,
             quote! {
@@ -62,11 +73,17 @@ impl Cx<'_> {
     }
 
     /// The codec impls of a struct of `fields`.
-    pub(super) fn codec_struct(&self, name: &Ident, guard: &TokenStream, fields: &[Field]) -> TokenStream {
+    pub(super) fn codec_struct(
+        &self,
+        name: &Ident,
+        guard: &TokenStream,
+        dep: Deprecation,
+        fields: &[Field],
+    ) -> TokenStream {
         let rt = self.paths().rt;
-        let mut out = self.encode_impl(guard, name, quote!(#rt::json::encode_object(self, out)));
-        out.extend(self.codec_impl(guard, "EncodeMembers", name, self.encode_members(fields)));
-        out.extend(self.decode_impl(guard, name, self.decode_struct(name, fields)));
+        let mut out = self.encode_impl(guard, dep, name, quote!(#rt::json::encode_object(self, out)));
+        out.extend(self.codec_impl(guard, dep.body(), "EncodeMembers", name, self.encode_members(fields)));
+        out.extend(self.decode_impl(guard, dep.body(), name, self.decode_struct(name, fields)));
         out
     }
 
@@ -140,23 +157,34 @@ impl Cx<'_> {
 
     /// The codec impls of an enum; `fallback` is the variant keeping
     /// unknown values (client mode).
-    pub(super) fn codec_enum(&self, name: &Ident, guard: &TokenStream, fallback: Option<&Ident>) -> TokenStream {
+    pub(super) fn codec_enum(
+        &self,
+        name: &Ident,
+        guard: &TokenStream,
+        dep: Deprecation,
+        fallback: Option<&Ident>,
+    ) -> TokenStream {
         let Paths { rt, option, .. } = self.paths();
         let keep = match fallback {
             Some(f) => quote!(#option::Some(Self::#f)),
             None => quote!(#option::None),
         };
-        let mut out = self.encode_impl(guard, name, quote!(#rt::json::write_str(out, self.as_str())));
-        out.extend(self.decode_impl(guard, name, quote!(#rt::json::read_enum(r, Self::from_wire, #keep))));
+        let mut out = self.encode_impl(guard, dep, name, quote!(#rt::json::write_str(out, self.as_str())));
+        out.extend(self.decode_impl(
+            guard,
+            dep.header(),
+            name,
+            quote!(#rt::json::read_enum(r, Self::from_wire, #keep)),
+        ));
         out
     }
 
     /// The codec impls of a type whose serde impls do the work (unions,
     /// alternates).
-    pub(super) fn codec_via_serde(&self, name: &Ident, guard: &TokenStream) -> TokenStream {
+    pub(super) fn codec_via_serde(&self, name: &Ident, guard: &TokenStream, dep: Deprecation) -> TokenStream {
         let rt = self.paths().rt;
-        let mut out = self.encode_impl(guard, name, quote!(#rt::json::write_serde(out, self)));
-        out.extend(self.decode_impl(guard, name, quote!(#rt::json::read_serde(r))));
+        let mut out = self.encode_impl(guard, dep, name, quote!(#rt::json::write_serde(out, self)));
+        out.extend(self.decode_impl(guard, dep.header(), name, quote!(#rt::json::read_serde(r))));
         out
     }
 }

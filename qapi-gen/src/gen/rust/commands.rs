@@ -5,6 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::cond::allow_deprecated;
 use super::cx::{Owner, Paths};
 use super::structs::Head;
 use super::{doc, rustdoc, Cx, GenError};
@@ -32,6 +33,23 @@ impl Cx<'_> {
         }
     }
 
+    /// The arguments type of a command written in place (not a named
+    /// type).
+    fn implicit_args(&self, c: &Command) -> Option<crate::model::EntityId> {
+        c.arg_type.filter(|a| matches!(self.owners.get(a), Some(Owner::Command(_))))
+    }
+
+    /// Whether a command's arguments or return type are deprecated
+    /// (arguments written in place are as deprecated as the command).
+    pub(super) fn command_types_deprecated(&self, e: &Entity, c: &Command) -> bool {
+        let args = match c.arg_type {
+            Some(_) if self.implicit_args(c).is_some() => self.is_deprecated(&e.features),
+            Some(a) => self.type_deprecated(a),
+            None => false,
+        };
+        args || c.ret_type.is_some_and(|r| self.type_deprecated(r))
+    }
+
     /// The flags of a command, as a `CommandFlags` value.
     pub(super) fn flags(&self, c: &Command) -> TokenStream {
         let rt = self.paths().rt;
@@ -56,6 +74,7 @@ impl Cx<'_> {
         let docs = rustdoc::attrs(&self.entity_docs(e));
         let wire = &e.name;
         let (flags, args, returns) = (self.flags(c), self.args_ty(c), self.returns_ty(c));
+        let allow = allow_deprecated(self.is_deprecated(&e.features) || self.command_types_deprecated(e, c));
         out.extend(quote! {
             #docs
             #guard
@@ -64,7 +83,7 @@ impl Cx<'_> {
             pub struct #name;
 
             #guard
-            #[allow(deprecated)]
+            #allow
             impl #rt::Command for #name {
                 const NAME: &'static str = #wire;
                 const FLAGS: #rt::CommandFlags = #flags;
@@ -84,7 +103,7 @@ impl Cx<'_> {
         guard: &TokenStream,
         dep: &TokenStream,
     ) -> Result<TokenStream, GenError> {
-        let Some(a) = c.arg_type.filter(|a| matches!(self.owners.get(a), Some(Owner::Command(_)))) else {
+        let Some(a) = self.implicit_args(c) else {
             return Ok(TokenStream::new());
         };
         let ae = &self.schema[a];
@@ -94,7 +113,7 @@ impl Cx<'_> {
             docs.push(String::new());
             docs.push(format!("*Since: {}*", doc::prose(&since)));
         }
-        let head = Head { guard: guard.clone(), docs, dep: dep.clone() };
+        let head = Head { guard: guard.clone(), docs, dep: dep.clone(), deprecated: self.is_deprecated(&e.features) };
         // The members are documented with the command.
         let mut item_entity = ae.clone();
         item_entity.doc = e.doc.clone();

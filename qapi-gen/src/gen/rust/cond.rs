@@ -11,7 +11,61 @@ use quote::quote;
 use super::{CondPolicy, Cx};
 use crate::model::{Cond, Entity, EntityId, EntityKind, Feature, Member};
 
+/// Where generated code touches something deprecated, so that
+/// `#[allow(deprecated)]` goes on exactly the items the compiler would
+/// warn about: declaring a deprecated item does not warn; naming it,
+/// reading its fields or matching its variants does (derives aside).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Deprecation {
+    /// The type (command, event) itself.
+    pub itself: bool,
+    /// One of its members, values or branches.
+    pub parts: bool,
+    /// A type its declaration names (a member's or branch's type).
+    pub types: bool,
+}
+
+impl Deprecation {
+    /// For the declaration, which names the types.
+    pub(super) fn decl(self) -> TokenStream {
+        allow_deprecated(self.types)
+    }
+
+    /// For an impl that names only the type.
+    pub(super) fn header(self) -> TokenStream {
+        allow_deprecated(self.itself)
+    }
+
+    /// For an impl that reads the members, values or branches.
+    pub(super) fn body(self) -> TokenStream {
+        allow_deprecated(self.itself || self.parts || self.types)
+    }
+}
+
+/// `#[allow(deprecated)]` when `touches`, nothing otherwise.
+pub(super) fn allow_deprecated(touches: bool) -> TokenStream {
+    if touches {
+        quote!(#[allow(deprecated)])
+    } else {
+        TokenStream::new()
+    }
+}
+
 impl Cx<'_> {
+    /// `features` include `deprecated`, and its condition can hold.
+    pub(super) fn is_deprecated(&self, features: &[Feature]) -> bool {
+        self.has_feature(features, "deprecated")
+    }
+
+    /// Type `id` is deprecated (an array if its element is).
+    pub(super) fn type_deprecated(&self, id: EntityId) -> bool {
+        let e = &self.schema[id];
+        match &e.kind {
+            EntityKind::Array(a) => self.type_deprecated(a.element),
+            _ => self.is_deprecated(&e.features),
+        }
+    }
+
     /// The condition of type `id` (an array's is its element's).
     pub(super) fn type_cond(&self, id: EntityId) -> Option<&Cond> {
         let e = &self.schema[id];

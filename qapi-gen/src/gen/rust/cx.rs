@@ -193,18 +193,19 @@ impl<'a> Cx<'a> {
 
     // ---- paths and types ------------------------------------------------
 
-    /// The paths generated code names most often: short private names
-    /// the prelude imports, instead of a full path each time. They end in
-    /// `_`, which no converted QAPI name does, and they are renamed
-    /// imports, so neither QAPI types like `String` nor the including
-    /// module's own imports get in their way.
+    /// The paths generated code names most often, in full (as prost
+    /// writes them): generated code needs nothing from the module that
+    /// includes it, and neither QAPI types like `String` nor the module's
+    /// own items get in their way. (Derives name their macros bare:
+    /// derive macros live in the macro namespace, where no generated item
+    /// goes, so a QAPI type called `Debug` does not shadow them.)
     pub(super) fn paths(&self) -> Paths {
-        Paths { rt: quote!(qapi_rt_), option: quote!(Option_), result: quote!(Result_), string: quote!(String_) }
-    }
-
-    /// The runtime crate's path as the options give it.
-    fn runtime_path(&self) -> TokenStream {
-        names::path(&self.rt_path)
+        Paths {
+            rt: names::path(&self.rt_path),
+            option: quote!(::core::option::Option),
+            result: quote!(::core::result::Result),
+            string: quote!(::std::string::String),
+        }
     }
 
     /// The Rust type of values of type `id`.
@@ -247,24 +248,6 @@ impl<'a> Cx<'a> {
     }
 
     // ---- the module's items ----------------------------------------------
-
-    /// The imports of the short names of [`Cx::paths`]. Derives name their
-    /// macros bare (`derive(Debug)`): derive macros live in the macro
-    /// namespace, where no generated item goes, so a QAPI type called
-    /// `Debug` does not shadow them.
-    pub(super) fn prelude(&self) -> TokenStream {
-        let runtime = self.runtime_path();
-        quote! {
-            #[allow(unused_imports)]
-            use ::core::option::Option as Option_;
-            #[allow(unused_imports)]
-            use ::core::result::Result as Result_;
-            #[allow(unused_imports)]
-            use ::std::string::String as String_;
-            #[allow(unused_imports)]
-            use #runtime as qapi_rt_;
-        }
-    }
 
     /// The items for the entities in `start..end`.
     pub(super) fn entity_items(&self, start: usize, end: usize) -> Result<TokenStream, GenError> {

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use super::cond::Deprecation;
 use super::cx::Paths;
 use super::names::{self, Scope};
 use super::{doc, rustdoc, Cx, GenError};
@@ -55,6 +56,11 @@ impl Cx<'_> {
         }
         let docs = rustdoc::attrs(&self.entity_docs(e));
         let dep = self.deprecated(&e.features);
+        let deprecation = Deprecation {
+            itself: self.is_deprecated(&e.features),
+            parts: en.values.iter().any(|v| self.is_deprecated(&v.features)),
+            types: false,
+        };
         let string = self.paths().string;
         let derive = if fallback.is_some() {
             quote!(Debug, Clone, PartialEq, Eq, Hash)
@@ -78,10 +84,10 @@ impl Cx<'_> {
                 #fallback_variant
             }
         };
-        out.extend(self.enum_methods(&guard, &name, &values, fallback.as_ref()));
-        out.extend(self.enum_serde(e, &guard, &name, fallback.as_ref()));
+        out.extend(self.enum_methods(&guard, deprecation, &name, &values, fallback.as_ref()));
+        out.extend(self.enum_serde(e, &guard, deprecation, &name, fallback.as_ref()));
         if self.opts.json_codec {
-            out.extend(self.codec_enum(&name, &guard, fallback.as_ref()));
+            out.extend(self.codec_enum(&name, &guard, deprecation, fallback.as_ref()));
         }
         Ok(out)
     }
@@ -90,6 +96,7 @@ impl Cx<'_> {
     fn enum_methods(
         &self,
         guard: &TokenStream,
+        dep: Deprecation,
         name: &Ident,
         values: &[Value],
         fallback: Option<&Ident>,
@@ -112,9 +119,10 @@ impl Cx<'_> {
                 values.iter().map(|Value { guard, ident, wire }| quote!(#guard #wire => #option::Some(Self::#ident),));
             quote!(match value { #(#arms)* _ => #option::None, })
         };
+        let allow = dep.body();
         quote! {
             #guard
-            #[allow(deprecated)]
+            #allow
             impl #name {
                 /// The wire name of the value.
                 #[inline]
@@ -131,21 +139,31 @@ impl Cx<'_> {
     }
 
     /// `Serialize`, `Deserialize` and `Display` through the wire name.
-    fn enum_serde(&self, e: &Entity, guard: &TokenStream, name: &Ident, fallback: Option<&Ident>) -> TokenStream {
+    fn enum_serde(
+        &self,
+        e: &Entity,
+        guard: &TokenStream,
+        dep: Deprecation,
+        name: &Ident,
+        fallback: Option<&Ident>,
+    ) -> TokenStream {
         let Paths { rt, option, .. } = self.paths();
         let keep = match fallback {
             Some(f) => quote!(#option::Some(Self::#f)),
             None => quote!(#option::None),
         };
         let qapi_name = &e.name;
-        let mut out = self.serialize_impl(guard, name, quote!(serializer.serialize_str(self.as_str())));
+        let mut out = self.serialize_impl(guard, dep, name, quote!(serializer.serialize_str(self.as_str())));
         out.extend(self.deserialize_impl(
             guard,
+            dep.header(),
             name,
             quote!(#rt::types::deserialize_enum(deserializer, #qapi_name, Self::from_wire, #keep)),
         ));
+        let allow = dep.header();
         out.extend(quote! {
             #guard
+            #allow
             impl ::core::fmt::Display for #name {
                 #[inline]
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {

@@ -5,6 +5,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
+use super::cond::{allow_deprecated, Deprecation};
 use super::cx::{Owner, Paths};
 use super::structs::Head;
 use super::{names, rustdoc, Cx, GenError};
@@ -27,16 +28,17 @@ impl Cx<'_> {
         let mut out = self.event_payload_type(e, ev, &guard, &name)?;
         let variant = names::to_ident(&names::ident(&names::camel(&e.name)));
         let wire = &e.name;
+        let allow = allow_deprecated(self.is_deprecated(&e.features));
         out.extend(quote! {
             #guard
-            #[allow(deprecated)]
+            #allow
             impl #rt::Event for #name {
                 const NAME: &'static str = #wire;
                 type Data = Self;
             }
 
             #guard
-            #[allow(deprecated)]
+            #allow
             impl ::core::convert::From<#name> for Event {
                 #[inline]
                 fn from(event: #name) -> Self {
@@ -56,6 +58,7 @@ impl Cx<'_> {
         name: &Ident,
     ) -> Result<TokenStream, GenError> {
         let dep = self.deprecated(&e.features);
+        let deprecated = self.is_deprecated(&e.features);
         let docs = self.entity_docs(e);
         match ev.arg_type {
             Some(a) if matches!(self.owners.get(&a), Some(Owner::Event(_))) => {
@@ -64,21 +67,22 @@ impl Cx<'_> {
                 // The members are documented with the event.
                 let mut item_entity = ae.clone();
                 item_entity.doc = e.doc.clone();
-                let head = Head { guard: guard.clone(), docs, dep };
+                let head = Head { guard: guard.clone(), docs, dep, deprecated };
                 self.struct_item(&item_entity, obj, name, &head)
             }
             Some(a) => {
                 let docs = rustdoc::attrs(&docs);
                 let field = self.ty(a);
+                let allow = allow_deprecated(self.type_deprecated(a));
                 let mut out = quote! {
                     #docs
                     #guard
                     #dep
                     #[derive(Debug, Clone, PartialEq)]
-                    #[allow(deprecated)]
+                    #allow
                     pub struct #name(pub #field);
                 };
-                out.extend(self.newtype_impls(guard, name));
+                out.extend(self.newtype_impls(guard, deprecated, name));
                 Ok(out)
             }
             None => {
@@ -90,7 +94,7 @@ impl Cx<'_> {
                     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
                     pub struct #name {}
                 };
-                out.extend(self.empty_struct_impls(guard, name));
+                out.extend(self.empty_struct_impls(guard, deprecated, name));
                 Ok(out)
             }
         }
@@ -99,12 +103,14 @@ impl Cx<'_> {
     /// `Serialize` and `Deserialize` for the payload of an event whose
     /// data is a named type, as serde's derive makes them for a newtype
     /// struct: JSON has the inner value.
-    fn newtype_impls(&self, guard: &TokenStream, name: &Ident) -> TokenStream {
+    fn newtype_impls(&self, guard: &TokenStream, deprecated: bool, name: &Ident) -> TokenStream {
         let rt = self.paths().rt;
         let lit = name.to_string();
-        let mut out = self.serialize_impl(guard, name, quote!(serializer.serialize_newtype_struct(#lit, &self.0)));
+        let dep = Deprecation { itself: deprecated, ..Deprecation::default() };
+        let mut out = self.serialize_impl(guard, dep, name, quote!(serializer.serialize_newtype_struct(#lit, &self.0)));
         out.extend(self.deserialize_impl(
             guard,
+            dep.header(),
             name,
             quote!(#rt::serde::Deserialize::deserialize(deserializer).map(Self)),
         ));
@@ -144,10 +150,13 @@ impl Cx<'_> {
             quote!(#docs #guard #dep #ident(#payload),)
         });
         let methods = self.event_methods(&events, &fallback);
+        // A deprecated event's payload type and variant are deprecated.
+        let allow = allow_deprecated(events.iter().any(|v| self.is_deprecated(&v.e.features)));
         Ok(quote! {
             /// An event of the schema, or one this side does not know.
             #[derive(Debug, Clone, PartialEq)]
-            #[allow(clippy::large_enum_variant, deprecated)]
+            #[allow(clippy::large_enum_variant)]
+            #allow
             pub enum Event {
                 #(#variants)*
                 /// An event this side does not know: its name and data, as
@@ -160,7 +169,7 @@ impl Cx<'_> {
                 },
             }
 
-            #[allow(deprecated)]
+            #allow
             impl Event {
                 #methods
             }

@@ -5,16 +5,25 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
+use super::cond::Deprecation;
 use super::cx::Paths;
 use super::Cx;
 
 impl Cx<'_> {
-    /// `impl Serialize for name`, whose `serialize` is `body`.
-    pub(super) fn serialize_impl(&self, guard: &TokenStream, name: &Ident, body: TokenStream) -> TokenStream {
+    /// `impl Serialize for name`, whose `serialize` is `body` (which
+    /// reads no member of a deprecated type).
+    pub(super) fn serialize_impl(
+        &self,
+        guard: &TokenStream,
+        dep: Deprecation,
+        name: &Ident,
+        body: TokenStream,
+    ) -> TokenStream {
         let Paths { rt, result, .. } = self.paths();
+        let allow = dep.header();
         quote! {
             #guard
-            #[allow(deprecated)]
+            #allow
             impl #rt::serde::Serialize for #name {
                 fn serialize<S: #rt::serde::Serializer>(
                     &self,
@@ -26,12 +35,19 @@ impl Cx<'_> {
         }
     }
 
-    /// `impl Deserialize for name`, whose `deserialize` is `body`.
-    pub(super) fn deserialize_impl(&self, guard: &TokenStream, name: &Ident, body: TokenStream) -> TokenStream {
+    /// `impl Deserialize for name`, whose `deserialize` is `body`, with
+    /// `allow` (`#[allow(deprecated)]` or nothing).
+    pub(super) fn deserialize_impl(
+        &self,
+        guard: &TokenStream,
+        allow: TokenStream,
+        name: &Ident,
+        body: TokenStream,
+    ) -> TokenStream {
         let Paths { rt, result, .. } = self.paths();
         quote! {
             #guard
-            #[allow(deprecated)]
+            #allow
             impl<'de> #rt::serde::Deserialize<'de> for #name {
                 fn deserialize<D: #rt::serde::Deserializer<'de>>(
                     deserializer: D,
@@ -47,6 +63,7 @@ impl Cx<'_> {
     pub(super) fn visitor_impl(
         &self,
         guard: &TokenStream,
+        dep: Deprecation,
         name: &Ident,
         expecting: &str,
         entry: &str,
@@ -56,6 +73,7 @@ impl Cx<'_> {
         let entry = Ident::new(entry, proc_macro2::Span::call_site());
         self.deserialize_impl(
             guard,
+            dep.body(),
             name,
             quote! {
                 struct Visitor;
@@ -75,10 +93,12 @@ impl Cx<'_> {
     }
 
     /// `impl ObjectMembers for name`, whose `serialize_members` writes
-    /// into `map` with `body` (`uses_map`: `body` names it).
+    /// into `map` with `body` (`uses_map`: `body` names it), with `allow`
+    /// (`#[allow(deprecated)]` or nothing).
     pub(super) fn object_members_impl(
         &self,
         guard: &TokenStream,
+        allow: TokenStream,
         name: &Ident,
         uses_map: bool,
         body: TokenStream,
@@ -87,7 +107,7 @@ impl Cx<'_> {
         let map = if uses_map { quote!(map) } else { quote!(_map) };
         quote! {
             #guard
-            #[allow(deprecated)]
+            #allow
             impl #rt::types::ObjectMembers for #name {
                 fn serialize_members<M: #rt::serde::ser::SerializeMap>(
                     &self,
@@ -104,13 +124,14 @@ impl Cx<'_> {
     pub(super) fn object_serialize_impls(
         &self,
         guard: &TokenStream,
+        dep: Deprecation,
         name: &Ident,
         uses_map: bool,
         body: TokenStream,
     ) -> TokenStream {
         let rt = self.paths().rt;
-        let mut out = self.object_members_impl(guard, name, uses_map, body);
-        out.extend(self.serialize_impl(guard, name, quote!(#rt::types::serialize_object(self, serializer))));
+        let mut out = self.object_members_impl(guard, dep.body(), name, uses_map, body);
+        out.extend(self.serialize_impl(guard, dep, name, quote!(#rt::types::serialize_object(self, serializer))));
         out
     }
 }

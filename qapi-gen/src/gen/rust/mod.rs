@@ -224,14 +224,12 @@ pub fn generate(schema: &Schema, opts: &Options) -> Result<String, GenError> {
 /// As [`generate`].
 pub fn generate_tokens(schema: &Schema, opts: &Options) -> Result<TokenStream, GenError> {
     let cx = Cx::new(schema, opts)?;
-    let mut tokens = cx.prelude();
-    tokens.extend(cx.entity_items(0, schema.entities().len())?);
+    let mut tokens = cx.entity_items(0, schema.entities().len())?;
     tokens.extend(cx.trailing_items()?);
     Ok(tokens)
 }
 
-/// The prelude, the entities' items and the trailing items, formatted,
-/// in chunks (tokens do not cross threads; text does).
+/// The entities' items and the trailing items, formatted, in chunks (tokens do not cross threads; text does).
 #[cfg(feature = "rayon")]
 fn formatted_parts(cx: &Cx<'_>) -> Result<Vec<String>, GenError> {
     use rayon::prelude::*;
@@ -250,20 +248,15 @@ fn formatted_parts(cx: &Cx<'_>) -> Result<Vec<String>, GenError> {
         },
         || format_items(cx.trailing_items()?),
     );
-    let mut parts = vec![format_items(cx.prelude())?];
-    parts.extend(entities?);
+    let mut parts = entities?;
     parts.push(trailing?);
     Ok(parts)
 }
 
-/// The prelude, the entities' items and the trailing items, formatted.
+/// The entities' items and the trailing items, formatted.
 #[cfg(not(feature = "rayon"))]
 fn formatted_parts(cx: &Cx<'_>) -> Result<Vec<String>, GenError> {
-    Ok(vec![
-        format_items(cx.prelude())?,
-        format_items(cx.entity_items(0, cx.entity_count())?)?,
-        format_items(cx.trailing_items()?)?,
-    ])
+    Ok(vec![format_items(cx.entity_items(0, cx.entity_count())?)?, format_items(cx.trailing_items()?)?])
 }
 
 /// Items laid out by prettyplease, each after a blank line.

@@ -5,6 +5,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
+use super::cond::allow_deprecated;
 use super::cx::Paths;
 use super::{names, rustdoc, Cx, GenError};
 use crate::model::{Command, Entity};
@@ -53,11 +54,17 @@ impl Cx<'_> {
         let commands_fn = self.dispatcher_commands(&commands);
         let dispatch_fn = self.dispatcher_dispatch(&commands);
         let rt = self.paths().rt;
+        // The trait names the commands' types; the dispatcher also calls
+        // the deprecated commands' methods.
+        let types_deprecated = commands.iter().any(|m| self.command_types_deprecated(m.e, m.c));
+        let trait_allow = allow_deprecated(types_deprecated);
+        let dispatcher_allow =
+            allow_deprecated(types_deprecated || commands.iter().any(|m| self.is_deprecated(&m.e.features)));
         Ok(quote! {
             /// The schema's commands as a server implements them: one method
             /// per command. A method not implemented answers
             /// `CommandNotFound`, so a server implements what it supports.
-            #[allow(deprecated)]
+            #trait_allow
             pub trait CommandServer: ::core::marker::Send + ::core::marker::Sync + 'static {
                 #(#methods)*
             }
@@ -68,7 +75,7 @@ impl Cx<'_> {
             #[derive(Debug, Clone, Default)]
             pub struct CommandDispatcher<S>(pub S);
 
-            #[allow(deprecated)]
+            #dispatcher_allow
             impl<S: CommandServer> #rt::dispatch::Dispatcher for CommandDispatcher<S> {
                 #commands_fn
                 #dispatch_fn

@@ -7,6 +7,7 @@
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
+use super::cond::Deprecation;
 use super::cx::Paths;
 use super::names::{self, Scope};
 use super::{rustdoc, Cx, GenError};
@@ -27,6 +28,10 @@ pub(super) struct Field {
     pub guard: TokenStream,
     pub docs: Vec<String>,
     pub dep: TokenStream,
+    /// The member is deprecated.
+    pub deprecated: bool,
+    /// Its type is deprecated.
+    pub ty_deprecated: bool,
 }
 
 /// What comes before a type item: its `#[cfg]` (empty when
@@ -35,6 +40,8 @@ pub(super) struct Head {
     pub guard: TokenStream,
     pub docs: Vec<String>,
     pub dep: TokenStream,
+    /// The item is deprecated.
+    pub deprecated: bool,
 }
 
 /// How a struct literal's field gets its value from slot `i`.
@@ -62,7 +69,12 @@ pub(super) fn index(i: usize) -> Literal {
 impl Cx<'_> {
     pub(super) fn object_type(&self, e: &Entity, obj: &ObjectType) -> Result<TokenStream, GenError> {
         let Some(guard) = self.type_guard(e.id) else { return Ok(TokenStream::new()) };
-        let head = Head { guard, docs: self.entity_docs(e), dep: self.deprecated(&e.features) };
+        let head = Head {
+            guard,
+            docs: self.entity_docs(e),
+            dep: self.deprecated(&e.features),
+            deprecated: self.is_deprecated(&e.features),
+        };
         if obj.is_union() {
             return self.union(e, obj, &head);
         }
@@ -92,6 +104,8 @@ impl Cx<'_> {
                 guard,
                 docs: self.member_docs(m, since),
                 dep: self.deprecated(&m.features),
+                deprecated: self.is_deprecated(&m.features),
+                ty_deprecated: self.type_deprecated(m.ty),
             });
         }
         Ok(out)
@@ -115,6 +129,7 @@ impl Cx<'_> {
     /// the fields.
     fn struct_decl(&self, name: &Ident, head: &Head, fields: &[Field], extra: TokenStream) -> TokenStream {
         let Head { guard, dep, .. } = head;
+        let allow = struct_deprecation(head, fields).decl();
         let docs = rustdoc::attrs(&head.docs);
         let derive = if fields.iter().all(|f| f.optional) {
             quote!(Debug, Clone, PartialEq, Default)
@@ -127,7 +142,7 @@ impl Cx<'_> {
             #guard
             #dep
             #[derive(#derive)]
-            #[allow(deprecated)]
+            #allow
             pub struct #name {
                 #(#fields)*
                 #extra
@@ -145,12 +160,14 @@ impl Cx<'_> {
     ) -> Result<TokenStream, GenError> {
         let fields = self.all_fields(e, obj, &mut Scope::new(&e.name))?;
         let guard = &head.guard;
+        let dep = struct_deprecation(head, &fields);
         let result = self.paths().result;
         let mut out = self.struct_decl(name, head, &fields, TokenStream::new());
         let configured = fields.iter().any(|f| !f.guard.is_empty()).then(|| quote!(let _ = &map;));
         let entries = self.serialize_fields(&fields);
         out.extend(self.object_serialize_impls(
             guard,
+            dep,
             name,
             !fields.is_empty(),
             quote! {
@@ -159,10 +176,10 @@ impl Cx<'_> {
                 #result::Ok(())
             },
         ));
-        out.extend(self.struct_deserialize(name, guard, &fields));
-        out.extend(self.accessors(name, guard, &fields));
+        out.extend(self.struct_deserialize(name, guard, dep, &fields));
+        out.extend(self.accessors(name, guard, dep, &fields));
         if self.opts.json_codec {
-            out.extend(self.codec_struct(name, guard, &fields));
+            out.extend(self.codec_struct(name, guard, dep, &fields));
         }
         Ok(out)
     }
@@ -187,7 +204,13 @@ impl Cx<'_> {
     }
 
     /// `has_m()` / `set_m()` for the optional fields.
-    pub(super) fn accessors(&self, name: &Ident, guard: &TokenStream, fields: &[Field]) -> TokenStream {
+    pub(super) fn accessors(
+        &self,
+        name: &Ident,
+        guard: &TokenStream,
+        dep: Deprecation,
+        fields: &[Field],
+    ) -> TokenStream {
         if !fields.iter().any(|f| f.optional) {
             return TokenStream::new();
         }
@@ -218,9 +241,10 @@ impl Cx<'_> {
                 }
             }
         });
+        let allow = dep.body();
         quote! {
             #guard
-            #[allow(deprecated)]
+            #allow
             impl #name {
                 #(#methods)*
             }
@@ -229,10 +253,11 @@ impl Cx<'_> {
 
     /// The serde impls of a struct without members (the payload of an
     /// event without data), as [`Cx::struct_item`] writes them.
-    pub(super) fn empty_struct_impls(&self, guard: &TokenStream, name: &Ident) -> TokenStream {
+    pub(super) fn empty_struct_impls(&self, guard: &TokenStream, deprecated: bool, name: &Ident) -> TokenStream {
         let result = self.paths().result;
-        let mut out = self.object_serialize_impls(guard, name, false, quote!(#result::Ok(())));
-        out.extend(self.struct_deserialize(name, guard, &[]));
+        let dep = Deprecation { itself: deprecated, ..Deprecation::default() };
+        let mut out = self.object_serialize_impls(guard, dep, name, false, quote!(#result::Ok(())));
+        out.extend(self.struct_deserialize(name, guard, dep, &[]));
         out
     }
 
@@ -242,7 +267,7 @@ impl Cx<'_> {
     /// `derive(Deserialize)` expands to, with the same errors.
     /// Every member has an index, configured out or not, so that indices
     /// don't depend on the configuration.
-    fn struct_deserialize(&self, name: &Ident, guard: &TokenStream, fields: &[Field]) -> TokenStream {
+    fn struct_deserialize(&self, name: &Ident, guard: &TokenStream, dep: Deprecation, fields: &[Field]) -> TokenStream {
         let Paths { rt, option, result, .. } = self.paths();
         let slots = fields.iter().enumerate().map(|(i, f)| {
             let (guard, held, m) = (&f.guard, &f.held, slot(i));
@@ -265,6 +290,7 @@ impl Cx<'_> {
         let strict = self.strict();
         self.deserialize_impl(
             guard,
+            dep.body(),
             name,
             quote! {
                 #[derive(Default)]
@@ -309,6 +335,7 @@ impl Cx<'_> {
         scope.claim("additional", "the members the schema does not declare")?;
         let Paths { rt, result, string, .. } = self.paths();
         let guard = &head.guard;
+        let dep = struct_deprecation(head, &fields);
         let mut out = self.struct_decl(
             name,
             head,
@@ -322,6 +349,7 @@ impl Cx<'_> {
         let entries = self.serialize_fields(&fields);
         out.extend(self.object_serialize_impls(
             guard,
+            dep,
             name,
             true,
             quote! {
@@ -345,8 +373,8 @@ impl Cx<'_> {
             }
         };
         let expecting = format!("an object ({})", e.name);
-        out.extend(self.visitor_impl(guard, name, &expecting, "deserialize_map", visit));
-        out.extend(self.accessors(name, guard, &fields));
+        out.extend(self.visitor_impl(guard, dep, name, &expecting, "deserialize_map", visit));
+        out.extend(self.accessors(name, guard, dep, &fields));
         Ok(out)
     }
 
@@ -397,7 +425,7 @@ impl Cx<'_> {
         }
     }
 
-    /// `let mut mI = Option_::None;` for each of `fields`, with its `#[cfg]`.
+    /// `let mut mI = None;` for each of `fields`, with its `#[cfg]`.
     pub(super) fn slot_lets(&self, fields: &[Field]) -> TokenStream {
         let option = self.paths().option;
         let lets = fields.iter().enumerate().map(|(i, f)| {
@@ -405,6 +433,16 @@ impl Cx<'_> {
             quote!(#guard let mut #m = #option::None;)
         });
         quote!(#(#lets)*)
+    }
+}
+
+/// What the code of a struct with `head` and `fields` touches that is
+/// deprecated.
+pub(super) fn struct_deprecation(head: &Head, fields: &[Field]) -> Deprecation {
+    Deprecation {
+        itself: head.deprecated,
+        parts: fields.iter().any(|f| f.deprecated),
+        types: fields.iter().any(|f| f.ty_deprecated),
     }
 }
 

@@ -7,6 +7,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
+use super::cond::{allow_deprecated, Deprecation};
 use super::cx::Paths;
 use super::enums::fallback_name;
 use super::names::{self, Scope};
@@ -25,6 +26,10 @@ struct Variant {
     guard: TokenStream,
     docs: Vec<String>,
     dep: TokenStream,
+    /// Its tag value is deprecated.
+    deprecated: bool,
+    /// Its type is deprecated.
+    ty_deprecated: bool,
 }
 
 /// What the pieces of a union's code share.
@@ -52,6 +57,10 @@ struct Union<'u> {
     needs_wildcard: bool,
     /// No branch at all, in server mode: the enum is empty.
     empty: bool,
+    /// What the union's code touches that is deprecated.
+    dep: Deprecation,
+    /// What the code of the branch enum touches that is deprecated.
+    branch_dep: Deprecation,
 }
 
 impl Cx<'_> {
@@ -59,6 +68,7 @@ impl Cx<'_> {
         let Some(br) = &obj.branches else { return Ok(TokenStream::new()) };
         let Some(tag_enum) = self.schema[br.tag.ty].as_enum() else { return Ok(TokenStream::new()) };
         let u = self.union_parts(e, obj, br, tag_enum, head)?;
+        let dep = u.dep;
         let mut out = TokenStream::new();
         if !u.as_enum {
             out.extend(self.union_struct(&u, br));
@@ -68,10 +78,10 @@ impl Cx<'_> {
         out.extend(self.union_serialize(&u));
         out.extend(self.union_deserialize(&u));
         if !u.as_enum {
-            out.extend(self.accessors(&u.name, &head.guard, &u.fields));
+            out.extend(self.accessors(&u.name, &head.guard, dep, &u.fields));
         }
         if self.opts.json_codec {
-            out.extend(self.codec_via_serde(&u.name, &head.guard));
+            out.extend(self.codec_via_serde(&u.name, &head.guard, dep));
         }
         Ok(out)
     }
@@ -95,6 +105,16 @@ impl Cx<'_> {
         let others = base_members.iter().copied().filter(|m| m.name != tag.name);
         let fields = self.fields(e.id, others, since.as_deref(), &mut scope)?;
         scope.claim(&names::snake(&tag.name), &tag.name)?;
+        let branch_dep = Deprecation {
+            itself: as_enum && head.deprecated,
+            parts: variants.iter().any(|v| v.deprecated),
+            types: variants.iter().any(|v| v.ty_deprecated) || self.type_deprecated(tag.ty),
+        };
+        let dep = Deprecation {
+            itself: head.deprecated,
+            parts: branch_dep.parts || fields.iter().any(|f| f.deprecated),
+            types: branch_dep.types || fields.iter().any(|f| f.ty_deprecated),
+        };
         Ok(Union {
             e,
             head,
@@ -110,6 +130,8 @@ impl Cx<'_> {
             variants,
             fields,
             base_members,
+            dep,
+            branch_dep,
         })
     }
 
@@ -141,6 +163,8 @@ impl Cx<'_> {
                 guard,
                 docs,
                 dep: value.map(|v| self.deprecated(&v.features)).unwrap_or_default(),
+                deprecated: value.is_some_and(|v| self.is_deprecated(&v.features)),
+                ty_deprecated: !implied && self.type_deprecated(b.ty),
             });
         }
         Ok(variants)
@@ -172,12 +196,13 @@ impl Cx<'_> {
         let tag_docs = rustdoc::attrs(&tag_lines);
         let (tag_field, branch_ty, name) = (&u.tag_field, &u.branch_ty, &u.name);
         let fields = self.in_wire_order(u, |f| self.field_decl(f), quote!(#tag_docs pub #tag_field: #branch_ty,));
+        let allow = allow_deprecated(u.fields.iter().any(|f| f.ty_deprecated));
         quote! {
             #docs
             #guard
             #dep
             #[derive(Debug, Clone, PartialEq)]
-            #[allow(deprecated)]
+            #allow
             pub struct #name {
                 #(#fields)*
             }
@@ -236,10 +261,12 @@ impl Cx<'_> {
             }
         });
         let branch_ty = &u.branch_ty;
+        let allow = allow_deprecated(u.variants.iter().any(|v| v.ty_deprecated));
         quote! {
             #head
             #[derive(Debug, Clone, PartialEq)]
             #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            #allow
             pub enum #branch_ty {
                 #(#variants)*
                 #fallback
@@ -264,9 +291,10 @@ impl Cx<'_> {
                 .map(|f| quote!(Self::#f { ref tag, .. } => #tag_ty::#f(::core::clone::Clone::clone(tag)),));
             quote!(match *self { #(#arms)* #fallback })
         };
+        let allow = u.branch_dep.body();
         quote! {
             #guard
-            #[allow(deprecated)]
+            #allow
             impl #branch_ty {
                 /// The discriminator's value for this branch.
                 #[inline]
@@ -330,9 +358,9 @@ impl Cx<'_> {
         let branch_members = self.branch_members(u);
         if u.as_enum {
             let tag = (!u.empty).then(|| quote!(map.serialize_entry(#tag_wire, &self.tag())?;));
-            return self.object_serialize_impls(guard, name, true, quote!(#tag #branch_members));
+            return self.object_serialize_impls(guard, u.dep, name, true, quote!(#tag #branch_members));
         }
-        let mut out = self.object_members_impl(guard, branch_ty, true, branch_members);
+        let mut out = self.object_members_impl(guard, u.branch_dep.body(), branch_ty, true, branch_members);
         let tag_field = &u.tag_field;
         let entries = self.in_wire_order(
             u,
@@ -341,6 +369,7 @@ impl Cx<'_> {
         );
         out.extend(self.object_serialize_impls(
             guard,
+            u.dep,
             name,
             true,
             quote! {
@@ -386,7 +415,7 @@ impl Cx<'_> {
             }
         };
         let expecting = format!("an object ({})", u.e.name);
-        self.visitor_impl(&u.head.guard, name, &expecting, "deserialize_map", visit)
+        self.visitor_impl(&u.head.guard, u.dep, name, &expecting, "deserialize_map", visit)
     }
 
     /// `let branch = match tag { ... };`: the branch for the
