@@ -1,14 +1,12 @@
 //! Conditions and features as generated code sees them: whether an item
 //! is generated at all, and the `#[cfg]` (or `#[cfg_attr(.., deprecated)]`)
-//! it carries under [`CondPolicy::Cfg`]. Every condition of the generated
-//! code is evaluated or written here.
-
-use std::collections::BTreeSet;
+//! it carries under [`CondPolicy::Cfg`](super::CondPolicy::Cfg). Every
+//! condition of the generated code is evaluated or written here.
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-use super::{CondPolicy, Cx};
+use super::Cx;
 use crate::model::{Cond, Entity, EntityId, EntityKind, Feature, Member};
 
 /// Where generated code touches something deprecated, so that
@@ -89,15 +87,14 @@ impl Cx<'_> {
         features.iter().any(|f| f.name == name && (self.eval(f.cond.as_ref()) != Some(false)))
     }
 
-    /// The value of a condition under [`CondPolicy::Defined`]; `None`
-    /// when it is decided at compile time ([`CondPolicy::Cfg`]).
+    /// The value of a condition at generation time; `None` when it is
+    /// decided at compile time
+    /// ([`CondPolicy::Cfg`](super::CondPolicy::Cfg)). No condition holds.
     fn eval(&self, cond: Option<&Cond>) -> Option<bool> {
-        let Some(c) = cond else { return Some(true) };
-        match &self.opts.cond {
-            CondPolicy::AllTrue => Some(true),
-            CondPolicy::Defined(set) => Some(holds(c, set)),
-            CondPolicy::Cfg => None,
+        if cond.is_none() {
+            return Some(true);
         }
+        self.conditions.as_ref().map(|c| c.holds(cond))
     }
 
     /// The `cfg` predicate for a condition: `KEY = "NAME"`, `all(..)`,
@@ -209,21 +206,17 @@ impl Cx<'_> {
 }
 
 /// `#[cfg(pred)]`, or nothing without a predicate.
-fn cfg_attr(pred: Option<TokenStream>) -> TokenStream {
+pub(super) fn cfg_attr(pred: Option<TokenStream>) -> TokenStream {
     pred.map(|p| quote!(#[cfg(#p)])).unwrap_or_default()
+}
+
+/// Whether `pred` holds, as an expression: `cfg!(pred)`, or `true`
+/// without a predicate.
+pub(super) fn cfg_value(pred: Option<&TokenStream>) -> TokenStream {
+    pred.map(|p| quote!(cfg!(#p))).unwrap_or_else(|| quote!(true))
 }
 
 /// Text on one line, white space collapsed.
 pub(super) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Whether `c` holds when the names in `set` are defined.
-fn holds(c: &Cond, set: &BTreeSet<String>) -> bool {
-    match c {
-        Cond::Name(n) => set.contains(n),
-        Cond::All(v) => v.iter().all(|c| holds(c, set)),
-        Cond::Any(v) => v.iter().any(|c| holds(c, set)),
-        Cond::Not(c) => !holds(c, set),
-    }
 }

@@ -14,6 +14,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use super::cond::cfg_attr;
 use super::cx::Paths;
 use super::{doc, rustdoc, CondPolicy, Cx, GenError};
 use crate::gen::introspect::{introspect_conditional, write_json_array, CondTree, Conditions};
@@ -115,10 +116,7 @@ impl Assembly<'_, '_> {
             }
             stmts.extend(self.flush(&mut run, top)?);
             let value = self.expr(element, false)?;
-            let attr = cond.as_ref().map(|c| {
-                let pred = self.cx.cfg_pred(c);
-                quote!(#[cfg(#pred)])
-            });
+            let attr = cfg_attr(cond.as_ref().map(|c| self.cx.cfg_pred(c)));
             stmts.push(quote!(#attr array.extend([#value]);));
         }
         stmts.extend(self.flush(&mut run, top)?);

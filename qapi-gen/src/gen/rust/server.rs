@@ -5,7 +5,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
-use super::cond::allow_deprecated;
+use super::cond::{allow_deprecated, cfg_attr, cfg_value};
 use super::cx::Paths;
 use super::{names, rustdoc, Cx, GenError};
 use crate::model::{Command, Entity};
@@ -21,7 +21,7 @@ struct Method<'e> {
 
 impl Method<'_> {
     fn guard(&self) -> TokenStream {
-        self.pred.as_ref().map(|p| quote!(#[cfg(#p)])).unwrap_or_default()
+        cfg_attr(self.pred.clone())
     }
 }
 
@@ -114,10 +114,7 @@ impl Cx<'_> {
     fn dispatcher_commands(&self, commands: &[Method<'_>]) -> TokenStream {
         let rt = self.paths().rt;
         let entries = commands.iter().map(|m| {
-            let on = match &m.pred {
-                Some(p) => quote!(cfg!(#p)),
-                None => quote!(true),
-            };
+            let on = cfg_value(m.pred.as_ref());
             let (wire, flags) = (&m.e.name, self.flags(m.c));
             quote! {
                 (
