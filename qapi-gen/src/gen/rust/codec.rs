@@ -164,11 +164,8 @@ impl Cx<'_> {
         dep: Deprecation,
         fallback: Option<&Ident>,
     ) -> TokenStream {
-        let Paths { rt, option, .. } = self.paths();
-        let keep = match fallback {
-            Some(f) => quote!(#option::Some(Self::#f)),
-            None => quote!(#option::None),
-        };
+        let rt = self.paths().rt;
+        let keep = self.keep_unknown(fallback);
         let mut out = self.encode_impl(guard, dep, name, quote!(#rt::json::write_str(out, self.as_str())));
         out.extend(self.decode_impl(
             guard,

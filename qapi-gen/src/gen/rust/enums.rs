@@ -8,7 +8,6 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::cond::Deprecation;
-use super::cx::Paths;
 use super::names::{self, Scope};
 use super::{doc, rustdoc, Cx, GenError};
 use crate::model::{Entity, EnumType};
@@ -138,6 +137,16 @@ impl Cx<'_> {
         }
     }
 
+    /// What decoding does with a value it does not know: keep it in
+    /// `fallback` (`Some(Self::Unknown)`), or refuse it (`None`).
+    pub(super) fn keep_unknown(&self, fallback: Option<&Ident>) -> TokenStream {
+        let option = self.paths().option;
+        match fallback {
+            Some(f) => quote!(#option::Some(Self::#f)),
+            None => quote!(#option::None),
+        }
+    }
+
     /// `Serialize`, `Deserialize` and `Display` through the wire name.
     fn enum_serde(
         &self,
@@ -147,11 +156,8 @@ impl Cx<'_> {
         name: &Ident,
         fallback: Option<&Ident>,
     ) -> TokenStream {
-        let Paths { rt, option, .. } = self.paths();
-        let keep = match fallback {
-            Some(f) => quote!(#option::Some(Self::#f)),
-            None => quote!(#option::None),
-        };
+        let rt = self.paths().rt;
+        let keep = self.keep_unknown(fallback);
         let qapi_name = &e.name;
         let mut out = self.serialize_impl(guard, dep, name, quote!(serializer.serialize_str(self.as_str())));
         out.extend(self.deserialize_impl(

@@ -92,6 +92,19 @@ impl Cx<'_> {
         )
     }
 
+    /// `fn visit_map` of a visitor of `name`, whose body is `body`.
+    pub(super) fn visit_map(&self, name: &Ident, body: TokenStream) -> TokenStream {
+        let Paths { rt, result, .. } = self.paths();
+        quote! {
+            fn visit_map<A: #rt::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> #result<#name, A::Error> {
+                #body
+            }
+        }
+    }
+
     /// `impl ObjectMembers for name`, whose `serialize_members` writes
     /// into `map` with `body` (`uses_map`: `body` names it), with `allow`
     /// (`#[allow(deprecated)]` or nothing).

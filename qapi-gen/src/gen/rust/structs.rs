@@ -363,15 +363,13 @@ impl Cx<'_> {
         let additional = format_ident!("additional");
         let read = self.read_members(&fields, None, &additional);
         let value = self.struct_lit(name, &fields, Init::Slot, Some(&additional));
-        let visit = quote! {
-            fn visit_map<A: #rt::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> #result<#name, A::Error> {
+        let visit = self.visit_map(
+            name,
+            quote! {
                 #read
                 #result::Ok(#value)
-            }
-        };
+            },
+        );
         let expecting = format!("an object ({})", e.name);
         out.extend(self.visitor_impl(guard, dep, name, &expecting, "deserialize_map", visit));
         out.extend(self.accessors(name, guard, dep, &fields));

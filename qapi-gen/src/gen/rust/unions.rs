@@ -402,18 +402,16 @@ impl Cx<'_> {
             let tag_field = &u.tag_field;
             quote!(#name { #(#inits)* #tag_field: branch })
         };
-        let visit = quote! {
-            fn visit_map<A: #rt::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> #result<#name, A::Error> {
+        let visit = self.visit_map(
+            name,
+            quote! {
                 #read
                 let tag = #rt::types::required(tag, #tag_wire)?;
                 #(#required)*
                 #branch
                 #result::Ok(#value)
-            }
-        };
+            },
+        );
         let expecting = format!("an object ({})", u.e.name);
         self.visitor_impl(&u.head.guard, u.dep, name, &expecting, "deserialize_map", visit)
     }
