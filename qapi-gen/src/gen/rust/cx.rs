@@ -20,10 +20,13 @@ pub(super) enum Owner {
 
 /// The paths generated code names most often.
 pub(super) struct Paths {
-    /// The runtime crate.
+    /// The runtime crate, as [`Options::runtime_path`] gives it.
     pub rt: TokenStream,
+    /// `::core::option::Option`.
     pub option: TokenStream,
+    /// `::core::result::Result`.
     pub result: TokenStream,
+    /// `::std::string::String`.
     pub string: TokenStream,
 }
 

@@ -57,6 +57,17 @@
 //! derive. In server mode structs refuse unknown members, as QEMU does; a
 //! client ignores them.
 //!
+//! **How the code is written**: each kind has a module of `quote!`
+//! templates (`enums`, `structs`, `unions`, `alternates`, `commands`,
+//! `events`, `server`, the `codec` impls and the `introspect`ion), over
+//! what they share: `cx` (Rust names and types), `cond` (every condition
+//! and `#[cfg]`, and where `#[allow(deprecated)]` goes), `rustdoc` (QAPI
+//! docs as `#[doc]`, through `doc`'s Markdown), `impls` (serde impl
+//! skeletons), `names` and `boxing`. Generated code names everything by
+//! its full path and imports nothing. [`generate_tokens`] gives the
+//! tokens (the macro's expansion); [`generate`] lays them out with
+//! prettyplease for a file a person reads.
+//!
 //! **Conditions** ([`CondPolicy`]): an item's condition is its own `if`
 //! and the conditions of the types it refers to (a member of a
 //! conditional type is as conditional as the type). With
