@@ -39,6 +39,38 @@ pub mod project_server {
     include!(concat!(env!("OUT_DIR"), "/project_server.rs"));
 }
 
+/// Generated code shares its module with the module's own items: it
+/// names what it uses by full paths and imports nothing, so neither the
+/// names the generator used to import into the including module
+/// (`Option_`, `Result_`, `String_`, `qapi_rt_`) nor types there
+/// shadowing `Option`, `Result`, `String` and `Vec` get in its way.
+/// (Two whole schemas cannot share a module: each has an `Event` enum and
+/// a `qmp_schema()`.)
+#[deny(warnings)]
+#[allow(missing_docs)]
+pub mod shared_module {
+    use ::core::option::Option as Option_;
+    use ::core::result::Result as Result_;
+    use ::qapi_runtime as qapi_rt_;
+    use ::std::string::String as String_;
+
+    /// Shadows the prelude's `Option`.
+    pub struct Option;
+    /// Shadows the prelude's `Result`.
+    pub struct Result;
+    /// Shadows the prelude's `String`.
+    pub struct String;
+    /// Shadows the prelude's `Vec`.
+    pub struct Vec;
+
+    /// The module's own code, using its imports.
+    pub fn own(name: Option_<String_>) -> Result_<String_, qapi_rt_::Error> {
+        name.ok_or_else(|| qapi_rt_::Error::command_not_found("own"))
+    }
+
+    include!("../golden/structs.codec.rs");
+}
+
 /// Whether the JSON codec and serde both accept `text` as a `T` (then
 /// with equal values, written back as equal bytes) or both reject it;
 /// panics on any disagreement. `tests/json_codec.rs` and the `json_codec`

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use proc_macro2::{Span, TokenStream};
-use qapi_gen::gen::rust::{generate, CondPolicy, Mode, Options};
+use qapi_gen::gen::rust::{generate_tokens, CondPolicy, Mode, Options};
 use qapi_gen::{BuildError, Diagnostic, DocStyle, Frontend};
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
@@ -276,14 +276,9 @@ fn expand(input: Input) -> syn::Result<TokenStream> {
         let at = only.iter().find(|l| l.value() == e.name()).map_or(input.path.span(), LitStr::span);
         syn::Error::new(at, e.to_string())
     })?;
-    let code = generate(&schema_model, &options).map_err(|source| {
+    let code = generate_tokens(&schema_model, &options).map_err(|source| {
         schema_errors(&BuildError::Generate { schema: schema.clone(), source }, &base, input.path.span())
     })?;
-    // The generated text is tokenized here, in the macro's thread: tokens
-    // can't cross threads, text can.
-    let code: proc_macro2::TokenStream = code
-        .parse()
-        .map_err(|e| syn::Error::new(input.path.span(), format!("qapi-gen wrote code that does not tokenize: {e}")))?;
     let tracked = checked.files.iter().map(|f| {
         let path = if f.is_absolute() { f.clone() } else { base.join(f) };
         LitStr::new(&path.to_string_lossy(), Span::call_site())

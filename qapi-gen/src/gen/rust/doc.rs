@@ -292,90 +292,9 @@ pub fn prose(line: &str) -> String {
             rest = &rest[run..];
             continue;
         }
-        // ``literal``
-        if let Some(after) = rest.strip_prefix("``") {
-            if let Some(end) = after.find("``") {
-                code_span(&after[..end], &mut out);
-                rest = &after[end + 2..];
-                prev = Some('`');
-                continue;
-            }
-        }
-        // :role:`text`
-        if c == ':' && !prev.is_some_and(|p| p.is_alphanumeric()) {
-            let role_len = rest[1..].find(|c: char| !(c.is_ascii_lowercase() || c == ':' || c == '-'));
-            if let Some(n) = role_len {
-                let role = &rest[..n + 1];
-                if n > 0 && role.ends_with(':') && rest[n + 1..].starts_with('`') {
-                    rest = &rest[n + 1..];
-                    continue;
-                }
-            }
-        }
-        // `interpreted text`, `link <url>`_
-        if c == '`' {
-            if let Some(end) = rest[1..].find('`') {
-                let inner = &rest[1..1 + end];
-                let mut after = &rest[end + 2..];
-                let is_link = after.starts_with('_');
-                after = after.trim_start_matches('_');
-                let (text, target) = match inner.rfind('<') {
-                    Some(lt) if inner.ends_with('>') => (inner[..lt].trim(), Some(&inner[lt + 1..inner.len() - 1])),
-                    _ => (inner, None),
-                };
-                match target {
-                    Some(t) if is_link && (t.starts_with("http://") || t.starts_with("https://")) => {
-                        for ch in text.chars() {
-                            escape_char(ch, &mut out);
-                        }
-                        out.push_str(" (<");
-                        out.push_str(t);
-                        out.push_str(">)");
-                    }
-                    _ if is_link => {
-                        for ch in text.chars() {
-                            escape_char(ch, &mut out);
-                        }
-                    }
-                    _ => code_span(text, &mut out),
-                }
-                rest = after;
-                prev = Some('`');
-                continue;
-            }
-        }
-        // @member
-        if c == '@' && !prev.is_some_and(|p| p.is_alphanumeric()) {
-            let name_len = rest[1..].find(|c: char| !is_name_char(c)).unwrap_or(rest.len() - 1);
-            let name = rest[1..1 + name_len].trim_end_matches(['.', '-']);
-            if !name.is_empty() {
-                code_span(name, &mut out);
-                rest = &rest[1 + name.len()..];
-                prev = Some('`');
-                continue;
-            }
-        }
-        // <https://...> stays an autolink
-        if c == '<' && (rest[1..].starts_with("http://") || rest[1..].starts_with("https://")) {
-            if let Some(end) = rest.find('>') {
-                let url = &rest[1..end];
-                if !url.contains(char::is_whitespace) {
-                    out.push('<');
-                    out.push_str(url);
-                    out.push('>');
-                    rest = &rest[end + 1..];
-                    prev = Some('>');
-                    continue;
-                }
-            }
-        }
-        if (c == 'h') && (rest.starts_with("http://") || rest.starts_with("https://")) {
-            let n = url_len(rest);
-            out.push('<');
-            out.push_str(&rest[..n]);
-            out.push('>');
-            rest = &rest[n..];
-            prev = Some('>');
+        if let Some((after, last)) = markup(rest, c, prev, &mut out) {
+            rest = after;
+            prev = last.or(prev);
             continue;
         }
         escape_char(c, &mut out);
@@ -383,6 +302,96 @@ pub fn prose(line: &str) -> String {
         rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+/// What a piece of inline markup leaves: the text after it, and the
+/// character it counts as ending with (`None`: the one before it).
+type Markup<'r> = Option<(&'r str, Option<char>)>;
+
+/// The inline markup `rest` starts with (its first character `c`, after
+/// `prev`), written to `out`.
+fn markup<'r>(rest: &'r str, c: char, prev: Option<char>, out: &mut String) -> Markup<'r> {
+    let after_word = prev.is_some_and(|p| p.is_alphanumeric());
+    match c {
+        '`' => literal(rest, out).or_else(|| interpreted(rest, out)),
+        ':' if !after_word => role(rest),
+        '@' if !after_word => member(rest, out),
+        '<' => autolink(rest, out),
+        'h' if rest.starts_with("http://") || rest.starts_with("https://") => {
+            let n = url_len(rest);
+            out.push('<');
+            out.push_str(&rest[..n]);
+            out.push('>');
+            Some((&rest[n..], Some('>')))
+        }
+        _ => None,
+    }
+}
+
+/// ``` ``literal`` ```
+fn literal<'r>(rest: &'r str, out: &mut String) -> Markup<'r> {
+    let after = rest.strip_prefix("``")?;
+    let end = after.find("``")?;
+    code_span(&after[..end], out);
+    Some((&after[end + 2..], Some('`')))
+}
+
+/// `:role:` before `` `text` ``: dropped, the text stays.
+fn role(rest: &str) -> Markup<'_> {
+    let n = rest[1..].find(|c: char| !(c.is_ascii_lowercase() || c == ':' || c == '-'))?;
+    let role = &rest[..n + 1];
+    (n > 0 && role.ends_with(':') && rest[n + 1..].starts_with('`')).then(|| (&rest[n + 1..], None))
+}
+
+/// `` `interpreted text` `` (a code span), `` `link <url>`_ ``.
+fn interpreted<'r>(rest: &'r str, out: &mut String) -> Markup<'r> {
+    let end = rest[1..].find('`')?;
+    let inner = &rest[1..1 + end];
+    let after = &rest[end + 2..];
+    let is_link = after.starts_with('_');
+    let after = after.trim_start_matches('_');
+    let (text, target) = match inner.rfind('<') {
+        Some(lt) if inner.ends_with('>') => (inner[..lt].trim(), Some(&inner[lt + 1..inner.len() - 1])),
+        _ => (inner, None),
+    };
+    match target {
+        Some(t) if is_link && (t.starts_with("http://") || t.starts_with("https://")) => {
+            text.chars().for_each(|ch| escape_char(ch, out));
+            out.push_str(" (<");
+            out.push_str(t);
+            out.push_str(">)");
+        }
+        _ if is_link => text.chars().for_each(|ch| escape_char(ch, out)),
+        _ => code_span(text, out),
+    }
+    Some((after, Some('`')))
+}
+
+/// `@member`: a code span.
+fn member<'r>(rest: &'r str, out: &mut String) -> Markup<'r> {
+    let name_len = rest[1..].find(|c: char| !is_name_char(c)).unwrap_or(rest.len() - 1);
+    let name = rest[1..1 + name_len].trim_end_matches(['.', '-']);
+    if name.is_empty() {
+        return None;
+    }
+    code_span(name, out);
+    Some((&rest[1 + name.len()..], Some('`')))
+}
+
+/// `<https://...>` stays an autolink.
+fn autolink<'r>(rest: &'r str, out: &mut String) -> Markup<'r> {
+    if !(rest[1..].starts_with("http://") || rest[1..].starts_with("https://")) {
+        return None;
+    }
+    let end = rest.find('>')?;
+    let url = &rest[1..end];
+    if url.contains(char::is_whitespace) {
+        return None;
+    }
+    out.push('<');
+    out.push_str(url);
+    out.push('>');
+    Some((&rest[end + 1..], Some('>')))
 }
 
 #[cfg(test)]

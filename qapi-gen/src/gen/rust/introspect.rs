@@ -11,9 +11,12 @@
 //! pieces, each conditional entry, member, enum value, branch or feature
 //! under its `#[cfg]`, as QEMU's C table has them under `#if`.
 
-use super::layout::{call, t, Link, St, X};
-use super::text::{str_lit, w, Code};
-use super::{doc, CondPolicy, Cx, GenError};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::cond::cfg_attr;
+use super::cx::Paths;
+use super::{doc, rustdoc, CondPolicy, Cx, GenError};
 use crate::gen::introspect::{introspect_conditional, write_json_array, CondTree, Conditions};
 
 /// A raw string literal holding `text` (multi-line text stays readable in
@@ -24,6 +27,11 @@ fn raw_str(text: &str) -> String {
         hashes.push('#');
     }
     format!("r{hashes}\"{text}\"{hashes}")
+}
+
+/// The token of a raw string literal holding `text`.
+fn raw_lit(text: &str) -> Result<Literal, GenError> {
+    raw_str(text).parse().map_err(|e| GenError::Internal(format!("a raw string literal does not lex: {e}")))
 }
 
 /// JSON text of `tree` under `conds`; with `lines`, an array gets one
@@ -61,89 +69,104 @@ struct Assembly<'c, 'a> {
 impl Assembly<'_, '_> {
     /// An expression for the value of `tree`; the entries (`top`) are
     /// written one a line.
-    fn expr(&mut self, tree: &CondTree, top: bool) -> Result<X<'static>, GenError> {
-        if let CondTree::Value(serde_json::Value::String(s)) = tree {
-            return Ok(call("qapi_rt_::serde_json::Value::from", vec![t(str_lit(s))]));
-        }
+    fn expr(&mut self, tree: &CondTree, top: bool) -> Result<TokenStream, GenError> {
+        let Paths { rt, string, .. } = self.cx.paths();
         match tree {
+            CondTree::Value(serde_json::Value::String(s)) => Ok(quote!(#rt::serde_json::Value::from(#s))),
             CondTree::Object(fields) if tree.is_conditional() => {
-                let mut stmts = vec![St::Lines(vec!["let mut object = qapi_rt_::serde_json::Map::new();".into()])];
+                let mut inserts = Vec::new();
                 for (key, value) in fields {
                     let value = self.expr(value, false)?;
-                    let key = call("String_::from", vec![t(str_lit(key))]);
-                    let insert = X::Chain("object".into(), vec![Link::Method("insert".into(), vec![key, value])]);
-                    stmts.push(St::Expr { attr: None, x: insert, semi: true });
+                    inserts.push(quote!(object.insert(#string::from(#key), #value);));
                 }
-                stmts.push(St::Expr { attr: None, x: t("qapi_rt_::serde_json::Value::Object(object)"), semi: false });
-                Ok(X::Block(stmts))
-            }
-            CondTree::Array(elements) if tree.is_conditional() => {
-                // `mut` goes unused when every element's `cfg` is false.
-                let mut stmts = vec![St::Lines(vec![
-                    "#[allow(unused_mut)]".into(),
-                    "let mut array = ::std::vec::Vec::new();".into(),
-                ])];
-                // Elements without conditions anywhere go in runs, one JSON
-                // text each.
-                let mut run: Vec<&CondTree> = Vec::new();
-                for (cond, element) in elements {
-                    if cond.is_none() && !element.is_conditional() {
-                        run.push(element);
-                        continue;
+                Ok(quote! {
+                    {
+                        let mut object = #rt::serde_json::Map::new();
+                        #(#inserts)*
+                        #rt::serde_json::Value::Object(object)
                     }
-                    stmts.extend(self.flush(&mut run, top));
-                    let value = self.expr(element, false)?;
-                    let attr = cond.as_ref().map(|c| format!("#[cfg({})]", self.cx.cfg_pred(c)).into());
-                    let extend =
-                        X::Chain("array".into(), vec![Link::Method("extend".into(), vec![X::Array(vec![value])])]);
-                    stmts.push(St::Expr { attr, x: extend, semi: true });
-                }
-                stmts.extend(self.flush(&mut run, top));
-                stmts.push(St::Expr { attr: None, x: t("qapi_rt_::serde_json::Value::Array(array)"), semi: false });
-                Ok(X::Block(stmts))
+                })
             }
+            CondTree::Array(elements) if tree.is_conditional() => self.array(elements, top),
             // No condition anywhere in it (a value never has one): one
             // JSON text.
             _ => {
                 self.uses_parse = true;
-                Ok(call("parse", vec![t(raw_str(&json_text(tree, &Conditions::AllTrue, top)))]))
+                let text = raw_lit(&json_text(tree, &Conditions::AllTrue, top))?;
+                Ok(quote!(parse(#text)))
             }
         }
     }
 
+    /// An expression for an array some of whose elements have conditions.
+    fn array(
+        &mut self,
+        elements: &[(Option<crate::model::Cond>, CondTree)],
+        top: bool,
+    ) -> Result<TokenStream, GenError> {
+        let rt = self.cx.paths().rt;
+        let mut stmts = Vec::new();
+        // Elements without conditions anywhere go in runs, one JSON
+        // text each.
+        let mut run: Vec<&CondTree> = Vec::new();
+        for (cond, element) in elements {
+            if cond.is_none() && !element.is_conditional() {
+                run.push(element);
+                continue;
+            }
+            stmts.extend(self.flush(&mut run, top)?);
+            let value = self.expr(element, false)?;
+            let attr = cfg_attr(cond.as_ref().map(|c| self.cx.cfg_pred(c)));
+            stmts.push(quote!(#attr array.extend([#value]);));
+        }
+        stmts.extend(self.flush(&mut run, top)?);
+        // `mut` goes unused when every element's `cfg` is false.
+        Ok(quote! {
+            {
+                #[allow(unused_mut)]
+                let mut array = ::std::vec::Vec::new();
+                #(#stmts)*
+                #rt::serde_json::Value::Array(array)
+            }
+        })
+    }
+
     /// A statement adding the elements of `run` (emptying it), if any;
     /// with `lines`, one a line.
-    fn flush(&mut self, run: &mut Vec<&CondTree>, lines: bool) -> Option<St<'static>> {
+    fn flush(&mut self, run: &mut Vec<&CondTree>, lines: bool) -> Result<Option<TokenStream>, GenError> {
         if run.is_empty() {
-            return None;
+            return Ok(None);
         }
         self.uses_elements = true;
-        let text = array_text(run.drain(..), &Conditions::AllTrue, lines);
-        let extend = X::Chain(
-            "array".into(),
-            vec![Link::Method("extend".into(), vec![call("elements", vec![t(raw_str(&text))])])],
-        );
-        Some(St::Expr { attr: None, x: extend, semi: true })
+        let text = raw_lit(&array_text(run.drain(..), &Conditions::AllTrue, lines))?;
+        Ok(Some(quote!(array.extend(elements(#text));)))
     }
 }
 
+/// The first lines of the introspection's doc.
+fn intro_docs(unmask: bool) -> Vec<String> {
+    let names = if unmask {
+        "Type names are kept as the schema spells them (QEMU's `--unmask`)."
+    } else {
+        "Type names are masked as numbers, as QEMU reports them."
+    };
+    vec![
+        "The schema's introspection: the value `query-qmp-schema` returns, an array of".to_owned(),
+        "`SchemaInfo` objects as QEMU's generator makes them for this schema.".to_owned(),
+        names.to_owned(),
+    ]
+}
+
+/// Why `expect` cannot fail in the generated code.
+const PARSE_DOC: &str = "the generator wrote it";
+
 impl Cx<'_> {
     /// `QMP_SCHEMA_JSON` (conditions evaluated) and `qmp_schema()`.
-    pub(super) fn introspection(&self, code: &mut Code) -> Result<(), GenError> {
+    pub(super) fn introspection(&self) -> Result<TokenStream, GenError> {
         let tree = introspect_conditional(self.schema, self.opts.unmask_introspection);
-        let names = if self.opts.unmask_introspection {
-            "Type names are kept as the schema spells them (QEMU's `--unmask`)."
-        } else {
-            "Type names are masked as numbers, as QEMU reports them."
-        };
-        let mut lines = vec![
-            "The schema's introspection: the value `query-qmp-schema` returns, an array of".to_owned(),
-            "`SchemaInfo` objects as QEMU's generator makes them for this schema.".to_owned(),
-            names.to_owned(),
-        ];
-        let parse_doc = "the generator wrote it";
+        let mut lines = intro_docs(self.opts.unmask_introspection);
         let conditions = match &self.opts.cond {
-            CondPolicy::AllTrue => Some((Conditions::AllTrue, "Every `if` condition is taken to hold.".to_owned())),
+            CondPolicy::AllTrue => (Conditions::AllTrue, "Every `if` condition is taken to hold.".to_owned()),
             CondPolicy::Defined(set) => {
                 let list: Vec<String> = set.iter().map(|n| format!("`{}`", doc::prose(n))).collect();
                 let text = if list.is_empty() {
@@ -151,27 +174,31 @@ impl Cx<'_> {
                 } else {
                     format!("Conditions were evaluated with these names defined: {}.", list.join(", "))
                 };
-                Some((Conditions::Defined(set.clone()), text))
+                (Conditions::Defined(set.clone()), text)
             }
-            CondPolicy::Cfg => None,
+            CondPolicy::Cfg => return self.introspection_cfg(&tree, lines),
         };
-        if let Some((conds, text)) = conditions {
-            lines.push(text);
-            let value = raw_str(&json_text(&tree, &conds, true));
-            code.item();
-            code.docs(&lines);
-            w!(code, "pub const QMP_SCHEMA_JSON: &str = {value};");
-            code.item();
-            code.docs(&[
-                "The value of `query-qmp-schema` for this schema: [`QMP_SCHEMA_JSON`] parsed.".to_owned(),
-                "A QMP server built on this code answers `query-qmp-schema` with it.".to_owned(),
-            ]);
-            code.open("pub fn qmp_schema() -> qapi_rt_::serde_json::Value");
-            code.line("qapi_rt_::serde_json::from_str(QMP_SCHEMA_JSON)");
-            w!(code, "    .expect({})", str_lit(&format!("QMP_SCHEMA_JSON is JSON: {parse_doc}")));
-            code.close("");
-            return Ok(());
-        }
+        let (conds, text) = conditions;
+        lines.push(text);
+        let docs = rustdoc::attrs(&lines);
+        let value = raw_lit(&json_text(&tree, &conds, true))?;
+        let rt = self.paths().rt;
+        let expect = format!("QMP_SCHEMA_JSON is JSON: {PARSE_DOC}");
+        Ok(quote! {
+            #docs
+            pub const QMP_SCHEMA_JSON: &str = #value;
+
+            /// The value of `query-qmp-schema` for this schema: [`QMP_SCHEMA_JSON`] parsed.
+            /// A QMP server built on this code answers `query-qmp-schema` with it.
+            pub fn qmp_schema() -> #rt::serde_json::Value {
+                #rt::serde_json::from_str(QMP_SCHEMA_JSON).expect(#expect)
+            }
+        })
+    }
+
+    /// `qmp_schema()` assembling the value under the `#[cfg]`s of its
+    /// pieces.
+    fn introspection_cfg(&self, tree: &CondTree, mut lines: Vec<String>) -> Result<TokenStream, GenError> {
         lines.push(String::new());
         lines.push(
             "Conditions are decided when this code is compiled: an entry, member, enum value, branch or feature"
@@ -179,35 +206,39 @@ impl Cx<'_> {
         );
         lines.push("is present when its `#[cfg]` holds, as in a QEMU built with that configuration. A QMP".to_owned());
         lines.push("server built on this code answers `query-qmp-schema` with it.".to_owned());
+        let docs = rustdoc::attrs(&lines);
         let mut asm = Assembly { cx: self, uses_parse: false, uses_elements: false };
-        let body = asm.expr(&tree, true)?;
-        let expect = format!(".expect({})", str_lit(&format!("the introspection pieces are JSON: {parse_doc}")));
-        code.item();
-        code.docs(&lines);
-        code.open("pub fn qmp_schema() -> qapi_rt_::serde_json::Value");
-        if asm.uses_parse {
-            // Unused when every `cfg` of the pieces it parses is false.
-            code.line("#[allow(dead_code)]");
-            code.open("fn parse(text: &str) -> qapi_rt_::serde_json::Value");
-            code.line("qapi_rt_::serde_json::from_str(text)");
-            w!(code, "    {expect}");
-            code.close("");
-        }
-        if asm.uses_elements {
-            code.line("#[allow(dead_code)]");
-            code.open("fn elements(text: &str) -> ::std::vec::Vec<qapi_rt_::serde_json::Value>");
-            code.line("match qapi_rt_::serde_json::from_str::<qapi_rt_::serde_json::Value>(text)");
-            w!(code, "    {expect}");
-            code.line("{");
-            code.indent_in();
-            code.line("qapi_rt_::serde_json::Value::Array(elements) => elements,");
-            code.line("_ => ::std::vec::Vec::new(),");
-            code.close("");
-            code.close("");
-        }
-        code.stmt(&St::Expr { attr: None, x: body, semi: false });
-        code.close("");
-        Ok(())
+        let body = asm.expr(tree, true)?;
+        let rt = self.paths().rt;
+        let expect = format!("the introspection pieces are JSON: {PARSE_DOC}");
+        // Unused when every `cfg` of the pieces they parse is false.
+        let parse = asm.uses_parse.then(|| {
+            quote! {
+                #[allow(dead_code)]
+                fn parse(text: &str) -> #rt::serde_json::Value {
+                    #rt::serde_json::from_str(text).expect(#expect)
+                }
+            }
+        });
+        let elements = asm.uses_elements.then(|| {
+            quote! {
+                #[allow(dead_code)]
+                fn elements(text: &str) -> ::std::vec::Vec<#rt::serde_json::Value> {
+                    match #rt::serde_json::from_str::<#rt::serde_json::Value>(text).expect(#expect) {
+                        #rt::serde_json::Value::Array(elements) => elements,
+                        _ => ::std::vec::Vec::new(),
+                    }
+                }
+            }
+        });
+        Ok(quote! {
+            #docs
+            pub fn qmp_schema() -> #rt::serde_json::Value {
+                #parse
+                #elements
+                #body
+            }
+        })
     }
 }
 

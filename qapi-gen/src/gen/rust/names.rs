@@ -2,7 +2,13 @@
 //! snake_case members and methods, keywords escaped, leading digits and
 //! downstream (`__org.example_`) prefixes handled.
 
+use std::collections::HashMap;
+
 use heck::{ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use super::GenError;
 
 /// Words Rust reserves: strict and reserved keywords of every edition.
 const KEYWORDS: &[&str] = &[
@@ -37,6 +43,25 @@ pub fn ident(text: &str) -> String {
     text.to_owned()
 }
 
+/// The identifier token for a name [`ident`] made (`r#type` a raw one).
+/// Its text is ASCII letters, digits and `_`: a valid identifier.
+pub fn to_ident(text: &str) -> Ident {
+    match text.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(text, Span::call_site()),
+    }
+}
+
+/// The tokens of a path [`rust_path`] accepted.
+pub fn path(path: &str) -> TokenStream {
+    let (lead, rest) = match path.strip_prefix("::") {
+        Some(rest) => (quote!(::), rest),
+        None => (TokenStream::new(), path),
+    };
+    let segments = rest.split("::").map(to_ident);
+    quote!(#lead #(#segments)::*)
+}
+
 /// `text` is a plain identifier: a letter or `_` then letters, digits and
 /// `_`, and not `_` alone (a cfg key, a path segment).
 pub fn is_identifier(text: &str) -> bool {
@@ -62,6 +87,32 @@ pub fn rust_path(path: &str) -> Option<String> {
         .then(|| format!("{lead}{}", segments.join("::")))
 }
 
+/// Checks that converted names don't clash within one type.
+pub(super) struct Scope<'s> {
+    type_name: &'s str,
+    seen: HashMap<String, String>,
+}
+
+impl<'s> Scope<'s> {
+    pub(super) fn new(type_name: &'s str) -> Self {
+        Scope { type_name, seen: HashMap::new() }
+    }
+
+    /// Takes the Rust name `rust` for the QAPI name `qapi`.
+    pub(super) fn claim(&mut self, rust: &str, qapi: &str) -> Result<(), GenError> {
+        if let Some(first) = self.seen.get(rust) {
+            return Err(GenError::Clash {
+                rust: rust.to_owned(),
+                first: format!("'{first}'"),
+                second: format!("'{qapi}'"),
+                scope: format!(" in '{}'", self.type_name),
+            });
+        }
+        self.seen.insert(rust.to_owned(), qapi.to_owned());
+        Ok(())
+    }
+}
+
 /// The text of a CamelCase name (types, variants) for `name`.
 pub fn camel(name: &str) -> String {
     name_text(name, true)
@@ -75,8 +126,9 @@ pub fn snake(name: &str) -> String {
 fn name_text(name: &str, upper: bool) -> String {
     let w = words(name);
     let s = simple_case(&w, upper).unwrap_or_else(|| if upper { w.to_upper_camel_case() } else { w.to_snake_case() });
-    if s.is_empty() {
-        // Nothing alphanumeric: spell the bytes.
+    if s.is_empty() || !s.is_ascii() {
+        // Nothing alphanumeric, or letters Rust may not take in an
+        // identifier: spell the bytes.
         return name.bytes().map(|b| format!("x{b:02x}")).collect();
     }
     s
