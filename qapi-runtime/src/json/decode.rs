@@ -4,23 +4,27 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::error::{Error, Seg};
 use super::reader::Reader;
-use super::Decode;
+use super::{Decode, Error};
+use crate::decode::{Expected, IntType, Segment};
 
 macro_rules! decode_ints {
-    ($($t:ty: $name:literal)*) => {$(
+    ($($t:ty: $ty:ident)*) => {$(
         impl Decode for $t {
+            const LEAVES_ERROR: bool = false;
+
             #[inline]
             fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
-                r.integer($name)
+                r.integer(IntType::$ty)
             }
         }
     )*};
 }
-decode_ints!(i8: "int8" i16: "int16" i32: "int32" i64: "int64" u8: "uint8" u16: "uint16" u32: "uint32" u64: "uint64");
+decode_ints!(i8: Int8 i16: Int16 i32: Int32 i64: Int64 u8: Uint8 u16: Uint16 u32: Uint32 u64: Uint64);
 
 impl Decode for f64 {
+    const LEAVES_ERROR: bool = false;
+
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         r.f64()
@@ -28,6 +32,8 @@ impl Decode for f64 {
 }
 
 impl Decode for bool {
+    const LEAVES_ERROR: bool = false;
+
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         r.bool()
@@ -35,12 +41,16 @@ impl Decode for bool {
 }
 
 impl Decode for () {
+    const LEAVES_ERROR: bool = false;
+
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         r.null()
     }
 }
 
 impl Decode for String {
+    const LEAVES_ERROR: bool = false;
+
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         r.string().map(Cow::into_owned)
@@ -48,16 +58,21 @@ impl Decode for String {
 }
 
 impl Decode for Value {
+    const LEAVES_ERROR: bool = false;
+
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         r.serde_value()
     }
 }
 
 impl<T: Decode> Decode for Vec<T> {
+    // Each element's is reported as it is read.
+    const LEAVES_ERROR: bool = false;
+
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         match r.peek() {
             Some(b'[') => {}
-            _ => return Err(r.wrong_type("array")),
+            _ => return Err(r.wrong_type(Expected::Array)),
         }
         r.enter()?;
         r.pos += 1;
@@ -68,9 +83,9 @@ impl<T: Decode> Decode for Vec<T> {
             return Ok(items);
         }
         loop {
-            match T::decode(r) {
+            match T::decode(r).and_then(|v| r.take_left::<T>().map(|()| v)) {
                 Ok(v) => items.push(v),
-                Err(e) => return Err(e.within(Seg::Index(items.len()))),
+                Err(e) => return Err(e.within(Segment::Index(items.len()))),
             }
             match r.peek() {
                 Some(b',') => r.pos += 1,
@@ -87,6 +102,8 @@ impl<T: Decode> Decode for Vec<T> {
 }
 
 impl<T: Decode> Decode for Box<T> {
+    const LEAVES_ERROR: bool = T::LEAVES_ERROR;
+
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
         T::decode(r).map(Box::new)

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use super::error::{Error, ErrorKind, Seg};
 use super::reader::Reader;
-use super::Decode;
+use super::{Decode, Error};
+use crate::decode::{DecodeErrorKind, Expected, Segment};
 use crate::serde::de::DeserializeOwned;
 
 /// Past the `,` before the next member, at its name's opening quote:
@@ -61,6 +61,11 @@ fn colon(r: &mut Reader<'_>) -> Result<(), Error> {
 /// QEMU sends members in schema order, so the name looked for first is
 /// the one after the previous member's; it is compared where it sits in
 /// the input, without being scanned first, and nearly always matches.
+///
+/// As QEMU, a member the type does not have (server mode) is reported
+/// once the others are read and found complete: its error is left in the
+/// reader for the caller of the type's `decode` to report (see
+/// [`Decode::LEAVES_ERROR`]).
 #[derive(Debug)]
 pub struct Members {
     names: &'static [&'static str],
@@ -83,7 +88,7 @@ impl Members {
         strict: bool,
     ) -> Result<Self, Error> {
         if r.peek() != Some(b'{') {
-            return Err(r.wrong_type("object"));
+            return Err(r.wrong_type(Expected::Object));
         }
         r.enter()?;
         r.pos += 1;
@@ -121,7 +126,7 @@ impl Members {
                 self.at = found + 1;
                 return Ok(Some(found));
             }
-            unknown(r, &key, self.strict)?;
+            self.unknown(r, &key)?;
             if !member_start(r)? {
                 return Ok(None);
             }
@@ -132,7 +137,16 @@ impl Members {
     /// build does not have (it is configured out): like one not in the
     /// names.
     pub fn unavailable(&self, r: &mut Reader<'_>, index: usize) -> Result<(), Error> {
-        unknown(r, self.names.get(index).copied().unwrap_or_default(), self.strict)
+        self.unknown(r, self.names.get(index).copied().unwrap_or_default())
+    }
+
+    /// A member the type does not have (or not in this build): skipped,
+    /// and left in the reader when `strict` (server mode).
+    fn unknown(&self, r: &mut Reader<'_>, key: &str) -> Result<(), Error> {
+        if self.strict {
+            r.leave(|r| r.error(r.pos, DecodeErrorKind::UnknownMember).within(Segment::Member(key.to_owned().into())));
+        }
+        r.serde_value::<crate::serde::de::IgnoredAny>().map(drop)
     }
 }
 
@@ -149,24 +163,16 @@ pub fn empty_object(r: &mut Reader<'_>, strict: bool) -> Result<(), Error> {
 #[inline(always)]
 pub fn read_member<T: Decode>(r: &mut Reader<'_>, slot: &mut Option<T>, name: &'static str) -> Result<(), Error> {
     if slot.is_some() {
-        return Err(r.error(r.pos, ErrorKind::Duplicate).within(Seg::Member(name.into())));
+        let e = r.error(r.pos, DecodeErrorKind::DuplicateMember);
+        return Err(e.within(Segment::Member(name.into())));
     }
-    match T::decode(r) {
+    match T::decode(r).and_then(|v| r.take_left::<T>().map(|()| v)) {
         Ok(v) => {
             *slot = Some(v);
             Ok(())
         }
-        Err(e) => Err(e.within(Seg::Member(name.into()))),
+        Err(e) => Err(e.within(Segment::Member(name.into()))),
     }
-}
-
-/// A member the type does not have (or not in this build): an error when
-/// `strict` (server mode), skipped otherwise.
-fn unknown(r: &mut Reader<'_>, key: &str, strict: bool) -> Result<(), Error> {
-    if strict {
-        return Err(r.error(r.pos, ErrorKind::Unexpected).within(Seg::Member(key.to_owned().into())));
-    }
-    r.serde_value::<crate::serde::de::IgnoredAny>().map(drop)
 }
 
 /// The value of a mandatory member once the object is read.
@@ -174,7 +180,7 @@ fn unknown(r: &mut Reader<'_>, key: &str, strict: bool) -> Result<(), Error> {
 pub fn required<T>(r: &Reader<'_>, slot: Option<T>, name: &'static str) -> Result<T, Error> {
     match slot {
         Some(v) => Ok(v),
-        None => Err(r.error(r.pos, ErrorKind::Missing).within(Seg::Member(name.into()))),
+        None => Err(r.error(r.pos, DecodeErrorKind::MissingMember).within(Segment::Member(name.into()))),
     }
 }
 
@@ -194,16 +200,20 @@ pub fn read_enum<T>(
     }
     match unknown {
         Some(keep) => Ok(keep(s.into_owned())),
-        None => Err(r.error(start, ErrorKind::Value(s.into_owned()))),
+        None => Err(r.error(start, DecodeErrorKind::InvalidValue { value: s.into_owned() })),
     }
 }
 
 /// Reads a value through its serde impl: what the codec does for the
-/// types it has no code of its own for (unions, alternates). Errors name
-/// the member path as [`crate::dispatch::decode`] names it.
+/// types it has no code of its own for (unions, alternates). An error
+/// is the serde path's ([`crate::decode::from_value`]), placed where the
+/// value starts.
 pub fn read_serde<T: DeserializeOwned>(r: &mut Reader<'_>) -> Result<T, Error> {
     r.skip_ws();
     let start = r.pos;
     let value: Value = r.serde_value()?;
-    crate::dispatch::decode(value).map_err(|e| r.error(start, ErrorKind::Other(e.desc)))
+    crate::decode::from_value(&value).map_err(|e| {
+        let (line, column) = r.position(start);
+        e.at_position(line, column)
+    })
 }

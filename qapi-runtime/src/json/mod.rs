@@ -57,7 +57,6 @@
 
 mod bytes;
 mod decode;
-mod error;
 mod members;
 mod numbers;
 mod reader;
@@ -66,7 +65,8 @@ mod strings;
 mod tests;
 mod write;
 
-pub use error::Error;
+/// Why decoding failed: the same error as every decoding path's.
+pub use crate::decode::DecodeError as Error;
 pub use members::{empty_object, read_enum, read_member, read_serde, required, Members};
 pub use reader::Reader;
 pub use write::{encode_object, write_member, write_optional, write_serde, write_str};
@@ -91,6 +91,15 @@ pub trait EncodeMembers {
 
 /// A value that can be read from JSON.
 pub trait Decode: Sized {
+    /// Whether `decode` may succeed and yet leave an error for its caller
+    /// to report: a member that an object (this one, or one within it)
+    /// does not have, which QEMU reports only once the rest of the
+    /// object is found complete, after the checks of the members that
+    /// are missing. [`read_member`], lists and [`from_str`] report it.
+    /// `false` for the types that hold no object, which spares them the
+    /// check.
+    const LEAVES_ERROR: bool = true;
+
     /// Reads one value, leading whitespace included.
     fn decode(r: &mut Reader<'_>) -> Result<Self, Error>;
 }
@@ -122,6 +131,10 @@ pub fn from_str<T: Decode>(text: &str) -> Result<T, Error> {
         if r.pos < r.bytes().len() {
             drop(decoded);
             return Err(r.syntax("trailing characters"));
+        }
+        if let Err(e) = r.take_left::<T>() {
+            drop(decoded);
+            return Err(e);
         }
     }
     decoded

@@ -2,14 +2,16 @@
 //! computes them.
 
 use super::bytes::{splat, word};
-use super::error::{Error, ErrorKind};
 use super::reader::Reader;
+use super::Error;
+use crate::decode::ints::{self, Int};
+use crate::decode::{DecodeErrorKind, Expected, IntType};
 
 impl Reader<'_> {
     /// A number's text: whether it is negative, its magnitude if it is an
     /// integer that fits in a `u64`, and where it starts.
     #[inline]
-    fn number(&mut self, expected: &'static str) -> Result<(bool, Option<u64>, usize), Error> {
+    fn number(&mut self, expected: Expected) -> Result<(bool, Option<u64>, usize), Error> {
         let bytes = self.bytes();
         let start = self.pos;
         let mut i = start;
@@ -84,14 +86,12 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// An integer of type `T` (`name` is its QAPI type, for errors).
-    /// Inlined into each member's read: a call per integer cost more than
-    /// the code it adds (QMP replies are mostly integers).
+    /// An integer of type `T`, whose QAPI type is `ty`, read by the
+    /// rules of every decoding path ([`crate::decode::ints`]). Inlined into each member's
+    /// read: a call per integer cost more than the code it adds (QMP
+    /// replies are mostly integers).
     #[inline(always)]
-    pub(super) fn integer<T: TryFrom<u64> + TryFrom<i64> + TryFrom<i128>>(
-        &mut self,
-        name: &'static str,
-    ) -> Result<T, Error> {
+    pub(super) fn integer<T: TryFrom<u64> + TryFrom<i64>>(&mut self, ty: IntType) -> Result<T, Error> {
         self.skip_ws();
         let start = self.pos;
         if let Some((neg, mag)) = self.short_integer() {
@@ -103,7 +103,7 @@ impl Reader<'_> {
             }
             self.pos = start;
         }
-        self.integer_slow(name)
+        self.integer_slow(ty)
     }
 
     /// An integer of at most 16 digits not followed by a fraction or an
@@ -156,22 +156,24 @@ impl Reader<'_> {
     /// [`Reader::integer`] for what [`Reader::short_integer`] leaves.
     #[cold]
     #[inline(never)]
-    fn integer_slow<T: TryFrom<i128>>(&mut self, name: &'static str) -> Result<T, Error> {
-        let (neg, mag, start) = self.number("integer")?;
-        // `-0` too: serde_json reads it as the float -0.0.
-        let Some(mag) = mag.filter(|m| !neg || *m != 0) else {
-            // A fraction, an exponent, or beyond 64 bits: JSON numbers
-            // that are no integer to QEMU (nor to serde_json).
-            return Err(self.error(start, ErrorKind::Type("integer")));
+    fn integer_slow<T: TryFrom<u64> + TryFrom<i64>>(&mut self, ty: IntType) -> Result<T, Error> {
+        let (neg, mag, start) = self.number(Expected::Integer(ty))?;
+        // A fraction, an exponent, or beyond 64 bits: JSON numbers that
+        // are no integer to QEMU (nor to serde_json); `-0` too, which
+        // serde_json reads as the float -0.0.
+        let value = mag.filter(|m| !neg || *m != 0).map(|m| if neg { -i128::from(m) } else { i128::from(m) });
+        let converted = match ints::take(value, ty) {
+            Ok(Int::Signed(v)) => T::try_from(v).ok(),
+            Ok(Int::Unsigned(v)) => T::try_from(v).ok(),
+            Err(kind) => return Err(self.error(start, kind)),
         };
-        let v = if neg { -i128::from(mag) } else { i128::from(mag) };
-        T::try_from(v).map_err(|_| self.error(start, ErrorKind::Range(name)))
+        converted.ok_or_else(|| self.error(start, DecodeErrorKind::OutOfRange { ty }))
     }
 
     /// A number, integers included.
     pub fn f64(&mut self) -> Result<f64, Error> {
         self.skip_ws();
-        let (neg, mag, start) = self.number("number")?;
+        let (neg, mag, start) = self.number(Expected::Number)?;
         // serde_json's conversions (not `str::parse`, which rounds
         // differently in the last bit than serde_json without its
         // `float_roundtrip` feature), so that both decode a text to the
@@ -186,7 +188,7 @@ impl Reader<'_> {
         }
         let text = self.text.get(start..self.pos).unwrap_or_default();
         serde_json::from_str::<f64>(text)
-            .map_err(|_| self.error(start, ErrorKind::Syntax("number out of range".into())))
+            .map_err(|_| self.error(start, DecodeErrorKind::Syntax { message: "number out of range".into() }))
     }
 }
 

@@ -1,8 +1,9 @@
 //! The reader's position in the text, its errors, and the values it
 //! reads without help: literals, and whatever serde_json reads for it.
 
-use super::error::{Error, ErrorKind};
 use super::MAX_DEPTH;
+use super::{Decode, Error};
+use crate::decode::{DecodeErrorKind, Expected};
 use crate::serde::de::DeserializeOwned;
 
 /// A position in JSON text being decoded.
@@ -13,12 +14,15 @@ pub struct Reader<'a> {
     pub(super) depth: u32,
     /// Just after an object's `{`: its first member takes no comma.
     pub(super) first: bool,
+    /// The error an object's decoder left for its caller (see
+    /// [`Members`](super::Members)), with the object's depth.
+    pub(super) left: Option<(u32, Error)>,
 }
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `text`.
     pub fn new(text: &'a str) -> Self {
-        Reader { text, pos: 0, depth: 0, first: false }
+        Reader { text, pos: 0, depth: 0, first: false, left: None }
     }
 
     #[inline]
@@ -47,28 +51,57 @@ impl<'a> Reader<'a> {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn error(&self, at: usize, kind: ErrorKind) -> Error {
+    pub(super) fn error(&self, at: usize, kind: DecodeErrorKind) -> Error {
+        let (line, column) = self.position(at);
+        Error::new(kind).at_position(line, column)
+    }
+
+    /// The 1-based line and column (in characters) of byte offset `at`.
+    #[cold]
+    pub(super) fn position(&self, at: usize) -> (usize, usize) {
         let before = &self.bytes()[..at.min(self.bytes().len())];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
-        Error::new(kind, line, column)
+        (line, column)
+    }
+
+    /// Leaves the error `make` makes for the caller of the decoder of the
+    /// object being read, unless that object left one already. One that
+    /// an object around it left is dropped: this one is reported first,
+    /// when this object ends, and ends the decoding.
+    pub(super) fn leave(&mut self, make: impl FnOnce(&Self) -> Error) {
+        if !matches!(self.left, Some((depth, _)) if depth == self.depth) {
+            self.left = Some((self.depth, make(self)));
+        }
+    }
+
+    /// After a `T` is decoded: the error it left, if any (see
+    /// [`Decode::LEAVES_ERROR`]). The object it read was one level in.
+    #[inline(always)]
+    pub(super) fn take_left<T: Decode>(&mut self) -> Result<(), Error> {
+        if T::LEAVES_ERROR && matches!(self.left, Some((depth, _)) if depth == self.depth + 1) {
+            if let Some((_, e)) = self.left.take() {
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     #[cold]
     #[inline(never)]
     pub(super) fn syntax(&self, msg: &str) -> Error {
-        self.error(self.pos, ErrorKind::Syntax(msg.to_owned()))
+        self.error(self.pos, DecodeErrorKind::Syntax { message: msg.to_owned() })
     }
 
     /// The error for a value of the wrong JSON type where `expected` was
     /// wanted, or a syntax error when there is no value at all.
     #[cold]
     #[inline(never)]
-    pub(super) fn wrong_type(&self, expected: &'static str) -> Error {
+    pub(super) fn wrong_type(&self, expected: Expected) -> Error {
         match self.bytes().get(self.pos) {
             Some(b'"' | b'{' | b'[' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
-                self.error(self.pos, ErrorKind::Type(expected))
+                self.error(self.pos, DecodeErrorKind::InvalidType { expected })
             }
             Some(_) => self.syntax("expected value"),
             None => self.syntax("EOF while parsing a value"),
@@ -98,7 +131,7 @@ impl<'a> Reader<'a> {
         match self.peek() {
             Some(b't') => self.literal(b"true").map(|()| true),
             Some(b'f') => self.literal(b"false").map(|()| false),
-            _ => Err(self.wrong_type("boolean")),
+            _ => Err(self.wrong_type(Expected::Boolean)),
         }
     }
 
@@ -106,7 +139,7 @@ impl<'a> Reader<'a> {
     pub fn null(&mut self) -> Result<(), Error> {
         match self.peek() {
             Some(b'n') => self.literal(b"null"),
-            _ => Err(self.wrong_type("null")),
+            _ => Err(self.wrong_type(Expected::Null)),
         }
     }
 
@@ -127,7 +160,7 @@ impl<'a> Reader<'a> {
                 let at = offset_of(rest, e.line(), e.column());
                 let msg = e.to_string();
                 let msg = msg.rsplit_once(" at line ").map_or(msg.as_str(), |(m, _)| m);
-                Err(self.error(self.pos + at, ErrorKind::Syntax(msg.to_owned())))
+                Err(self.error(self.pos + at, DecodeErrorKind::Syntax { message: msg.to_owned() }))
             }
             None => Err(self.syntax("EOF while parsing a value")),
         }

@@ -4,8 +4,9 @@
 use std::borrow::Cow;
 
 use super::bytes::{same, splat, word};
-use super::error::Error;
 use super::reader::Reader;
+use super::Error;
+use crate::decode::Expected;
 
 impl<'a> Reader<'a> {
     /// Whether the text at the current position, an opening quote, is
@@ -146,7 +147,7 @@ impl<'a> Reader<'a> {
     pub fn string(&mut self) -> Result<Cow<'a, str>, Error> {
         match self.peek() {
             Some(b'"') => self.string_at_quote(),
-            _ => Err(self.wrong_type("string")),
+            _ => Err(self.wrong_type(Expected::String)),
         }
     }
 }
