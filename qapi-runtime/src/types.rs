@@ -5,7 +5,8 @@
 //! The decoding helpers are generic over the deserializer, as serde
 //! impls are; their errors are [`crate::decode::DecodeError`]s, with
 //! QEMU's words, when the deserializer is the runtime's own
-//! ([`crate::decode::from_value`]).
+//! ([`crate::decode::from_value`]). Members are read through
+//! [`crate::decode`]'s integer rules whatever the deserializer.
 //!
 //! Generated code refers to these through the runtime path it was given
 //! (`::qapi_runtime::types::...`); they are public so that it can, and
@@ -19,6 +20,7 @@ use crate::serde::ser::{SerializeMap, Serializer};
 use crate::serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::decode::ints::{seed, QemuInts};
 use crate::decode::{raise, DecodeError, DecodeErrorKind};
 use crate::Error;
 
@@ -115,7 +117,7 @@ where
     if slot.is_some() {
         return Err(de::Error::duplicate_field(name));
     }
-    *slot = Some(map.next_value()?);
+    *slot = Some(map.next_value_seed(seed::<T>())?);
     Ok(())
 }
 
@@ -177,14 +179,14 @@ where
 
 /// Stores a member's value into its slot: the duplicate check is done by
 /// [`deserialize_struct`]. Like [`deserialize_some`], `null` is not taken
-/// for "absent".
+/// for "absent". Unsigned integers take negative numbers as QEMU's do.
 #[inline]
 pub fn put<'de, D, T>(slot: &mut Option<T>, value: D) -> Result<bool, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    *slot = Some(T::deserialize(value)?);
+    *slot = Some(T::deserialize(QemuInts(value))?);
     Ok(true)
 }
 

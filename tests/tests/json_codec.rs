@@ -211,7 +211,12 @@ fn errors_name_the_member_path_line_and_column() {
     let text = "{\"device-state-times\": [{\"name\": \"ram\", \"instance-id\": 0}]}";
     assert_eq!(e(text), "Parameter 'device-state-times[0].save-time' is missing at line 1 column 58");
     let text = "{\"device-state-times\": [{\"name\": \"ram\", \"instance-id\": 4294967296, \"save-time\": 1}]}";
-    assert_eq!(e(text), "Parameter 'device-state-times[0].instance-id' expects uint32 at line 1 column 56");
+    // QEMU names only the member in a range error.
+    assert_eq!(e(text), "Parameter 'instance-id' expects uint32_t at line 1 column 56");
+    // And takes a negative number for an unsigned one as its two's complement.
+    let text = "{\"device-state-times\": [{\"name\": \"ram\", \"instance-id\": 0, \"save-time\": -1}]}";
+    let info = json::from_str::<server::MigrationInfo>(text).unwrap();
+    assert_eq!(info.device_state_times.unwrap()[0].save_time, u64::MAX);
     // A member the type does not have is reported after missing ones.
     let text = "{\"device-state-times\": [{\"name\": \"ram\", \"bogus\": 0, \"save-time\": 1}]}";
     assert_eq!(e(text), "Parameter 'device-state-times[0].instance-id' is missing at line 1 column 68");

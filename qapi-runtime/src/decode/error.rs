@@ -47,6 +47,20 @@ impl IntType {
     pub fn is_signed(self) -> bool {
         matches!(self, IntType::Int8 | IntType::Int16 | IntType::Int32 | IntType::Int64)
     }
+
+    /// What QEMU names the type in a range error: the C type of the
+    /// narrower ones (`uint8_t`), the QAPI name of the 64-bit ones.
+    fn range_word(self) -> &'static str {
+        match self {
+            IntType::Int8 => "int8_t",
+            IntType::Int16 => "int16_t",
+            IntType::Int32 => "int32_t",
+            IntType::Uint8 => "uint8_t",
+            IntType::Uint16 => "uint16_t",
+            IntType::Uint32 => "uint32_t",
+            IntType::Int64 | IntType::Uint64 => self.name(),
+        }
+    }
 }
 
 /// What a value of the wrong JSON type was expected to be.
@@ -134,7 +148,8 @@ pub enum Segment {
 ///     .within(Segment::Index(2))
 ///     .within(Segment::Member("steps".into()));
 /// assert_eq!(e.path(), "steps[2].level");
-/// assert_eq!(e.message(), "Parameter 'steps[2].level' expects uint8");
+/// // QEMU names only the member itself in range errors.
+/// assert_eq!(e.message(), "Parameter 'level' expects uint8_t");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError(Box<Inner>);
@@ -243,10 +258,14 @@ impl DecodeError {
             K::InvalidType { expected } if path.is_empty() => {
                 format!("Invalid JSON type, expected: {}", json_type(expected))
             }
+            // QEMU reads every unsigned type as a uint64 first.
+            K::InvalidType { expected: Expected::Integer(ty) } if !ty.is_signed() => {
+                format!("Parameter '{path}' expects uint64")
+            }
             K::InvalidType { expected } => {
                 format!("Invalid parameter type for '{path}', expected: {}", json_type(expected))
             }
-            K::OutOfRange { ty } => format!("Parameter '{path}' expects {}", ty.name()),
+            K::OutOfRange { ty } => format!("Parameter '{}' expects {}", self.local_name(), ty.range_word()),
             K::InvalidValue { value } => {
                 format!("Parameter '{}' does not accept value '{value}'", self.local_name())
             }
@@ -397,10 +416,7 @@ mod tests {
             at(ty(Expected::Integer(IntType::Int16)), &deep),
             "Invalid parameter type for 'a[0].b', expected: integer"
         );
-        assert_eq!(
-            at(ty(Expected::Integer(IntType::Uint8)), &deep),
-            "Invalid parameter type for 'a[0].b', expected: integer"
-        );
+        assert_eq!(at(ty(Expected::Integer(IntType::Uint8)), &deep), "Parameter 'a[0].b' expects uint64");
         assert_eq!(
             at(ty(Expected::Named("StrOrNull".into())), &deep),
             "Invalid parameter type for 'b', expected: StrOrNull"
@@ -409,7 +425,11 @@ mod tests {
             at(ty(Expected::Named("StrOrNull".into())), &in_list),
             "Invalid parameter type for 'null', expected: StrOrNull"
         );
-        assert_eq!(at(DecodeErrorKind::OutOfRange { ty: IntType::Int32 }, &deep), "Parameter 'a[0].b' expects int32");
+        assert_eq!(at(DecodeErrorKind::OutOfRange { ty: IntType::Int32 }, &deep), "Parameter 'b' expects int32_t");
+        assert_eq!(
+            at(DecodeErrorKind::OutOfRange { ty: IntType::Uint16 }, &in_list),
+            "Parameter 'null' expects uint16_t"
+        );
         assert_eq!(
             at(DecodeErrorKind::InvalidValue { value: "x".into() }, &deep),
             "Parameter 'b' does not accept value 'x'"

@@ -8,7 +8,8 @@
 //! the runtime's own ([`ValueDeserializer`]), whose error type is
 //! `DecodeError`: serde's `missing_field`, `unknown_field` and the like
 //! build its kinds, and type and range errors are found by the
-//! deserializer, which knows what each call asked for.
+//! deserializer, which knows what each call asked for. Integers follow
+//! QEMU's input visitor on every path (see [`IntType`]).
 //!
 //! ```
 //! use qapi_runtime::decode::{self, DecodeErrorKind, IntType};
@@ -17,6 +18,8 @@
 //! let e = decode::from_value::<Vec<u8>>(&json!([1, 300])).unwrap_err();
 //! assert_eq!(e.kind(), &DecodeErrorKind::OutOfRange { ty: IntType::Uint8 });
 //! assert_eq!(e.path(), "[1]");
+//! // An unsigned type takes a negative number as QEMU does.
+//! assert_eq!(decode::from_value::<u64>(&json!(-1)).unwrap(), u64::MAX);
 //! ```
 
 mod error;

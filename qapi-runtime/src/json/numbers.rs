@@ -86,8 +86,8 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// An integer of type `T`, whose QAPI type is `ty`, read by the
-    /// rules of every decoding path ([`crate::decode::ints`]). Inlined into each member's
+    /// An integer of type `T`, whose QAPI type is `ty`, read as QEMU
+    /// reads it ([`crate::decode::ints`]). Inlined into each member's
     /// read: a call per integer cost more than the code it adds (QMP
     /// replies are mostly integers).
     #[inline(always)]

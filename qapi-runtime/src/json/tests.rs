@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::bytes::same;
 use super::*;
+use crate::decode::ints::QemuInts;
 
 fn round<T: Decode + Encode>(text: &str) -> String {
     to_string(&from_str::<T>(text).unwrap())
@@ -72,12 +73,20 @@ fn decimals_read_as_serde_json_reads_them() {
     }
 }
 
+/// `text` read as a `T` by serde_json, with QEMU's rules for integers
+/// (what the members of generated types get): the codec's reference.
+fn serde_json_qemu<T: crate::serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = T::deserialize(QemuInts(&mut de))?;
+    de.end().map(|()| value)
+}
+
 /// Integers of every length up to past 64 bits, with and without a
 /// sign, leading zeros, fractions and exponents, at the end of the
 /// text and followed by more (the word-at-a-time path needs eight
-/// bytes): read by every integer type as serde_json reads them, and out
-/// of range where it is out of range, pointing at the number, in the
-/// words of the serde path.
+/// bytes): read by every integer type as serde_json reads them (with
+/// QEMU's rules for integers), and out of range where it is out of
+/// range, pointing at the number, in the words of the serde path.
 #[test]
 fn integers_read_as_serde_json_reads_them() {
     fn check<T>(text: &str)
@@ -85,7 +94,7 @@ fn integers_read_as_serde_json_reads_them() {
         T: Decode + crate::serde::de::DeserializeOwned + PartialEq + fmt::Debug,
     {
         let ours = from_str::<T>(text);
-        let theirs = serde_json::from_str::<T>(text);
+        let theirs = serde_json_qemu::<T>(text);
         if let (Err(e), Ok(value)) = (&ours, serde_json::from_str::<Value>(text)) {
             let serde_path = crate::decode::from_value::<T>(&value).map(drop).map_err(|e| e.message());
             assert_eq!(serde_path, Err(e.message()), "{text}");
@@ -175,8 +184,10 @@ fn builtins_read_and_write_as_serde_json_does() {
 #[test]
 fn bad_input_names_what_and_where() {
     let e = |t: &str| from_str::<Vec<u8>>(t).unwrap_err().to_string();
-    assert_eq!(e("[1,\n 256]"), "Parameter '[1]' expects uint8 at line 2 column 2");
-    assert_eq!(e("[1.5]"), "Invalid parameter type for '[0]', expected: integer at line 1 column 2");
+    assert_eq!(e("[1,\n 256]"), "Parameter 'null' expects uint8_t at line 2 column 2");
+    assert_eq!(e("[1.5]"), "Parameter '[0]' expects uint64 at line 1 column 2");
+    assert_eq!(e("[-1]"), "Parameter 'null' expects uint8_t at line 1 column 2");
+    assert_eq!(from_str::<Vec<u64>>("[-1]").unwrap(), [u64::MAX]);
     let e16 = from_str::<Vec<i16>>("[1.5, 40000]").unwrap_err().to_string();
     assert_eq!(e16, "Invalid parameter type for '[0]', expected: integer at line 1 column 2");
     assert_eq!(e("{}"), "Invalid JSON type, expected: array at line 1 column 1");
