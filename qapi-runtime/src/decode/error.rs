@@ -313,7 +313,7 @@ impl From<DecodeError> for crate::Error {
 /// kinds: `missing_field`, `unknown_field`, `duplicate_field`,
 /// `invalid_value` of a string and `unknown_variant` (an enum value), and
 /// `invalid_type` keep their structure; `custom` keeps the words, or the
-/// structure of an error that [`raise`] carried through an impl generic
+/// structure of an error that the runtime carried through an impl generic
 /// over the error type.
 impl de::Error for DecodeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
