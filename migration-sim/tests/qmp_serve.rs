@@ -312,7 +312,7 @@ async fn refusals_use_qemu_words_and_change_nothing() {
     );
     assert_eq!(
         refused(&s.src, "migrate-set-parameters", json!({ "multifd-channels": 256 })).await,
-        "Parameter 'multifd-channels' expects uint8"
+        "Parameter 'multifd-channels' expects uint8_t"
     );
     assert_eq!(
         refused(&s.src, "migrate-set-parameters", json!({ "xbzrle-cache-size": 5000 })).await,

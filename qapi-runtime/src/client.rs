@@ -70,8 +70,10 @@ pub enum ClientError {
     Closed,
     /// The server said something QMP does not allow.
     Protocol(String),
-    /// The arguments could not be encoded or the reply decoded.
+    /// The arguments could not be encoded.
     Data(serde_json::Error),
+    /// The reply (or an event's data) does not decode as its type.
+    Decode(crate::decode::DecodeError),
 }
 
 // Written out rather than derived with thiserror: the runtime builds
@@ -84,6 +86,7 @@ impl std::fmt::Display for ClientError {
             ClientError::Closed => f.write_str("QMP connection closed"),
             ClientError::Protocol(m) => write!(f, "QMP protocol: {m}"),
             ClientError::Data(e) => write!(f, "QMP data: {e}"),
+            ClientError::Decode(e) => write!(f, "QMP reply: {e}"),
         }
     }
 }
@@ -94,6 +97,7 @@ impl std::error::Error for ClientError {
             ClientError::Qmp(e) => e.source(),
             ClientError::Io(e) => Some(e),
             ClientError::Data(e) => Some(e),
+            ClientError::Decode(e) => Some(e),
             ClientError::Closed | ClientError::Protocol(_) => None,
         }
     }
@@ -114,6 +118,12 @@ impl From<io::Error> for ClientError {
 impl From<serde_json::Error> for ClientError {
     fn from(e: serde_json::Error) -> Self {
         ClientError::Data(e)
+    }
+}
+
+impl From<crate::decode::DecodeError> for ClientError {
+    fn from(e: crate::decode::DecodeError) -> Self {
+        ClientError::Decode(e)
     }
 }
 
@@ -312,10 +322,10 @@ impl Client {
         };
         if !C::FLAGS.success_response {
             self.send(C::NAME, args, false, None).await?;
-            return Ok(serde_json::from_value(Value::Object(Default::default()))?);
+            return decode_return(Value::Object(Default::default()));
         }
         let ret = self.execute_value(C::NAME, args).await?;
-        Ok(serde_json::from_value(ret)?)
+        decode_return(ret)
     }
 
     /// Runs command `C` out of band (`exec-oob`; needs the `oob`
@@ -323,7 +333,7 @@ impl Client {
     pub async fn execute_oob<C: Command>(&self, arguments: &C::Arguments) -> Result<C::Returns, ClientError> {
         let args = Some(serde_json::to_value(arguments)?);
         let ret = self.call(C::NAME, args, true).await?;
-        Ok(serde_json::from_value(ret)?)
+        decode_return(ret)
     }
 
     /// Runs command `name` with `arguments` (an object, or `None`) and
@@ -420,12 +430,14 @@ impl Client {
 /// };
 /// assert!(event_data::<Shutdown>(&msg).unwrap().unwrap().guest);
 /// ```
-pub fn event_data<E: Event>(msg: &EventMessage) -> Option<Result<E::Data, serde_json::Error>> {
+pub fn event_data<E: Event>(msg: &EventMessage) -> Option<Result<E::Data, crate::decode::DecodeError>> {
     if msg.event != E::NAME {
         return None;
     }
-    let data = msg.data.clone().unwrap_or_else(|| Value::Object(Default::default()));
-    Some(serde_json::from_value(data))
+    Some(match &msg.data {
+        Some(data) => crate::decode::from_value(data),
+        None => crate::decode::from_value(&Value::Object(Default::default())),
+    })
 }
 
 /// Reads everything the server sends: replies to their waiters, events
@@ -512,5 +524,5 @@ fn deliver(shared: &Shared, msg: Result<Value, Error>) {
 /// assert_eq!(v, [1, 2]);
 /// ```
 pub fn decode_return<T: DeserializeOwned>(value: Value) -> Result<T, ClientError> {
-    Ok(serde_json::from_value(value)?)
+    Ok(crate::decode::from_value(&value)?)
 }

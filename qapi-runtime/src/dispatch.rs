@@ -52,83 +52,30 @@ pub trait Dispatcher: Send + Sync + 'static {
     }
 }
 
-/// Decodes a command's `arguments` into `T`, with the wording QEMU uses
-/// for bad arguments: `Parameter 'x' is missing`, `Parameter 'x' is
-/// unexpected`, `Invalid parameter type for 'a.b', expected: integer`,
-/// `Parameter 'a.b' expects uint8`.
+/// Decodes a command's `arguments` into `T` (absent arguments are an
+/// empty object), failing with the error QEMU answers for the same
+/// arguments: `Parameter 'x' is missing`, `Parameter 'x' is unexpected`,
+/// `Invalid parameter type for 'a.b', expected: integer`,
+/// `Parameter 'b' expects uint8_t` (see [`crate::decode`]).
 ///
 /// ```
 /// #[derive(serde::Deserialize, Debug)]
 /// #[serde(deny_unknown_fields)]
 /// struct Args { level: u8 }
 /// let e = qapi_runtime::dispatch::decode_arguments::<Args>(Some(serde_json::json!({"level": 256}))).unwrap_err();
-/// assert_eq!(e.desc, "Parameter 'level' expects uint8");
+/// assert_eq!(e.desc, "Parameter 'level' expects uint8_t");
 /// ```
 pub fn decode_arguments<T: DeserializeOwned>(arguments: Option<Value>) -> Result<T, Error> {
-    let value = arguments.unwrap_or_else(|| Value::Object(Default::default()));
-    decode(value)
+    match arguments {
+        Some(value) => decode(value),
+        None => decode(Value::Object(Default::default())),
+    }
 }
 
-/// Decodes any JSON value into `T`, naming the member path of a failure
-/// as [`decode_arguments`] does.
+/// Decodes any JSON value into `T`, with QEMU's words for what is wrong
+/// with it, as [`decode_arguments`] does.
 pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        Error::generic(qemu_wording(&path, &e.inner().to_string()))
-    })
-}
-
-/// Rewords a serde error at `path` the way QEMU's input visitor words it.
-fn qemu_wording(path: &str, msg: &str) -> String {
-    let at = |field: &str| if path == "." || path.is_empty() { field.to_owned() } else { format!("{path}.{field}") };
-    let quoted = |m: &str| m.split('`').nth(1).map(str::to_owned);
-    if let Some(field) = msg.strip_prefix("missing field ").and_then(quoted) {
-        return format!("Parameter '{}' is missing", at(&field));
-    }
-    if msg.starts_with("unknown field ") {
-        // The path already ends in the unknown member.
-        return format!("Parameter '{path}' is unexpected");
-    }
-    if let Some(rest) = msg.strip_prefix("invalid value: integer ") {
-        let ty = rest.rsplit("expected ").next().unwrap_or("").trim();
-        let ty = match ty {
-            "i8" => "int8",
-            "i16" => "int16",
-            "i32" => "int32",
-            "i64" => "int64",
-            "u8" => "uint8",
-            "u16" => "uint16",
-            "u32" => "uint32",
-            "u64" => "uint64",
-            other => other,
-        };
-        return format!("Parameter '{path}' expects {ty}");
-    }
-    if let Some(rest) = msg.strip_prefix("invalid type: ") {
-        let expected = rest.rsplit("expected ").next().unwrap_or("");
-        // "struct Foo" before the string test: it contains "str".
-        let kind = if expected.starts_with("struct") || expected.contains("map") {
-            "object"
-        } else if expected.starts_with('i') || expected.starts_with('u') {
-            "integer"
-        } else if expected.starts_with('f') {
-            "number"
-        } else if expected.contains("bool") {
-            "boolean"
-        } else if expected.contains("string") || expected.contains("str") {
-            "string"
-        } else if expected.contains("sequence") {
-            "array"
-        } else {
-            "object"
-        };
-        return format!("Invalid parameter type for '{path}', expected: {kind}");
-    }
-    if path == "." || path.is_empty() {
-        msg.to_owned()
-    } else {
-        format!("Parameter '{path}': {msg}")
-    }
+    crate::decode::from_value(&value).map_err(Error::from)
 }
 
 #[cfg(test)]
@@ -161,12 +108,12 @@ mod tests {
         assert_eq!(err(json!({})), "Parameter 'uri' is missing");
         assert_eq!(err(json!({"uri": "x", "bogus": 1})), "Parameter 'bogus' is unexpected");
         assert_eq!(err(json!({"uri": 1})), "Invalid parameter type for 'uri', expected: string");
-        assert_eq!(err(json!({"uri": "x", "inner": {"n": 256}})), "Parameter 'inner.n' expects uint8");
+        // QEMU names only the member in range errors.
+        assert_eq!(err(json!({"uri": "x", "inner": {"n": 256}})), "Parameter 'n' expects uint8_t");
+        assert_eq!(err(json!({"uri": "x", "inner": {"n": -1}})), "Parameter 'n' expects uint8_t");
         assert_eq!(err(json!({"uri": "x", "inner": {}})), "Parameter 'inner.n' is missing");
-        assert_eq!(
-            err(json!({"uri": "x", "inner": {"n": true}})),
-            "Invalid parameter type for 'inner.n', expected: integer"
-        );
+        // And reads every unsigned integer as a uint64 first.
+        assert_eq!(err(json!({"uri": "x", "inner": {"n": true}})), "Parameter 'inner.n' expects uint64");
         assert_eq!(err(json!({"uri": "x", "inner": "s"})), "Invalid parameter type for 'inner', expected: object");
     }
 

@@ -17,6 +17,7 @@
 
 #[cfg(feature = "client")]
 pub mod client;
+pub mod decode;
 pub mod dispatch;
 pub mod error;
 pub mod json;

@@ -2,6 +2,12 @@
 //! members into a map, decoding enums, optional members and union
 //! branches the way QEMU does.
 //!
+//! The decoding helpers are generic over the deserializer, as serde
+//! impls are; their errors are [`crate::decode::DecodeError`]s, with
+//! QEMU's words, when the deserializer is the runtime's own
+//! ([`crate::decode::from_value`]). Members are read through
+//! [`crate::decode`]'s integer rules whatever the deserializer.
+//!
 //! Generated code refers to these through the runtime path it was given
 //! (`::qapi_runtime::types::...`); they are public so that it can, and
 //! [`ObjectMembers`] is useful on its own: it writes a struct's or union's
@@ -14,6 +20,8 @@ use crate::serde::ser::{SerializeMap, Serializer};
 use crate::serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::decode::ints::{seed, QemuInts};
+use crate::decode::{raise, DecodeError, DecodeErrorKind};
 use crate::Error;
 
 /// An object type (a struct or union) whose members can be written into
@@ -77,16 +85,16 @@ impl<T> Visitor<'_> for EnumVisitor<T> {
         }
         match self.unknown {
             Some(keep) => Ok(keep(v.to_owned())),
-            None => Err(E::custom(format_args!("does not accept value '{v}'"))),
+            None => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
         }
     }
 }
 
 /// Decodes the members of a union branch that were collected while
-/// looking for the discriminator. The error names the path within the
-/// branch, worded as [`crate::dispatch::decode`] words it.
+/// looking for the discriminator; an error names the path within the
+/// branch.
 pub fn branch_from_members<T: DeserializeOwned, E: de::Error>(members: Map<String, Value>) -> Result<T, E> {
-    crate::dispatch::decode(Value::Object(members)).map_err(|e| E::custom(e.desc))
+    crate::decode::from_value(&Value::Object(members)).map_err(raise)
 }
 
 /// Checks that a union branch without members got none: in server mode
@@ -94,7 +102,7 @@ pub fn branch_from_members<T: DeserializeOwned, E: de::Error>(members: Map<Strin
 /// know.
 pub fn no_members<E: de::Error>(members: &Map<String, Value>, strict: bool) -> Result<(), E> {
     match members.keys().next() {
-        Some(key) if strict => Err(E::custom(format_args!("Parameter '{key}' is unexpected"))),
+        Some(key) if strict => Err(E::unknown_field(key, &[])),
         _ => Ok(()),
     }
 }
@@ -109,7 +117,7 @@ where
     if slot.is_some() {
         return Err(de::Error::duplicate_field(name));
     }
-    *slot = Some(map.next_value()?);
+    *slot = Some(map.next_value_seed(seed::<T>())?);
     Ok(())
 }
 
@@ -126,9 +134,10 @@ pub fn collect<'de, A: MapAccess<'de>>(
     key: String,
 ) -> Result<(), A::Error> {
     let value: Value = map.next_value()?;
-    if rest.insert(key.clone(), value).is_some() {
-        return Err(de::Error::custom(format_args!("duplicate member '{key}'")));
+    if rest.contains_key(&key) {
+        return Err(raise(DecodeError::at_member(DecodeErrorKind::DuplicateMember, key)));
     }
+    rest.insert(key, value);
     Ok(())
 }
 
@@ -170,14 +179,14 @@ where
 
 /// Stores a member's value into its slot: the duplicate check is done by
 /// [`deserialize_struct`]. Like [`deserialize_some`], `null` is not taken
-/// for "absent".
+/// for "absent". Unsigned integers take negative numbers as QEMU's do.
 #[inline]
 pub fn put<'de, D, T>(slot: &mut Option<T>, value: D) -> Result<bool, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    *slot = Some(T::deserialize(value)?);
+    *slot = Some(T::deserialize(QemuInts(value))?);
     Ok(true)
 }
 
@@ -233,28 +242,76 @@ impl<'de, B: StructBuilder<'de>> Visitor<'de> for StructVisitor<B> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<B::Value, A::Error> {
-        let mut builder = B::default();
-        let mut seen = Seen::new(B::FIELDS.len());
-        let mut hint = 0;
-        while let Some(key) = map.next_key_seed(KeySeed { fields: B::FIELDS, strict: self.strict, hint })? {
-            let Some(index) = key else {
-                map.next_value::<de::IgnoredAny>()?;
-                continue;
-            };
-            hint = index + 1;
-            if seen.insert(index) {
-                return Err(de::Error::duplicate_field(B::FIELDS[index]));
-            }
-            let known = map.next_value_seed(SlotSeed { builder: &mut builder, index })?;
-            if !known && self.strict {
-                return Err(de::Error::unknown_field(B::FIELDS[index], B::FIELDS));
-            }
+        let mut read =
+            Read::<B> { builder: B::default(), seen: Seen::new(B::FIELDS.len()), hint: 0, strict: self.strict };
+        match read.members(&mut map)? {
+            None => read.builder.build(),
+            Some(unknown) => read.after_unknown(map, unknown),
         }
-        builder.build()
     }
 }
 
-/// A member name: its index in `fields`, `None` for one to skip.
+/// A struct's members as [`StructVisitor`] reads them.
+struct Read<B> {
+    builder: B,
+    seen: Seen,
+    /// Where the next member's name is looked for first.
+    hint: usize,
+    strict: bool,
+}
+
+impl<'de, B: StructBuilder<'de>> Read<B> {
+    /// Reads members up to the end of the object, or up to one the type
+    /// does not have (server mode), whose name it returns.
+    #[inline]
+    fn members<A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<Option<String>, A::Error> {
+        let fields = B::FIELDS;
+        while let Some(key) = map.next_key_seed(KeySeed { fields, strict: self.strict, hint: self.hint })? {
+            let index = match key {
+                Key::Index(index) => index,
+                Key::Skip => {
+                    map.next_value::<de::IgnoredAny>()?;
+                    continue;
+                }
+                Key::Unknown(name) => {
+                    map.next_value::<de::IgnoredAny>()?;
+                    return Ok(Some(name));
+                }
+            };
+            self.hint = index + 1;
+            if self.seen.insert(index) {
+                return Err(de::Error::duplicate_field(fields[index]));
+            }
+            let known = map.next_value_seed(SlotSeed { builder: &mut self.builder, index })?;
+            if !known && self.strict {
+                return Ok(Some(fields[index].to_owned()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The rest of an object that has member `unknown`, which the type
+    /// does not have: as QEMU, it is reported once the other members are
+    /// read, and only if they are all right.
+    #[cold]
+    fn after_unknown<A: MapAccess<'de>>(mut self, mut map: A, unknown: String) -> Result<B::Value, A::Error> {
+        while self.members(&mut map)?.is_some() {}
+        self.builder.build::<A::Error>()?;
+        Err(de::Error::unknown_field(&unknown, B::FIELDS))
+    }
+}
+
+/// A member's name as [`KeySeed`] finds it.
+enum Key {
+    /// The member at this index of the names.
+    Index(usize),
+    /// One the type does not have, to skip (client mode).
+    Skip,
+    /// One the type does not have, to refuse (server mode).
+    Unknown(String),
+}
+
+/// Finds a member's name among `fields`.
 struct KeySeed {
     fields: &'static [&'static str],
     strict: bool,
@@ -275,7 +332,7 @@ impl KeySeed {
 }
 
 impl<'de> de::DeserializeSeed<'de> for KeySeed {
-    type Value = Option<usize>;
+    type Value = Key;
 
     #[inline]
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
@@ -284,7 +341,7 @@ impl<'de> de::DeserializeSeed<'de> for KeySeed {
 }
 
 impl<'de> Visitor<'de> for KeySeed {
-    type Value = Option<usize>;
+    type Value = Key;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("field identifier")
@@ -293,28 +350,25 @@ impl<'de> Visitor<'de> for KeySeed {
     #[inline]
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         match self.find(|f| f == v) {
-            Some(index) => Ok(Some(index)),
-            None if self.strict => Err(E::unknown_field(v, self.fields)),
-            None => Ok(None),
+            Some(index) => Ok(Key::Index(index)),
+            None if self.strict => Ok(Key::Unknown(v.to_owned())),
+            None => Ok(Key::Skip),
         }
     }
 
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
         match self.find(|f| f.as_bytes() == v) {
-            Some(index) => Ok(Some(index)),
-            None if self.strict => Err(E::unknown_field(&String::from_utf8_lossy(v), self.fields)),
-            None => Ok(None),
+            Some(index) => Ok(Key::Index(index)),
+            None if self.strict => Ok(Key::Unknown(String::from_utf8_lossy(v).into_owned())),
+            None => Ok(Key::Skip),
         }
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
         match usize::try_from(v).ok().filter(|i| *i < self.fields.len()) {
-            Some(index) => Ok(Some(index)),
-            None if self.strict => Err(E::invalid_value(
-                de::Unexpected::Unsigned(v),
-                &format!("field index 0 <= i < {}", self.fields.len()).as_str(),
-            )),
-            None => Ok(None),
+            Some(index) => Ok(Key::Index(index)),
+            None if self.strict => Ok(Key::Unknown(v.to_string())),
+            None => Ok(Key::Skip),
         }
     }
 }
@@ -434,7 +488,9 @@ mod tests {
         let kept = deserialize_enum(&v, "Color", from_wire, Some(Color::Other)).unwrap();
         assert_eq!(kept, Color::Other("blue".into()));
         let err = deserialize_enum(&v, "Color", from_wire, None).unwrap_err();
-        assert_eq!(err.to_string(), "does not accept value 'blue'");
+        assert_eq!(err.to_string(), "invalid value: string \"blue\", expected a string (a value of Color)");
+        let err = deserialize_enum(crate::decode::ValueDeserializer(&v), "Color", from_wire, None).unwrap_err();
+        assert_eq!(err.kind(), &DecodeErrorKind::InvalidValue { value: "blue".into() });
         assert_eq!(deserialize_enum(&json!("red"), "Color", from_wire, None).unwrap(), Color::Red);
     }
 
@@ -482,6 +538,12 @@ mod tests {
         assert!(err.starts_with("duplicate field `a`"), "{err}");
         let err = ab(r#"{"b": "s"}"#, false).unwrap_err();
         assert!(err.starts_with("missing field `a`"), "{err}");
+        // As QEMU, a member the type does not have is reported after the
+        // others are read: after a missing one, and after a bad value.
+        let err = ab(r#"{"x": 2, "b": "s"}"#, true).unwrap_err();
+        assert!(err.starts_with("missing field `a`"), "{err}");
+        let err = ab(r#"{"x": 2, "a": "s"}"#, true).unwrap_err();
+        assert!(err.starts_with("invalid type: string"), "{err}");
         let err = ab(r#"{"a": 1, "b": null}"#, false).unwrap_err();
         assert!(err.starts_with("invalid type: null"), "{err}");
         let err = ab(r#""a""#, false).unwrap_err();

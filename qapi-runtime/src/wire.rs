@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::decode::{from_value, DecodeError};
 use crate::types::wire_object;
 use crate::Error;
 
@@ -100,16 +101,16 @@ pub enum ServerMessage {
 
 impl ServerMessage {
     /// Classifies a JSON object a server sent by its distinguishing key.
-    pub fn from_value(v: Value) -> Result<Self, serde_json::Error> {
+    pub fn from_value(v: Value) -> Result<Self, DecodeError> {
         let key = |k: &str| v.get(k).is_some();
         if key("return") {
-            serde_json::from_value(v).map(ServerMessage::Return)
+            from_value(&v).map(ServerMessage::Return)
         } else if key("error") {
-            serde_json::from_value(v).map(ServerMessage::Error)
+            from_value(&v).map(ServerMessage::Error)
         } else if key("event") {
-            serde_json::from_value(v).map(ServerMessage::Event)
+            from_value(&v).map(ServerMessage::Event)
         } else {
-            serde_json::from_value(v).map(ServerMessage::Greeting)
+            from_value(&v).map(ServerMessage::Greeting)
         }
     }
 }

@@ -106,7 +106,7 @@ async fn typed_commands_and_errors() {
     let e = client.execute::<Add>(&AddArgs { a: 1, b: Some(300) }).await.unwrap_err();
     assert_eq!(e.class(), Some(&ErrorClass::GenericError));
     let ClientError::Qmp(err) = &e else { panic!("{e:?}") };
-    assert_eq!(err.desc, "Parameter 'b' expects uint8");
+    assert_eq!(err.desc, "Parameter 'b' expects uint8_t");
     let e = client.execute_value("nope", None).await.unwrap_err();
     assert_eq!(e.class(), Some(&ErrorClass::CommandNotFound));
     let e = client.execute_value("fail", None).await.unwrap_err();

@@ -4,9 +4,11 @@
 //! thousands of mutations of them, both must accept the same texts,
 //! decode them to equal values and write them back as the same bytes.
 
-use qapi_runtime::json;
-use qapi_tests::codec_agrees as agree;
+use qapi_runtime::serde::de::{self, DeserializeOwned, Deserializer as _};
+use qapi_runtime::{decode, json};
+use qapi_tests::codec_agrees;
 use qapi_tests::{project_client as client, project_server as server};
+use serde_json::Value;
 
 const PAYLOADS: [(&str, &str); 4] = [
     ("active-10.2", include_str!("../../bench-compare/payloads/active-10.2.json")),
@@ -31,6 +33,78 @@ fn layouts(text: &str) -> [String; 4] {
     let compact = value.to_string();
     let spaced = compact.replace("\":", "\" \t:\n ");
     [text.to_owned(), compact, spaced, serde_json::to_string_pretty(&reversed(&value)).unwrap_or_default()]
+}
+
+/// Whether `text` has an object with a member given twice: serde_json's
+/// `Value` keeps the last, the codec refuses it.
+fn has_duplicate_members(text: &str) -> bool {
+    struct Check;
+    impl<'de> de::Visitor<'de> for Check {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let (mut keys, mut dup) = (std::collections::HashSet::new(), false);
+            while let Some(k) = map.next_key::<String>()? {
+                dup |= !keys.insert(k) | map.next_value_seed(Check)?;
+            }
+            Ok(dup)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            let mut dup = false;
+            while let Some(d) = seq.next_element_seed(Check)? {
+                dup |= d;
+            }
+            Ok(dup)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+    }
+    impl<'de> de::DeserializeSeed<'de> for Check {
+        type Value = bool;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    serde_json::Deserializer::from_str(text).deserialize_any(Check).unwrap_or(false)
+}
+
+/// [`codec_agrees`], and, when `text` is JSON, the codec and the serde
+/// path over its `Value` (what a server decodes arguments with, and a
+/// client replies) decide alike and word a refusal alike.
+fn agree<T>(text: &str) -> bool
+where
+    T: json::Decode + json::Encode + DeserializeOwned + qapi_runtime::serde::Serialize + PartialEq + std::fmt::Debug,
+{
+    let accepted = codec_agrees::<T>(text);
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        if !has_duplicate_members(text) {
+            let codec = json::from_str::<T>(text).map_err(|e| e.message());
+            let serde = decode::from_value::<T>(&value).map_err(|e| e.message());
+            assert_eq!(codec.is_ok(), serde.is_ok(), "codec {codec:?}, serde path {serde:?}:\n{text}");
+            if let (Err(a), Err(b)) = (codec, serde) {
+                assert_eq!(a, b, "codec and serde path word it differently:\n{text}");
+            }
+        }
+    }
+    accepted
 }
 
 #[test]
@@ -137,7 +211,15 @@ fn errors_name_the_member_path_line_and_column() {
     let text = "{\"device-state-times\": [{\"name\": \"ram\", \"instance-id\": 0}]}";
     assert_eq!(e(text), "Parameter 'device-state-times[0].save-time' is missing at line 1 column 58");
     let text = "{\"device-state-times\": [{\"name\": \"ram\", \"instance-id\": 4294967296, \"save-time\": 1}]}";
-    assert_eq!(e(text), "Parameter 'device-state-times[0].instance-id' expects uint32 at line 1 column 56");
+    // QEMU names only the member in a range error.
+    assert_eq!(e(text), "Parameter 'instance-id' expects uint32_t at line 1 column 56");
+    // And takes a negative number for an unsigned one as its two's complement.
+    let text = "{\"device-state-times\": [{\"name\": \"ram\", \"instance-id\": 0, \"save-time\": -1}]}";
+    let info = json::from_str::<server::MigrationInfo>(text).unwrap();
+    assert_eq!(info.device_state_times.unwrap()[0].save_time, u64::MAX);
+    // A member the type does not have is reported after missing ones.
+    let text = "{\"device-state-times\": [{\"name\": \"ram\", \"bogus\": 0, \"save-time\": 1}]}";
+    assert_eq!(e(text), "Parameter 'device-state-times[0].instance-id' is missing at line 1 column 68");
     // A client keeps what it does not know.
     let info: client::MigrationInfo = json::from_str("{\"status\": \"flying\", \"bogus\": [1]}").unwrap();
     assert_eq!(json::to_string(&info), "{\"status\":\"flying\"}");

