@@ -1,0 +1,111 @@
+//! Listening sockets: unix sockets only this user can reach, and the
+//! accept loop that hands each client to a connection task.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
+
+use super::connection::{spawn_connection, stopped};
+use super::{Inner, LiveGuard};
+
+/// Binds a unix socket that nobody but this user can ever reach: bound
+/// inside a fresh 0700 directory, set to 0600, then moved into place.
+pub(super) fn bind_private(path: &Path) -> io::Result<UnixListener> {
+    use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_socket() => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ));
+        }
+        _ => {}
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = parent.join(format!(".qmp{:x}.{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    let tmp = dir.join("s");
+    let result = (|| -> io::Result<UnixListener> {
+        let listener = UnixListener::bind(&tmp)?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::rename(&tmp, path)?;
+        Ok(listener)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    let _ = std::fs::remove_dir(&dir);
+    match result {
+        Ok(l) => Ok(l),
+        // The temporary path may be too long for a socket address where
+        // the real one is not: bind in place and narrow the mode at once.
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+            let _ = std::fs::remove_file(path);
+            let listener = UnixListener::bind(path)?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            Ok(listener)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A listening socket whose clients [`spawn_accept_loop`] serves.
+pub(super) trait Listener: Send + 'static {
+    type Read: AsyncRead + Send + Unpin + 'static;
+    type Write: AsyncWrite + Send + Unpin + 'static;
+
+    /// The next client, split into its two halves.
+    fn accept_split(&self) -> impl std::future::Future<Output = io::Result<(Self::Read, Self::Write)>> + Send;
+}
+
+impl Listener for TcpListener {
+    type Read = tokio::net::tcp::OwnedReadHalf;
+    type Write = tokio::net::tcp::OwnedWriteHalf;
+
+    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)> {
+        let (stream, _) = self.accept().await?;
+        // Replies are small and a client waits for each: don't let Nagle hold them.
+        let _ = stream.set_nodelay(true);
+        Ok(stream.into_split())
+    }
+}
+
+impl Listener for UnixListener {
+    type Read = tokio::net::unix::OwnedReadHalf;
+    type Write = tokio::net::unix::OwnedWriteHalf;
+
+    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)> {
+        let (stream, _) = self.accept().await?;
+        Ok(stream.into_split())
+    }
+}
+
+/// Accepts clients on `listener` until shutdown, each on a task of its
+/// own. A failed accept (out of file descriptors, say) is retried after a
+/// pause rather than ending the listener.
+pub(super) fn spawn_accept_loop<L: Listener>(inner: &Arc<Inner>, listener: L) {
+    let inner = inner.clone();
+    let guard = LiveGuard::new(&inner);
+    let mut stop = inner.shutdown.subscribe();
+    tokio::spawn(async move {
+        let _guard = guard;
+        loop {
+            tokio::select! {
+                _ = stopped(&mut stop) => break,
+                accepted = listener.accept_split() => match accepted {
+                    Ok((rd, wr)) => {
+                        spawn_connection(&inner, rd, wr);
+                    }
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                },
+            }
+        }
+    });
+}
