@@ -42,10 +42,17 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
         for msg in msgs.drain(..) {
             deliver(&shared, msg);
         }
-        let n = rd.read(&mut buf).await.unwrap_or(0);
-        if n == 0 {
-            break;
-        }
+        let n = match rd.read(&mut buf).await {
+            Ok(0) => {
+                tracing::debug!("QMP server closed the connection");
+                break;
+            }
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(error = %e, "reading from the QMP server failed");
+                break;
+            }
+        };
         reader.feed(&buf[..n], &mut msgs);
     }
     if let Ok(mut p) = shared.pending.lock() {
@@ -59,7 +66,13 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
 }
 
 fn deliver(shared: &Shared, msg: Result<Value, Error>) {
-    let Ok(value) = msg else { return };
+    let value = match msg {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(desc = %e.desc, "QMP server sent bad JSON; skipped");
+            return;
+        }
+    };
     let id = value.get("id").and_then(Value::as_u64);
     let has_id = value.get("id").is_some();
     let result = match ServerMessage::from_value(value) {
@@ -73,7 +86,14 @@ fn deliver(shared: &Shared, msg: Result<Value, Error>) {
             }
             return;
         }
-        Ok(ServerMessage::Greeting(_)) | Err(_) => return,
+        Ok(ServerMessage::Greeting(_)) => {
+            tracing::warn!("QMP server sent a second greeting; ignored");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "QMP server sent a message QMP does not allow; skipped");
+            return;
+        }
     };
     let Ok(mut p) = shared.pending.lock() else { return };
     let waiter = match (id, has_id) {
@@ -99,7 +119,10 @@ fn deliver(shared: &Shared, msg: Result<Value, Error>) {
         p.order = order;
     }
     drop(p);
-    if let Some(w) = waiter {
-        let _ = w.send(result);
+    match waiter {
+        Some(w) => {
+            let _ = w.send(result);
+        }
+        None => tracing::debug!(?id, "QMP reply for no request waiting; dropped"),
     }
 }

@@ -4,12 +4,14 @@
 
 use std::future::poll_fn;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{broadcast, mpsc, watch};
+use tracing::Instrument;
 
 use super::protocol::is_oob;
 use super::{Inner, LiveGuard, Session};
@@ -18,27 +20,37 @@ use crate::Error;
 
 /// Replies flush to the socket once this much is buffered.
 const FLUSH_AT: usize = 64 * 1024;
-pub(super) fn spawn_connection<R, W>(inner: &Arc<Inner>, rd: R, wr: W) -> tokio::task::JoinHandle<()>
+/// Serves one client on a task of its own, in a tracing span that names
+/// it (`conn`: a number unique in the process, `peer`: where it came
+/// from).
+pub(super) fn spawn_connection<R, W>(inner: &Arc<Inner>, rd: R, wr: W, peer: String) -> tokio::task::JoinHandle<()>
 where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
     let guard = LiveGuard::new(inner);
     let inner = inner.clone();
-    tokio::spawn(async move {
+    let span = tracing::debug_span!("qmp_connection", conn = NEXT.fetch_add(1, Ordering::Relaxed), peer = %peer);
+    let task = async move {
         let _guard = guard;
         let mut stop = inner.shutdown.subscribe();
         let grace = inner.config.shutdown_grace;
+        tracing::debug!("QMP client connected");
         let conn = Connection::new(inner, rd, wr).run();
         tokio::select! {
             // An I/O error only ends this connection.
-            _ = conn => {}
+            result = conn => match result {
+                Ok(()) => tracing::debug!("QMP client disconnected"),
+                Err(e) => tracing::debug!(error = %e, "QMP connection failed"),
+            },
             _ = async {
                 stopped(&mut stop).await;
                 tokio::time::sleep(grace).await;
-            } => {}
+            } => tracing::warn!(?grace, "QMP client closed at shutdown with replies unsent: it did not read them in time"),
         }
-    })
+    };
+    tokio::spawn(task.instrument(span))
 }
 
 /// The in-band executor of a session with `oob` enabled.
@@ -109,7 +121,10 @@ where
                     self.out.extend_from_slice(&reply);
                 }
                 n = self.rd.read(&mut buf) => {
-                    let n = n.unwrap_or(0);
+                    let n = n.unwrap_or_else(|e| {
+                        tracing::debug!(error = %e, "reading from the QMP client failed");
+                        0
+                    });
                     if n == 0 {
                         eof = true;
                     } else {
@@ -175,7 +190,7 @@ where
             loop {
                 match rx.try_recv() {
                     Ok(line) => self.out.extend_from_slice(&line),
-                    Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => lagged(n),
                     Err(_) => break,
                 }
             }
@@ -207,12 +222,17 @@ async fn recv_event(rx: &mut Option<broadcast::Receiver<Arc<[u8]>>>) -> Option<A
             match rx.recv().await {
                 Ok(line) => return Some(line),
                 // A client too slow to read misses the oldest events.
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Lagged(n)) => lagged(n),
                 Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
             }
         },
         None => std::future::pending().await,
     }
+}
+
+/// Logs events a client missed.
+fn lagged(n: u64) {
+    tracing::warn!(lost = n, "QMP client too slow: events lost");
 }
 
 /// The next in-band reply (never, without an executor).

@@ -61,19 +61,24 @@ pub(super) trait Listener: Send + 'static {
     type Read: AsyncRead + Send + Unpin + 'static;
     type Write: AsyncWrite + Send + Unpin + 'static;
 
-    /// The next client, split into its two halves.
-    fn accept_split(&self) -> impl std::future::Future<Output = io::Result<(Self::Read, Self::Write)>> + Send;
+    /// The next client, split into its two halves, and its address when
+    /// it has one (for logs).
+    fn accept_split(&self) -> impl std::future::Future<Output = io::Result<Accepted<Self>>> + Send;
 }
+
+/// A client's two halves and its address.
+pub(super) type Accepted<L> = (<L as Listener>::Read, <L as Listener>::Write, Option<String>);
 
 impl Listener for TcpListener {
     type Read = tokio::net::tcp::OwnedReadHalf;
     type Write = tokio::net::tcp::OwnedWriteHalf;
 
-    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)> {
-        let (stream, _) = self.accept().await?;
+    async fn accept_split(&self) -> io::Result<Accepted<Self>> {
+        let (stream, peer) = self.accept().await?;
         // Replies are small and a client waits for each: don't let Nagle hold them.
         let _ = stream.set_nodelay(true);
-        Ok(stream.into_split())
+        let (rd, wr) = stream.into_split();
+        Ok((rd, wr, Some(format!("tcp:{peer}"))))
     }
 }
 
@@ -81,31 +86,48 @@ impl Listener for UnixListener {
     type Read = tokio::net::unix::OwnedReadHalf;
     type Write = tokio::net::unix::OwnedWriteHalf;
 
-    async fn accept_split(&self) -> io::Result<(Self::Read, Self::Write)> {
+    async fn accept_split(&self) -> io::Result<Accepted<Self>> {
         let (stream, _) = self.accept().await?;
-        Ok(stream.into_split())
+        let (rd, wr) = stream.into_split();
+        Ok((rd, wr, None))
     }
 }
 
 /// Accepts clients on `listener` until shutdown, each on a task of its
 /// own. A failed accept (out of file descriptors, say) is retried after a
-/// pause rather than ending the listener.
-pub(super) fn spawn_accept_loop<L: Listener>(inner: &Arc<Inner>, listener: L) {
+/// pause rather than ending the listener; the first failure of a run is
+/// logged, and the recovery.
+pub(super) fn spawn_accept_loop<L: Listener>(inner: &Arc<Inner>, listener: L, addr: String) {
     let inner = inner.clone();
     let guard = LiveGuard::new(&inner);
     let mut stop = inner.shutdown.subscribe();
+    tracing::info!(addr = %addr, "QMP server listening");
     tokio::spawn(async move {
         let _guard = guard;
+        let mut failures = 0u64;
         loop {
             tokio::select! {
                 _ = stopped(&mut stop) => break,
                 accepted = listener.accept_split() => match accepted {
-                    Ok((rd, wr)) => {
-                        spawn_connection(&inner, rd, wr);
+                    Ok((rd, wr, peer)) => {
+                        if failures > 0 {
+                            tracing::info!(addr = %addr, failures, "accepting QMP clients again");
+                            failures = 0;
+                        }
+                        // A unix client has no address of its own: it is
+                        // named by the socket it came through.
+                        spawn_connection(&inner, rd, wr, peer.unwrap_or_else(|| addr.clone()));
                     }
-                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                    Err(e) => {
+                        if failures == 0 {
+                            tracing::warn!(addr = %addr, error = %e, "cannot accept a QMP client; retrying");
+                        }
+                        failures += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
                 },
             }
         }
+        tracing::debug!(addr = %addr, "QMP listener closed");
     });
 }

@@ -205,7 +205,7 @@ impl Server {
     pub async fn listen_tcp(&self, addr: SocketAddr) -> io::Result<Listening> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        spawn_accept_loop(&self.inner, listener);
+        spawn_accept_loop(&self.inner, listener, format!("tcp:{local}"));
         Ok(Listening::Tcp(local))
     }
 
@@ -219,7 +219,7 @@ impl Server {
         if let Ok(mut sockets) = self.inner.sockets.lock() {
             sockets.push(path.clone());
         }
-        spawn_accept_loop(&self.inner, listener);
+        spawn_accept_loop(&self.inner, listener, format!("unix:{}", path.display()));
         Ok(Listening::Unix(path))
     }
 
@@ -254,13 +254,14 @@ impl Server {
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (rd, wr) = tokio::io::split(stream);
-        spawn_connection(&self.inner, rd, wr)
+        spawn_connection(&self.inner, rd, wr, "stream".to_owned())
     }
 
     /// Shuts down gracefully: stops accepting, stops reading new input,
     /// answers every request already received, flushes, closes every
     /// connection and removes the unix sockets. Returns when all is done.
     pub async fn shutdown(&self) {
+        tracing::debug!(live = self.connections(), "QMP server shutting down");
         self.inner.shutdown.send_replace(true);
         loop {
             let idle = self.inner.idle.notified();

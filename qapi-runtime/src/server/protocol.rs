@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::Inner;
-use crate::stream::{write_json, write_str};
+use crate::stream::{is_limit_error, write_json, write_str};
 use crate::{CommandFlags, Error, ErrorClass};
 
 /// The state of one client's session: negotiated yet, and whether `oob`
@@ -126,17 +126,28 @@ impl Inner {
     pub(super) fn handle(&self, session: &mut Session, request: Result<Value, Error>, out: &mut Vec<u8>) {
         let value = match request {
             Ok(v) => v,
-            Err(e) => return write_error(out, &e, None),
+            Err(e) => {
+                if is_limit_error(&e) {
+                    tracing::info!(desc = %e.desc, "QMP input over the JSON limits refused");
+                } else {
+                    tracing::debug!(desc = %e.desc, "QMP input is not valid JSON");
+                }
+                return write_error(out, &e, None);
+            }
         };
         let req = match Request::from_value(value, session.oob) {
             Ok(r) => r,
-            Err((e, id)) => return write_error(out, &e, id.as_ref()),
+            Err((e, id)) => {
+                tracing::debug!(desc = %e.desc, "malformed QMP request");
+                return write_error(out, &e, id.as_ref());
+            }
         };
         let negotiating = !session.negotiated;
         match self.run(session, req.name.as_str(), req.oob, req.arguments) {
             None => {}
             Some(Ok(ret)) => write_return(out, &ret, req.id.as_ref()),
             Some(Err(mut e)) => {
+                tracing::debug!(command = %req.name, class = e.class.as_str(), desc = %e.desc, "QMP command failed");
                 if negotiating && e.class == ErrorClass::CommandNotFound {
                     e.desc = "Expecting capabilities negotiation with 'qmp_capabilities'".into();
                 }

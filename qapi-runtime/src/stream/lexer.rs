@@ -191,7 +191,7 @@ impl JsonStream {
         }
         if !self.fits(self.tok.len() + 1) {
             self.tok_dropped = true;
-            self.limit_error("JSON token size limit exceeded", out);
+            self.limit_error(super::TOKEN_SIZE_EXCEEDED, out);
             self.tok.truncate(SKIP_KEEP);
             return;
         }

@@ -51,6 +51,18 @@ use parser::{Frame, Mode};
 
 pub use write::{write_json, write_str};
 
+/// QEMU's words for a value over [`Limits`].
+const TOKEN_SIZE_EXCEEDED: &str = "JSON token size limit exceeded";
+const TOKEN_COUNT_EXCEEDED: &str = "JSON token count limit exceeded";
+const NESTING_EXCEEDED: &str = "JSON nesting depth limit exceeded";
+
+/// Whether `e` is the error for a value over the [`Limits`] (rather than
+/// a mistake in its JSON).
+#[cfg(feature = "server")]
+pub(crate) fn is_limit_error(e: &Error) -> bool {
+    [TOKEN_SIZE_EXCEEDED, TOKEN_COUNT_EXCEEDED, NESTING_EXCEEDED].contains(&e.desc.as_str())
+}
+
 /// Limits on one JSON value read from a peer. A value over any of them is
 /// answered with a `GenericError` and skipped; the stream goes on.
 ///
@@ -215,8 +227,6 @@ impl JsonStream {
         len <= self.limits.max_token_size && self.size.saturating_add(len) <= self.limits.max_message_size
     }
 
-    /// Lexes one byte; returns whether it was consumed (false when it ended
-
     /// A lexical error: report the stray text and reset everything, as
     /// QEMU does; the lexer then skips to a resynchronization point.
     fn lexical_error(&mut self, out: &mut Vec<Result<Value, Error>>) {
@@ -260,11 +270,11 @@ impl JsonStream {
             if self.tok_dropped {
                 // Reported when the token went over the limit.
             } else if self.size > self.limits.max_message_size {
-                self.limit_error("JSON token size limit exceeded", out);
+                self.limit_error(TOKEN_SIZE_EXCEEDED, out);
             } else if self.tokens > self.limits.max_tokens {
-                self.limit_error("JSON token count limit exceeded", out);
+                self.limit_error(TOKEN_COUNT_EXCEEDED, out);
             } else if (self.braces + self.brackets).max(0) as u64 > self.limits.max_depth as u64 {
-                self.limit_error("JSON nesting depth limit exceeded", out);
+                self.limit_error(NESTING_EXCEEDED, out);
             } else {
                 match self.parse(kind) {
                     Ok(Some(v)) => {

@@ -41,6 +41,7 @@ pub(super) enum Mode {
 }
 
 impl JsonStream {
+    /// Feeds one token to the parser: a complete value, more to come, or
     /// a syntax error (QEMU's wording, without the prefix).
     pub(super) fn parse(&mut self, kind: Kind) -> Result<Option<Value>, String> {
         match kind {
