@@ -274,54 +274,66 @@ async fn no_success_response() {
     }
 }
 
+/// Resynchronizes as the QMP spec says (a control character) and returns
+/// the descriptions of the errors that came before the answer to a probe.
+async fn errors_until_alive(c: &mut common::Raw) -> Vec<String> {
+    c.send_reading("\u{1}{\"execute\": \"query-status\", \"id\": \"alive\"}").await;
+    let mut descs = Vec::new();
+    loop {
+        let m = c.msg().await;
+        if m["id"] == "alive" {
+            assert_eq!(m["return"]["running"], true, "{m}");
+            return descs;
+        }
+        descs.push(m["error"]["desc"].as_str().unwrap_or_default().to_owned());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_keep_connection_and_memory() {
     let limits = Limits { max_depth: 64, max_token_size: 1 << 20, max_message_size: 2 << 20, max_tokens: 100_000 };
     let t = start_with(config().limits(limits)).await;
     let mut c = Raw::negotiated(&t.socket, false).await;
-    // Nesting.
+    // Nesting: the bracket over the limit is refused, and what follows is
+    // new input (as in QEMU).
     c.send(format!("{}{}", "[".repeat(65), "]".repeat(65))).await;
     c.expect_error(GENERIC, "JSON nesting depth limit exceeded").await;
+    for _ in 0..65 {
+        c.expect_error(GENERIC, "JSON parse error, expecting value").await;
+    }
     c.alive().await;
     c.send(format!(r#"{{"execute": "echo", "arguments": {{"a": {}1{}}}, "id": 1}}"#, "[".repeat(62), "]".repeat(62)))
         .await;
     assert_eq!(c.msg().await["id"], 1);
-    // Far deeper than the limit, never closed: then reset by a control char.
+    // Far deeper than the limit, never closed: one error per 65 brackets.
     let before = rss_kib();
-    for _ in 0..64 {
-        c.send("[".repeat(64 * 1024)).await;
-    }
-    c.expect_error(GENERIC, "JSON nesting depth limit exceeded").await;
-    c.send("\u{1}").await;
-    c.expect_error(GENERIC, "JSON parse error, stray '\u{1}'").await;
-    c.alive().await;
-    // One token too big: a 16 MiB string, sent in pieces.
+    c.send_reading("[".repeat(4 << 20)).await;
+    let errors = errors_until_alive(&mut c).await;
+    assert_eq!(errors.len(), (4 << 20) / 65 + 1, "one per 65 brackets, and the control character");
+    assert!(errors[..errors.len() - 1].iter().all(|e| e == "JSON nesting depth limit exceeded"));
+    // One token too big: a 16 MiB string is cut at 1 MiB (and so is the
+    // rest of it, read as keywords).
     c.send(r#"{"execute": "echo", "arguments": {"s": ""#).await;
-    let chunk = "x".repeat(1 << 20);
-    for _ in 0..16 {
-        c.send(&chunk).await;
-    }
+    c.send_reading("x".repeat(16 << 20)).await;
     c.send(r#""}, "id": 2}"#).await;
-    c.expect_error(GENERIC, "JSON token size limit exceeded").await;
-    c.alive().await;
+    let errors = errors_until_alive(&mut c).await;
+    assert_eq!(errors[0], "JSON token size limit exceeded");
     // A message too big in total, made of small tokens.
     let mut big = String::from(r#"{"execute": "echo", "arguments": {"a": ["#);
     for i in 0..30_000 {
         big.push_str(&format!("\"{i:0>90}\","));
     }
     big.push_str("1]}}");
-    c.send(&big).await;
-    c.expect_error(GENERIC, "JSON token size limit exceeded").await;
-    c.alive().await;
+    c.send_reading(&big).await;
+    assert_eq!(errors_until_alive(&mut c).await[0], "JSON token size limit exceeded");
     // Too many tokens.
     let mut many = String::from("[");
     for _ in 0..60_000 {
         many.push_str("1,");
     }
     many.push_str("1]");
-    c.send(&many).await;
-    c.expect_error(GENERIC, "JSON token count limit exceeded").await;
-    c.alive().await;
+    c.send_reading(&many).await;
+    assert_eq!(errors_until_alive(&mut c).await[0], "JSON token count limit exceeded");
     let grown = rss_kib().saturating_sub(before);
     assert!(grown < 64 * 1024, "memory grew by {grown} KiB");
     // And the server is fine for everyone else.

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::parser::Mode;
-use super::{JsonStream, SKIP_KEEP};
+use super::{JsonStream, SKIP_KEEP, TOK_STEP};
 use crate::Error;
 
 /// Where the lexer is inside a token.
@@ -45,6 +45,20 @@ pub(super) enum Kind {
     Keyword,
 }
 
+impl Kind {
+    /// The kind of a one-byte structural token (`{}[],:`).
+    pub(super) fn structural(b: u8) -> Kind {
+        match b {
+            b'{' => Kind::LCurly,
+            b'}' => Kind::RCurly,
+            b'[' => Kind::LSquare,
+            b']' => Kind::RSquare,
+            b',' => Kind::Comma,
+            _ => Kind::Colon,
+        }
+    }
+}
+
 impl JsonStream {
     /// Lexes one byte; returns whether it was consumed (false when it ended
     /// the token before it and must be looked at again).
@@ -56,8 +70,6 @@ impl JsonStream {
         };
         match self.lex {
             Lex::Start => {
-                self.tok.clear();
-                self.tok_dropped = false;
                 let next = match b {
                     b' ' | b'\t' | b'\r' | b'\n' => return true,
                     b'"' | b'\'' => Lex::Str { quote: b, escape: false },
@@ -66,27 +78,17 @@ impl JsonStream {
                     b'-' => Lex::Minus,
                     b'a'..=b'z' => Lex::Keyword,
                     b'{' | b'}' | b'[' | b']' | b',' | b':' => {
-                        self.tok.push(b);
-                        let kind = match b {
-                            b'{' => Kind::LCurly,
-                            b'}' => Kind::RCurly,
-                            b'[' => Kind::LSquare,
-                            b']' => Kind::RSquare,
-                            b',' => Kind::Comma,
-                            _ => Kind::Colon,
-                        };
-                        self.token(kind, out);
+                        self.push(b);
+                        self.token(Kind::structural(b), out);
                         return true;
                     }
                     _ => {
-                        self.tok.push(b);
+                        self.push(b);
                         self.lexical_error(out);
                         return true;
                     }
                 };
-                self.keep(b, out);
-                self.lex = next;
-                true
+                self.advance(b, next, out)
             }
             Lex::Recovery => {
                 if matches!(b, b'[' | b']' | b'{' | b'}' | 0xFE | 0xFF) || (b < 0x20 && b != b'\t') {
@@ -98,20 +100,15 @@ impl JsonStream {
             }
             Lex::Str { quote, escape } => {
                 if !(0x20..=0xFD).contains(&b) {
-                    self.keep(b, out);
-                    self.lexical_error(out);
-                    return true;
+                    return self.bad(b, out);
                 }
-                self.keep(b, out);
-                if escape {
-                    self.lex = Lex::Str { quote, escape: false };
-                } else if b == b'\\' {
-                    self.lex = Lex::Str { quote, escape: true };
-                } else if b == quote {
+                if b == quote && !escape {
+                    self.push(b);
                     self.lex = Lex::Start;
                     self.token(Kind::Str, out);
+                    return true;
                 }
-                true
+                self.advance(b, Lex::Str { quote, escape: !escape && b == b'\\' }, out)
             }
             Lex::Zero => match b {
                 b'0'..=b'9' => self.bad(b, out),
@@ -158,43 +155,59 @@ impl JsonStream {
         }
     }
 
+    /// A byte that continues the token, which then goes on in state
+    /// `next`. QEMU's lexer cuts a token that grows past the token size
+    /// limit: the value is refused at once and lexing starts afresh with
+    /// the next byte.
     fn advance(&mut self, b: u8, next: Lex, out: &mut Vec<Result<Value, Error>>) -> bool {
-        self.keep(b, out);
         self.lex = next;
+        self.push(b);
+        if self.tok_len > self.limits.max_token_size {
+            self.limit_error(super::TOKEN_SIZE_EXCEEDED, out);
+        }
         true
     }
 
     /// A byte that cannot continue the token: a lexical error that
     /// consumes it.
     fn bad(&mut self, b: u8, out: &mut Vec<Result<Value, Error>>) -> bool {
-        self.keep(b, out);
+        self.push(b);
         self.lexical_error(out);
         true
     }
 
-    /// Appends a byte to the token being lexed, unless the token went over
-    /// a limit or the value is being skipped (then only a prefix is kept,
-    /// to quote in an error).
-    fn keep(&mut self, b: u8, out: &mut Vec<Result<Value, Error>>) {
+    /// Appends one byte to the token being lexed.
+    pub(super) fn push(&mut self, b: u8) {
+        self.push_bytes(&[b]);
+    }
+
+    /// Appends bytes to the token being lexed. Where the token cannot end
+    /// up in a value (the value is being skipped after a syntax error, or
+    /// the token will not fit its value's size limit when it ends), only
+    /// a prefix is kept, to quote in an error: a client cannot make the
+    /// reader hold more than the limits allow. The buffer grows by at
+    /// most [`TOK_STEP`] at a time, so its capacity stays close to its
+    /// length.
+    pub(super) fn push_bytes(&mut self, bytes: &[u8]) {
+        self.tok_len += bytes.len();
+        if !self.tok_dropped
+            && (matches!(self.mode, Mode::Skipping(_))
+                || self.size.saturating_add(self.tok_len) >= self.limits.max_message_size)
+        {
+            self.tok_dropped = true;
+            self.tok = self.tok.get(..SKIP_KEEP).unwrap_or(&self.tok).to_vec();
+        }
         if self.tok_dropped {
-            if self.tok.len() < SKIP_KEEP {
-                self.tok.push(b);
-            }
+            let room = SKIP_KEEP.saturating_sub(self.tok.len());
+            self.tok.extend_from_slice(&bytes[..room.min(bytes.len())]);
             return;
         }
-        if matches!(self.mode, Mode::Skipping(_)) {
-            self.tok_dropped = true;
-            if self.tok.len() < SKIP_KEEP {
-                self.tok.push(b);
-            }
-            return;
+        let need = self.tok.len() + bytes.len();
+        if need > self.tok.capacity() {
+            let cap = self.tok.capacity();
+            let target = need.max(cap + cap.clamp(64, TOK_STEP));
+            self.tok.reserve_exact(target - self.tok.len());
         }
-        if !self.fits(self.tok.len() + 1) {
-            self.tok_dropped = true;
-            self.limit_error(super::TOKEN_SIZE_EXCEEDED, out);
-            self.tok.truncate(SKIP_KEEP);
-            return;
-        }
-        self.tok.push(b);
+        self.tok.extend_from_slice(bytes);
     }
 }

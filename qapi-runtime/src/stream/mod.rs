@@ -15,15 +15,14 @@
 //!   *lexical* error (a stray byte, a control character, `0xFF`) resets the
 //!   reader at once, skipping input up to the next bracket or control
 //!   character, so a client can always get back to a known-good state;
-//! - limits on nesting depth, on the size of one token, on the size and
-//!   the token count of one value ([`Limits`], QEMU's numbers by default).
-//!   A value over a limit is answered with one error and skipped without
-//!   being stored, so memory stays bounded whatever the input.
-//!
-//! One deliberate difference from QEMU 10.0: after a limit error QEMU
-//! resets and then reports every leftover closing bracket as a separate
-//! `expecting value` error; this reader skips to the end of the oversized
-//! value and reports it once, as QEMU's newer streamer does.
+//! - QEMU's limits on nesting depth, on the size of one token, on the
+//!   size and the token count of one value ([`Limits`]), with QEMU's
+//!   comparisons, and what QEMU does past them: one error, then the reader
+//!   starts afresh *at that point*, so the rest of the refused value is
+//!   read as new input (each leftover closing bracket is an `expecting
+//!   value` error of its own). A token that grows past the size limit is
+//!   cut there, as QEMU's lexer cuts it. Nothing over a limit is stored,
+//!   so memory stays bounded whatever the input.
 //!
 //! ```
 //! use qapi_runtime::stream::{JsonStream, Limits};
@@ -63,8 +62,14 @@ pub(crate) fn is_limit_error(e: &Error) -> bool {
     [TOKEN_SIZE_EXCEEDED, TOKEN_COUNT_EXCEEDED, NESTING_EXCEEDED].contains(&e.desc.as_str())
 }
 
-/// Limits on one JSON value read from a peer. A value over any of them is
-/// answered with a `GenericError` and skipped; the stream goes on.
+/// Limits on one JSON value read from a peer, compared as QEMU's
+/// `json-streamer` and `json-lexer` compare them. A value over any of them
+/// is answered with a `GenericError` and dropped; the stream goes on.
+///
+/// With QEMU's numbers, a value of 1,024 nested arrays is read and one of
+/// 1,025 is refused; one of 2 Mi tokens is read and one of 2 Mi + 1
+/// refused; a string of 64 Mi - 1 bytes (quotes included) alone is read
+/// and one of 64 Mi bytes refused.
 ///
 /// ```
 /// let l = qapi_runtime::stream::Limits::default();
@@ -73,15 +78,18 @@ pub(crate) fn is_limit_error(e: &Error) -> bool {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// How deeply objects and arrays may nest (QEMU: 1024).
+    /// How deeply objects and arrays may nest: a bracket that opens one
+    /// level more is refused (QEMU: 1024).
     pub max_depth: usize,
-    /// How many bytes one token (a string, a number, a keyword) may take
-    /// (QEMU: 64 MiB).
+    /// How long one token (a string with its quotes, a number, a keyword)
+    /// may grow: at one byte more it is cut and refused (QEMU: 64 MiB).
     pub max_token_size: usize,
-    /// How many bytes the tokens of one value may take together,
-    /// whitespace not counted (QEMU: 64 MiB).
+    /// The tokens of one value, whitespace not counted, must total less
+    /// than this: a token that brings the total to it is refused (QEMU:
+    /// 64 MiB).
     pub max_message_size: usize,
-    /// How many tokens one value may have (QEMU: 2 Mi).
+    /// How many tokens one value may have: one more is refused (QEMU:
+    /// 2 Mi).
     pub max_tokens: usize,
 }
 
@@ -101,6 +109,19 @@ impl Default for Limits {
 /// stray token in an error).
 const SKIP_KEEP: usize = 64;
 
+/// The token buffer grows by at most this much at a time (doubling up to
+/// it), so that its capacity stays close to what it holds.
+const TOK_STEP: usize = 1 << 20;
+
+/// A token buffer with more capacity than this is freed once its token
+/// is done, rather than kept for the next one.
+const TOK_KEEP: usize = 16 << 10;
+
+/// What [`JsonStream::memory`] counts for each token stored in a value
+/// being built, beyond the token's own text (a `Value`, a map or list
+/// slot).
+const STORED_TOKEN_COST: usize = 48;
+
 /// A streaming reader of QMP's JSON: feed it bytes, get back one result
 /// per top-level value. See the [module documentation](self).
 ///
@@ -111,7 +132,10 @@ const SKIP_KEEP: usize = 64;
 /// let mut out = Vec::new();
 /// reader.feed(b"[[[1]]] [[2]]", &mut out);
 /// assert_eq!(out[0].as_ref().unwrap_err().desc, "JSON nesting depth limit exceeded");
-/// assert_eq!(out[1].as_ref().unwrap(), &serde_json::json!([[2]]));
+/// // As in QEMU, what follows the bracket over the limit is new input.
+/// assert_eq!(out[1].as_ref().unwrap(), &serde_json::json!(1));
+/// assert_eq!(out[2].as_ref().unwrap_err().desc, "JSON parse error, expecting value");
+/// assert_eq!(out[5].as_ref().unwrap(), &serde_json::json!([[2]]));
 /// ```
 #[derive(Debug)]
 pub struct JsonStream {
@@ -119,14 +143,20 @@ pub struct JsonStream {
     lex: Lex,
     /// The text of the token being lexed.
     tok: Vec<u8>,
-    /// The token being lexed went over a limit: keep lexing, store nothing.
+    /// The length of the token being lexed (`tok` may hold less).
+    tok_len: usize,
+    /// The token being lexed cannot end up in a value: `tok` keeps only a
+    /// prefix.
     tok_dropped: bool,
     mode: Mode,
     stack: Vec<Frame>,
     braces: i64,
     brackets: i64,
+    /// Tokens of the value being read, and their total length.
     tokens: usize,
     size: usize,
+    /// What the values stored in `stack` hold, roughly (for [`memory`](Self::memory)).
+    held: usize,
 }
 
 impl JsonStream {
@@ -136,6 +166,7 @@ impl JsonStream {
             limits,
             lex: Lex::Start,
             tok: Vec::new(),
+            tok_len: 0,
             tok_dropped: false,
             mode: Mode::Parsing,
             stack: Vec::new(),
@@ -143,12 +174,33 @@ impl JsonStream {
             brackets: 0,
             tokens: 0,
             size: 0,
+            held: 0,
         }
     }
 
     /// The limits this reader applies.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// Roughly how many bytes of memory the reader holds for the value it
+    /// is reading (its token buffer and what it has stored of the value),
+    /// for a server that budgets memory across connections. It never
+    /// grows by more than about 50 times the bytes fed since it was last
+    /// asked (many one-byte tokens), plus 1 MiB.
+    ///
+    /// ```
+    /// let mut r = qapi_runtime::stream::JsonStream::new(Default::default());
+    /// let mut out = Vec::new();
+    /// r.feed(&[b'"'; 1], &mut out);
+    /// r.feed(&[b'x'; 100_000], &mut out);
+    /// assert!((100_000..200_000).contains(&r.memory()));
+    /// r.feed(b"\"", &mut out);
+    /// assert_eq!(out.len(), 1);
+    /// assert!(r.memory() < 1024);
+    /// ```
+    pub fn memory(&self) -> usize {
+        self.tok.capacity() + self.held
     }
 
     /// True when no value is partly read: every byte fed so far belongs to
@@ -183,36 +235,19 @@ impl JsonStream {
                         continue;
                     }
                     b'{' | b'}' | b'[' | b']' | b',' | b':' => {
-                        let kind = match input[i] {
-                            b'{' => Kind::LCurly,
-                            b'}' => Kind::RCurly,
-                            b'[' => Kind::LSquare,
-                            b']' => Kind::RSquare,
-                            b',' => Kind::Comma,
-                            _ => Kind::Colon,
-                        };
-                        self.tok.clear();
-                        self.tok.push(input[i]);
-                        self.token(kind, out);
+                        self.push(input[i]);
+                        self.token(Kind::structural(input[i]), out);
                         i += 1;
                         continue;
                     }
-                    b'"' | b'\'' => {
-                        // Fast path: a whole string in this chunk.
-                        let quote = input[i];
-                        let rest = &input[i + 1..];
-                        let end = rest.iter().position(|&b| b == quote || b == b'\\' || !(0x20..=0xFD).contains(&b));
-                        if let Some(n) = end {
-                            if rest[n] == quote && self.fits(n + 2) {
-                                self.tok.clear();
-                                self.tok.extend_from_slice(&input[i..i + n + 2]);
-                                self.token(Kind::Str, out);
-                                i += n + 2;
-                                continue;
-                            }
-                        }
-                    }
                     _ => {}
+                }
+            }
+            if let Lex::Str { quote, escape: false } = self.lex {
+                let n = self.string_run(quote, &input[i..], out);
+                if n > 0 {
+                    i += n;
+                    continue;
                 }
             }
             if self.byte(input[i], out) {
@@ -221,10 +256,22 @@ impl JsonStream {
         }
     }
 
-    /// Whether a token of `len` bytes fits the limits of the value being
-    /// read.
-    fn fits(&self, len: usize) -> bool {
-        len <= self.limits.max_token_size && self.size.saturating_add(len) <= self.limits.max_message_size
+    /// Fast path: takes the plain run of a string at the start of `rest`
+    /// whole (up to its quote, a backslash or a byte a string may not
+    /// hold) and returns how many bytes it took.
+    fn string_run(&mut self, quote: u8, rest: &[u8], out: &mut Vec<Result<Value, Error>>) -> usize {
+        let n = rest.iter().position(|&b| b == quote || b == b'\\' || !(0x20..=0xFD).contains(&b));
+        let n = n.unwrap_or(rest.len());
+        let room = self.limits.max_token_size.saturating_sub(self.tok_len);
+        if n > room {
+            // The token grows past the limit inside this run: cut it at
+            // that byte, as byte by byte would.
+            self.push_bytes(&rest[..room + 1]);
+            self.limit_error(TOKEN_SIZE_EXCEEDED, out);
+            return room + 1;
+        }
+        self.push_bytes(&rest[..n]);
+        n
     }
 
     /// A lexical error: report the stray text and reset everything, as
@@ -236,26 +283,56 @@ impl JsonStream {
         self.lex = Lex::Recovery;
     }
 
-    /// Reports a limit error at once and skips the rest of the value.
+    /// Reports a limit error and forgets the value, as QEMU does: what
+    /// follows is read as new input, from the start state.
     fn limit_error(&mut self, desc: &str, out: &mut Vec<Result<Value, Error>>) {
         out.push(Err(Error::generic(desc)));
-        self.mode = Mode::Skipping(None);
-        self.stack.clear();
+        self.reset();
+        self.lex = Lex::Start;
     }
 
     /// Forgets the value being read.
     fn reset(&mut self) {
-        self.tok.clear();
-        self.tok_dropped = false;
+        self.end_token();
         self.mode = Mode::Parsing;
-        self.stack.clear();
+        self.stack = Vec::new();
         self.braces = 0;
         self.brackets = 0;
         self.tokens = 0;
         self.size = 0;
+        self.held = 0;
     }
 
-    /// One complete token (its text in `self.tok`).
+    /// Forgets the token just lexed, freeing a large buffer.
+    fn end_token(&mut self) {
+        if self.tok.capacity() > TOK_KEEP {
+            self.tok = Vec::new();
+        } else {
+            self.tok.clear();
+        }
+        self.tok_len = 0;
+        self.tok_dropped = false;
+    }
+
+    /// The limit a token would take the value over, as QEMU's streamer
+    /// checks them (after counting the token's bracket).
+    fn over_limit(&self) -> Option<&'static str> {
+        let l = &self.limits;
+        if self.tok_len > l.max_token_size || self.size.saturating_add(self.tok_len) >= l.max_message_size {
+            Some(TOKEN_SIZE_EXCEEDED)
+        } else if self.tokens >= l.max_tokens {
+            Some(TOKEN_COUNT_EXCEEDED)
+        } else if self.braces + self.brackets > i64::try_from(l.max_depth).unwrap_or(i64::MAX) {
+            Some(NESTING_EXCEEDED)
+        } else {
+            None
+        }
+    }
+
+    /// One complete token (its text in `self.tok`). QEMU's streamer
+    /// checks the limits on every token and parses a value only once it is
+    /// complete, so a limit error wins over a syntax error earlier in the
+    /// same value.
     fn token(&mut self, kind: Kind, out: &mut Vec<Result<Value, Error>>) {
         match kind {
             Kind::LCurly => self.braces += 1,
@@ -264,38 +341,30 @@ impl JsonStream {
             Kind::RSquare => self.brackets -= 1,
             _ => {}
         }
+        if let Some(desc) = self.over_limit() {
+            return self.limit_error(desc, out);
+        }
+        self.tokens += 1;
+        self.size += self.tok_len;
         if self.mode == Mode::Parsing {
-            self.tokens += 1;
-            self.size = self.size.saturating_add(self.tok.len());
-            if self.tok_dropped {
-                // Reported when the token went over the limit.
-            } else if self.size > self.limits.max_message_size {
-                self.limit_error(TOKEN_SIZE_EXCEEDED, out);
-            } else if self.tokens > self.limits.max_tokens {
-                self.limit_error(TOKEN_COUNT_EXCEEDED, out);
-            } else if (self.braces + self.brackets).max(0) as u64 > self.limits.max_depth as u64 {
-                self.limit_error(NESTING_EXCEEDED, out);
-            } else {
-                match self.parse(kind) {
-                    Ok(Some(v)) => {
-                        out.push(Ok(v));
-                        self.reset();
-                        return;
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        self.mode = Mode::Skipping(Some(e));
-                        self.stack.clear();
-                    }
+            match self.parse(kind) {
+                Ok(Some(v)) => {
+                    out.push(Ok(v));
+                    return self.reset();
+                }
+                Ok(None) => self.held += self.tok_len + STORED_TOKEN_COST,
+                Err(e) => {
+                    self.mode = Mode::Skipping(e);
+                    self.stack = Vec::new();
+                    self.held = 0;
                 }
             }
         }
-        self.tok.clear();
-        self.tok_dropped = false;
+        self.end_token();
         // The value ends when its brackets balance (or a closing one has
         // no opening one), as in QEMU's streamer.
         if (self.braces <= 0 && self.brackets <= 0) || self.braces < 0 || self.brackets < 0 {
-            if let Mode::Skipping(Some(desc)) = std::mem::replace(&mut self.mode, Mode::Parsing) {
+            if let Mode::Skipping(desc) = std::mem::replace(&mut self.mode, Mode::Parsing) {
                 out.push(Err(Error::generic(format!("JSON parse error, {desc}"))));
             }
             self.reset();

@@ -35,9 +35,8 @@ pub(super) enum Frame {
 pub(super) enum Mode {
     /// Building the value.
     Parsing,
-    /// The value is bad: skipping to its end, then reporting this error
-    /// (`None` when it was reported already).
-    Skipping(Option<String>),
+    /// The value is bad: skipping to its end, then reporting this error.
+    Skipping(String),
 }
 
 impl JsonStream {
@@ -96,13 +95,15 @@ impl JsonStream {
             // QEMU reads a token's content only where a value (or a key)
             // may stand: elsewhere the misplacement is the error.
             Kind::Str => {
-                if let Some(Frame::Obj { key, at: at @ (ObjAt::KeyOrEnd | ObjAt::Key), .. }) = self.stack.last_mut() {
-                    *key = decode_string(&self.tok)?;
-                    *at = ObjAt::Colon;
+                if matches!(self.stack.last(), Some(Frame::Obj { at: ObjAt::KeyOrEnd | ObjAt::Key, .. })) {
+                    let name = self.take_string()?;
+                    if let Some(Frame::Obj { key, at, .. }) = self.stack.last_mut() {
+                        (*key, *at) = (name, ObjAt::Colon);
+                    }
                     return Ok(None);
                 }
                 self.expect_value_here()?;
-                let s = decode_string(&self.tok)?;
+                let s = self.take_string()?;
                 self.value(Value::String(s))
             }
             Kind::Int | Kind::Float => {
@@ -122,6 +123,17 @@ impl JsonStream {
                 };
                 self.value(v)
             }
+        }
+    }
+
+    /// The string token just lexed, decoded. A long one is decoded in its
+    /// own buffer, which becomes the string: never two copies of a large
+    /// string at once.
+    fn take_string(&mut self) -> Result<String, String> {
+        if self.tok.len() > 256 {
+            decode_string(std::mem::take(&mut self.tok))
+        } else {
+            decode_string(self.tok.clone())
         }
     }
 

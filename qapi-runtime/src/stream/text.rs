@@ -43,72 +43,89 @@ fn utf8_char(s: &[u8]) -> Option<(u32, usize)> {
     Some((cp, len))
 }
 
-/// Decodes a string token (quotes included) the way QEMU's parser does.
-pub(super) fn decode_string(tok: &[u8]) -> Result<String, String> {
-    let inner = match tok {
-        [_, inner @ .., _] => inner,
-        _ => return Err("expecting value".into()),
-    };
-    let mut s = String::with_capacity(inner.len());
-    let mut i = 0;
-    while i < inner.len() {
-        let b = inner[i];
+/// Decodes a string token (quotes included) the way QEMU's parser does,
+/// in place: the text decoded is never longer than the text it comes
+/// from, so it is written over the token, which then becomes the string.
+pub(super) fn decode_string(mut tok: Vec<u8>) -> Result<String, String> {
+    if tok.len() < 2 {
+        return Err("expecting value".into());
+    }
+    // Between the quotes: read at `r`, written at `w <= r`.
+    let end = tok.len() - 1;
+    let (mut r, mut w) = (1, 0);
+    while r < end {
+        let b = tok[r];
         if b == b'\\' {
-            let beg = i;
-            let esc = inner.get(i + 1).copied().unwrap_or(0);
-            i += 2;
-            let c = match esc {
-                b'"' => '"',
-                b'\'' => '\'',
-                b'\\' => '\\',
-                b'/' => '/',
-                b'b' => '\u{8}',
-                b'f' => '\u{c}',
-                b'n' => '\n',
-                b'r' => '\r',
-                b't' => '\t',
-                b'u' => {
-                    let mut cp = hex4(&inner[i.min(inner.len())..]);
-                    i += 4;
-                    if let Some(lead @ 0xD800..=0xDBFF) = cp {
-                        if inner.get(i) == Some(&b'\\') && inner.get(i + 1) == Some(&b'u') {
-                            cp = match hex4(&inner[(i + 2).min(inner.len())..]) {
-                                Some(trail @ 0xDC00..=0xDFFF) => {
-                                    i += 6;
-                                    Some(0x10000 + ((lead & 0x3FF) << 10) + (trail & 0x3FF))
-                                }
-                                _ => None,
-                            };
-                        }
-                    }
-                    match cp.filter(|&cp| valid_code_point(cp)).and_then(char::from_u32) {
-                        Some(c) => c,
-                        None => {
-                            // Quote the escape as written (the closing
-                            // quote included when it is cut short).
-                            let end = i.min(tok.len() - 1);
-                            let text = String::from_utf8_lossy(&tok[1 + beg..1 + end]);
-                            return Err(format!("{text} is not a valid Unicode character"));
-                        }
-                    }
+            let (c, next) = escape(&tok, r, end)?;
+            let mut utf8 = [0u8; 4];
+            let bytes = c.encode_utf8(&mut utf8).as_bytes();
+            tok[w..w + bytes.len()].copy_from_slice(bytes);
+            w += bytes.len();
+            r = next;
+        } else if b < 0x80 {
+            tok[w] = b;
+            (r, w) = (r + 1, w + 1);
+        } else {
+            match utf8_char(&tok[r..end]) {
+                // Modified UTF-8's C0 80 is U+0000.
+                Some((0, _)) => {
+                    tok[w] = 0;
+                    (r, w) = (r + 2, w + 1);
                 }
-                _ => return Err("invalid escape sequence in string".into()),
-            };
-            s.push(c);
-            continue;
-        }
-        if b < 0x80 {
-            s.push(char::from(b));
-            i += 1;
-            continue;
-        }
-        match utf8_char(&inner[i..]) {
-            Some((cp, len)) if valid_code_point(cp) || cp == 0 => {
-                s.push(char::from_u32(cp).ok_or_else(|| "invalid UTF-8 sequence in string".to_owned())?);
-                i += len;
+                Some((cp, len)) if valid_code_point(cp) => {
+                    tok.copy_within(r..r + len, w);
+                    (r, w) = (r + len, w + len);
+                }
+                _ => return Err("invalid UTF-8 sequence in string".into()),
             }
-            _ => return Err("invalid UTF-8 sequence in string".into()),
         }
     }
-    Ok(s)
+    tok.truncate(w);
+    String::from_utf8(tok).map_err(|_| "invalid UTF-8 sequence in string".to_owned())
+}
+
+/// The escape sequence at `tok[r]` (a backslash) in a string whose text
+/// ends before `end`: the character and where the text goes on.
+fn escape(tok: &[u8], r: usize, end: usize) -> Result<(char, usize), String> {
+    let esc = if r + 1 < end { tok[r + 1] } else { 0 };
+    let simple = match esc {
+        b'"' => '"',
+        b'\'' => '\'',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => return unicode_escape(tok, r, end),
+        _ => return Err("invalid escape sequence in string".into()),
+    };
+    Ok((simple, r + 2))
+}
+
+/// A `\uXXXX` escape at `tok[r]`, or a surrogate pair of them.
+fn unicode_escape(tok: &[u8], r: usize, end: usize) -> Result<(char, usize), String> {
+    let mut next = r + 6;
+    let mut cp = hex4(&tok[(r + 2).min(end)..end]);
+    if let Some(lead @ 0xD800..=0xDBFF) = cp {
+        if next + 1 < end && tok[next] == b'\\' && tok[next + 1] == b'u' {
+            cp = match hex4(&tok[(next + 2).min(end)..end]) {
+                Some(trail @ 0xDC00..=0xDFFF) => {
+                    next += 6;
+                    Some(0x10000 + ((lead & 0x3FF) << 10) + (trail & 0x3FF))
+                }
+                _ => None,
+            };
+        }
+    }
+    match cp.filter(|&cp| valid_code_point(cp)).and_then(char::from_u32) {
+        Some(c) => Ok((c, next)),
+        None => {
+            // Quote the escape as written (the closing quote included
+            // when it is cut short).
+            let text = String::from_utf8_lossy(&tok[r..next.min(tok.len())]);
+            Err(format!("{text} is not a valid Unicode character"))
+        }
+    }
 }
