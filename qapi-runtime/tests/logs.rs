@@ -126,3 +126,16 @@ async fn a_client_logs_what_the_server_got_wrong() {
     expect_line("QMP server sent a message QMP does not allow", "WARN").await;
     expect_line("QMP server closed the connection", "DEBUG").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listening_beyond_loopback_is_a_warning() {
+    logs();
+    let server = qapi_runtime::server::Server::new(common::Machine::new(), config().allow_non_loopback(true));
+    let qapi_runtime::server::Listening::Tcp(addr) = server.listen_tcp("0.0.0.0:0".parse().unwrap()).await.unwrap()
+    else {
+        panic!("not tcp")
+    };
+    let l = expect_line(&format!("addr=0.0.0.0:{}", addr.port()), "non-loopback").await;
+    assert!(l.contains("WARN") && l.contains("QMP has no authentication"), "{l}");
+    server.shutdown().await;
+}

@@ -425,7 +425,10 @@ async fn sockets_unix_private_and_tcp_loopback() {
     assert_eq!(meta.uid(), std::fs::metadata(t.dir.path()).unwrap().uid());
     // A stale socket is replaced; a regular file is not.
     let again = Server::new(common::Machine::new(), config());
-    again.listen_unix(&t.socket).await.unwrap();
+    let stale = t.dir.path().join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    again.listen_unix(&stale).await.unwrap();
+    Raw::negotiated(&stale, false).await.alive().await;
     let file = t.dir.path().join("file");
     std::fs::write(&file, "x").unwrap();
     assert!(again.listen_unix(&file).await.is_err());
@@ -441,6 +444,56 @@ async fn sockets_unix_private_and_tcp_loopback() {
     tokio::io::AsyncWriteExt::write_all(&mut wr, b"{\"execute\":\"qmp_capabilities\",\"id\":1}").await.unwrap();
     let n = tokio::io::AsyncReadExt::read(&mut rd, &mut buf).await.unwrap();
     assert_eq!(&buf[..n], b"{\"return\": {}, \"id\": 1}\r\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_paths_are_checked() {
+    use qapi_runtime::server::MAX_UNIX_PATH;
+    let t = start().await;
+    // A path a socket address cannot hold is refused, not bound where no
+    // client could connect.
+    let dir = t.dir.path().display().to_string();
+    let fill = |len: usize| format!("{dir}/{}", "s".repeat(len - dir.len() - 1));
+    let longest = fill(MAX_UNIX_PATH);
+    assert_eq!(longest.len(), 107);
+    let e = t.server.listen_unix(fill(MAX_UNIX_PATH + 1)).await.unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("is 108 bytes long: a socket address holds at most 107"), "{e}");
+    assert!(!std::path::Path::new(&fill(MAX_UNIX_PATH + 1)).exists());
+    t.server.listen_unix(&longest).await.unwrap();
+    Raw::negotiated(std::path::Path::new(&longest), false).await.alive().await;
+    // The same path twice, however spelled, through this server or
+    // another in the process: the first listener keeps it.
+    let alias = t.dir.path().join("..").join(t.dir.path().file_name().unwrap()).join("qmp.sock");
+    for path in [&t.socket, &alias] {
+        let e = t.server.listen_unix(path).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse, "{e}");
+    }
+    let other = Server::new(common::Machine::new(), config());
+    let e = other.listen_unix(&t.socket).await.unwrap_err();
+    assert!(e.to_string().contains("this process already listens on"), "{e}");
+    Raw::negotiated(&t.socket, false).await.alive().await;
+    // Free again once the first server is gone.
+    t.server.shutdown().await;
+    other.listen_unix(&t.socket).await.unwrap();
+    Raw::negotiated(&t.socket, false).await.alive().await;
+    other.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_loopback_tcp_needs_an_opt_in() {
+    let closed = Server::new(common::Machine::new(), config());
+    for addr in ["0.0.0.0:0", "[::]:0"] {
+        let e = closed.listen_tcp(addr.parse().unwrap()).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{addr}");
+        assert!(e.to_string().contains("QMP has no authentication"), "{e}");
+    }
+    assert!(closed.listen_tcp("127.0.0.1:0".parse().unwrap()).await.is_ok());
+    closed.shutdown().await;
+    let open = Server::new(common::Machine::new(), config().allow_non_loopback(true));
+    let Listening::Tcp(addr) = open.listen_tcp("0.0.0.0:0".parse().unwrap()).await.unwrap() else { panic!("not tcp") };
+    assert!(addr.ip().is_unspecified());
+    open.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

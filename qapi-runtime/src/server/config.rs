@@ -92,6 +92,10 @@ pub struct ServerConfig {
     /// requests and flush its replies before closing it regardless (a
     /// client that stopped reading cannot hold the server up longer).
     pub shutdown_grace: std::time::Duration,
+    /// Whether [`Server::listen_tcp`](super::Server::listen_tcp) may
+    /// listen on an address other than a loopback one (off by default:
+    /// QMP has no authentication).
+    pub allow_non_loopback: bool,
 }
 
 impl Default for ServerConfig {
@@ -104,6 +108,7 @@ impl Default for ServerConfig {
             event_buffer: 4096,
             request_queue: 8,
             shutdown_grace: std::time::Duration::from_secs(10),
+            allow_non_loopback: false,
         }
     }
 }
@@ -142,6 +147,20 @@ impl ServerConfig {
     /// Sets how many in-band requests may queue once `oob` is enabled.
     pub fn request_queue(mut self, n: usize) -> Self {
         self.request_queue = n.max(1);
+        self
+    }
+
+    /// Allows listening on TCP addresses other than loopback ones
+    /// (`0.0.0.0`, a LAN address). QMP has no authentication: whoever
+    /// reaches the port controls the server. Each such listener is logged
+    /// as a warning.
+    ///
+    /// ```
+    /// let config = qapi_runtime::server::ServerConfig::new().allow_non_loopback(true);
+    /// assert!(config.allow_non_loopback);
+    /// ```
+    pub fn allow_non_loopback(mut self, allow: bool) -> Self {
+        self.allow_non_loopback = allow;
         self
     }
 

@@ -1,16 +1,67 @@
 //! Listening sockets: unix sockets only this user can reach, and the
 //! accept loop that hands each client to a connection task.
 
+use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 
 use super::connection::{spawn_connection, stopped};
 use super::{Inner, LiveGuard};
+
+/// The longest unix socket path a client can connect to: a socket
+/// address holds 108 bytes, the terminating NUL included. A longer path
+/// is refused rather than bound where no client could reach it.
+pub const MAX_UNIX_PATH: usize = 107;
+
+/// The unix socket paths this process listens on, in canonical form.
+static CLAIMED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+/// A unix socket path this process listens on, checked and held until
+/// dropped (when its listener stops): two listeners on one path would
+/// leave the first unreachable.
+pub(super) struct PathClaim(PathBuf);
+
+impl PathClaim {
+    pub(super) fn new(path: &Path) -> io::Result<PathClaim> {
+        let len = path.as_os_str().len();
+        if len > MAX_UNIX_PATH {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "unix socket path {} is {len} bytes long: a socket address holds at most {MAX_UNIX_PATH}",
+                    path.display()
+                ),
+            ));
+        }
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a socket path", path.display()))
+        })?;
+        let key = parent.canonicalize()?.join(name);
+        let mut claimed = CLAIMED.lock().unwrap_or_else(|e| e.into_inner());
+        if !claimed.insert(key.clone()) {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("this process already listens on {}", path.display()),
+            ));
+        }
+        Ok(PathClaim(key))
+    }
+}
+
+impl Drop for PathClaim {
+    fn drop(&mut self) {
+        CLAIMED.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.0);
+    }
+}
 
 /// Binds a unix socket that nobody but this user can ever reach: bound
 /// inside a fresh 0700 directory, set to 0600, then moved into place.
@@ -97,13 +148,14 @@ impl Listener for UnixListener {
 /// own. A failed accept (out of file descriptors, say) is retried after a
 /// pause rather than ending the listener; the first failure of a run is
 /// logged, and the recovery.
-pub(super) fn spawn_accept_loop<L: Listener>(inner: &Arc<Inner>, listener: L, addr: String) {
+pub(super) fn spawn_accept_loop<L: Listener>(inner: &Arc<Inner>, listener: L, addr: String, claim: Option<PathClaim>) {
     let inner = inner.clone();
     let guard = LiveGuard::new(&inner);
     let mut stop = inner.shutdown.subscribe();
     tracing::info!(addr = %addr, "QMP server listening");
     tokio::spawn(async move {
         let _guard = guard;
+        let _claim = claim;
         let mut failures = 0u64;
         loop {
             tokio::select! {

@@ -68,7 +68,9 @@ use crate::dispatch::Dispatcher;
 use crate::stream::write_json;
 use crate::Error;
 use connection::spawn_connection;
-use listen::{bind_private, spawn_accept_loop};
+use listen::{bind_private, spawn_accept_loop, PathClaim};
+
+pub use listen::MAX_UNIX_PATH;
 
 pub use config::{ListenAddr, Listening, ServerConfig, VersionInfo, VersionTriple};
 pub use events::EventSink;
@@ -200,26 +202,66 @@ impl Server {
         self.listen_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await
     }
 
-    /// Listens on a TCP address, exactly as given (use
-    /// [`listen_loopback`](Self::listen_loopback) to stay on the machine).
+    /// Listens on a TCP address, exactly as given. QMP has no
+    /// authentication: an address other than a loopback one (`0.0.0.0`,
+    /// a LAN address) is refused unless the configuration allows it
+    /// ([`ServerConfig::allow_non_loopback`]), and logged as a warning
+    /// when it does.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # struct D;
+    /// # impl qapi_runtime::dispatch::Dispatcher for D {
+    /// #     fn commands(&self) -> &[qapi_runtime::dispatch::CommandInfo] { &[] }
+    /// #     fn dispatch(&self, n: &str, _: Option<serde_json::Value>) -> Result<serde_json::Value, qapi_runtime::Error> {
+    /// #         Err(qapi_runtime::Error::command_not_found(n))
+    /// #     }
+    /// # }
+    /// use qapi_runtime::server::{Server, ServerConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = Server::new(Arc::new(D), ServerConfig::new());
+    /// let e = server.listen_tcp("0.0.0.0:0".parse().unwrap()).await.unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
+    /// assert!(server.listen_tcp("127.0.0.1:0".parse().unwrap()).await.is_ok());
+    /// server.shutdown().await;
+    /// # }
+    /// ```
     pub async fn listen_tcp(&self, addr: SocketAddr) -> io::Result<Listening> {
+        let loopback = addr.ip().to_canonical().is_loopback();
+        if !loopback && !self.inner.config.allow_non_loopback {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "not listening on {addr}: it is not a loopback address, and QMP has no authentication \
+                     (ServerConfig::allow_non_loopback allows it)"
+                ),
+            ));
+        }
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        spawn_accept_loop(&self.inner, listener, format!("tcp:{local}"));
+        if !loopback {
+            tracing::warn!(addr = %local, "QMP server listening on a non-loopback address: QMP has no authentication, \
+                 anyone who can reach it controls the server");
+        }
+        spawn_accept_loop(&self.inner, listener, format!("tcp:{local}"), None);
         Ok(Listening::Tcp(local))
     }
 
     /// Listens on a unix socket at `path`, created with mode 0600 (never
     /// reachable with wider permissions). A stale socket there is
-    /// replaced, as QEMU does; any other file is an error. The socket is
-    /// removed on [`shutdown`](Self::shutdown).
+    /// replaced, as QEMU does; any other file is an error. A path longer
+    /// than a socket address holds ([`MAX_UNIX_PATH`] bytes), or one this
+    /// process already listens on (through this server or another), is
+    /// refused. The socket is removed on [`shutdown`](Self::shutdown).
     pub async fn listen_unix(&self, path: impl AsRef<Path>) -> io::Result<Listening> {
         let path = path.as_ref().to_path_buf();
+        let claim = PathClaim::new(&path)?;
         let listener = bind_private(&path)?;
         if let Ok(mut sockets) = self.inner.sockets.lock() {
             sockets.push(path.clone());
         }
-        spawn_accept_loop(&self.inner, listener, format!("unix:{}", path.display()));
+        spawn_accept_loop(&self.inner, listener, format!("unix:{}", path.display()), Some(claim));
         Ok(Listening::Unix(path))
     }
 
