@@ -86,22 +86,29 @@ async fn connections_and_refused_input_are_logged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_a_slow_client_loses_are_logged() {
+async fn events_a_slow_client_loses_are_logged_and_counted() {
     logs();
-    let t = start_with(config().event_buffer(4)).await;
+    let t = start_with(config().reply_queue(64 << 10)).await;
     let peer = t.socket.display().to_string();
     let mut slow = Raw::negotiated(&t.socket, false).await;
-    // Far more event bytes than the socket buffers hold, read only later.
+    // Far more event bytes than the socket buffers and the reply queue
+    // hold, not read while they are sent.
     let sink = t.server.events();
     let data = serde_json::json!({ "pad": "z".repeat(64 * 1024) });
     for _ in 0..200 {
         sink.emit_value("BIG", Some(data.clone()));
         tokio::task::yield_now().await;
     }
-    while slow.try_line(Duration::from_millis(300)).await.is_some() {}
     let l = expect_line(&peer, "events lost").await;
-    assert!(l.contains("WARN"), "{l}");
-    drop(slow);
+    assert!(l.contains("WARN") && l.contains("not reading"), "{l}");
+    // Reading again, it gets the next event, and the loss is summed up.
+    while slow.try_line(Duration::from_millis(300)).await.is_some() {}
+    sink.emit_value("AFTER", None);
+    assert!(slow.line().await.contains("AFTER"));
+    let l = expect_line(&peer, "reading again").await;
+    let lost = t.server.stats().events_lost;
+    assert!(lost > 100, "{lost}");
+    assert!(l.contains(&format!("lost={lost}")), "{l}");
     t.server.shutdown().await;
 }
 

@@ -82,9 +82,25 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Whether the greeting offers the `oob` capability (QEMU does).
     pub offer_oob: bool,
-    /// How many events may wait for a slow client before it misses the
-    /// oldest ones (the bound on memory per client for events).
+    /// How many events the broadcast to clients holds before the slowest
+    /// client misses the oldest ones.
     pub event_buffer: usize,
+    /// How many bytes of replies and events may wait for a client to read
+    /// them: past this the server stops reading the client's input (as
+    /// QEMU stops reading a monitor whose request queue is full) and drops
+    /// the events meant for it, counting them
+    /// ([`ServerStats::events_lost`](super::ServerStats)). Default 1 MiB.
+    pub reply_queue: usize,
+    /// How many bytes all clients together may make the server hold, past
+    /// a free [`FREE_PER_CONNECTION`](super::FREE_PER_CONNECTION) each:
+    /// input being read, requests waiting to run, replies and events not
+    /// yet written. A client whose input or reply would go over it is
+    /// disconnected (and logged); others go on. Default 256 MiB: eight
+    /// clients at once can send a value at QEMU's 64 MiB limit, and four
+    /// of them get through. The server's resident memory stays under
+    /// about its baseline, plus this, plus 128 KiB per connection (its
+    /// read buffer and free allowance).
+    pub memory_budget: usize,
     /// How many in-band requests may queue once `oob` is enabled before
     /// the server stops reading (QEMU: 8).
     pub request_queue: usize,
@@ -106,6 +122,8 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             offer_oob: true,
             event_buffer: 4096,
+            reply_queue: 1 << 20,
+            memory_budget: 256 << 20,
             request_queue: 8,
             shutdown_grace: std::time::Duration::from_secs(10),
             allow_non_loopback: false,
@@ -164,7 +182,24 @@ impl ServerConfig {
         self
     }
 
-    /// Sets how many events may wait for a slow client.
+    /// Sets how many bytes of output may wait for a client to read them.
+    pub fn reply_queue(mut self, bytes: usize) -> Self {
+        self.reply_queue = bytes.max(1);
+        self
+    }
+
+    /// Sets the memory budget across all connections.
+    ///
+    /// ```
+    /// let config = qapi_runtime::server::ServerConfig::new().memory_budget(64 << 20);
+    /// assert_eq!(config.memory_budget, 64 << 20);
+    /// ```
+    pub fn memory_budget(mut self, bytes: usize) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// Sets how many events the broadcast to clients holds.
     pub fn event_buffer(mut self, n: usize) -> Self {
         self.event_buffer = n.max(1);
         self

@@ -9,6 +9,15 @@
 //! request across lines and single-quoted strings all work, and a parse
 //! error is answered and the next request served.
 //!
+//! Memory is bounded whatever clients do: QEMU's limits on each request
+//! ([`Limits`](crate::stream::Limits)), a bound on the output waiting for
+//! each client ([`ServerConfig::reply_queue`]: past it the server stops
+//! reading that client and drops its events, counted in
+//! [`Server::stats`] and logged) and a budget across all connections
+//! ([`ServerConfig::memory_budget`]: a client that would go over it is
+//! disconnected). Connections, refused input and lost events are logged
+//! through `tracing` (the library installs no subscriber).
+//!
 //! Schema commands run through a [`Dispatcher`]; the server answers
 //! `qmp_capabilities`, `query-version`, `query-commands` and (when given a
 //! schema) `query-qmp-schema` itself.
@@ -47,6 +56,7 @@
 //! # }
 //! ```
 
+mod budget;
 mod config;
 mod connection;
 mod events;
@@ -67,17 +77,38 @@ use tokio::sync::{broadcast, watch, Notify};
 use crate::dispatch::Dispatcher;
 use crate::stream::write_json;
 use crate::Error;
+use budget::Budget;
 use connection::spawn_connection;
 use listen::{bind_private, spawn_accept_loop, PathClaim};
 
 pub use listen::MAX_UNIX_PATH;
 
+pub use budget::FREE_PER_CONNECTION;
 pub use config::{ListenAddr, Listening, ServerConfig, VersionInfo, VersionTriple};
 pub use events::EventSink;
 pub use protocol::{Request, Session};
 
 /// The built-in commands the server answers itself.
 const BUILTINS: [&str; 4] = ["qmp_capabilities", "query-version", "query-commands", "query-qmp-schema"];
+
+/// What a server holds for its clients and what it has dropped, from
+/// [`Server::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// Live connections and listeners.
+    pub connections: usize,
+    /// Bytes of the memory budget in use: what connections hold past
+    /// their free [`FREE_PER_CONNECTION`].
+    pub memory_used: usize,
+    /// The budget ([`ServerConfig::memory_budget`]).
+    pub memory_budget: usize,
+    /// Events dropped, since the server started, for clients that did
+    /// not read them (each loss is also logged).
+    pub events_lost: u64,
+    /// Clients disconnected for going over the memory budget.
+    pub over_budget: u64,
+}
 
 /// A QMP server: a dispatcher, a configuration, any number of listeners
 /// and connections. Cheap to clone (all clones are the same server).
@@ -121,6 +152,8 @@ struct Inner {
     live: AtomicUsize,
     idle: Notify,
     sockets: Mutex<Vec<PathBuf>>,
+    /// The memory budget across connections, and its counters.
+    budget: Arc<Budget>,
 }
 
 /// Counts a live connection or listener until dropped.
@@ -162,6 +195,7 @@ impl Server {
             b", \"capabilities\": []}}\r\n".as_slice()
         });
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
+        let config_budget = config.memory_budget;
         let (shutdown, _) = watch::channel(false);
         Server {
             inner: Arc::new(Inner {
@@ -174,6 +208,7 @@ impl Server {
                 live: AtomicUsize::new(0),
                 idle: Notify::new(),
                 sockets: Mutex::new(Vec::new()),
+                budget: Arc::new(Budget::new(config_budget)),
             }),
         }
     }
@@ -186,6 +221,33 @@ impl Server {
     /// How many connections and listeners are live.
     pub fn connections(&self) -> usize {
         self.inner.live.load(Ordering::SeqCst)
+    }
+
+    /// What the server holds for its clients, and what it has dropped.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # struct D;
+    /// # impl qapi_runtime::dispatch::Dispatcher for D {
+    /// #     fn commands(&self) -> &[qapi_runtime::dispatch::CommandInfo] { &[] }
+    /// #     fn dispatch(&self, n: &str, _: Option<serde_json::Value>) -> Result<serde_json::Value, qapi_runtime::Error> {
+    /// #         Err(qapi_runtime::Error::command_not_found(n))
+    /// #     }
+    /// # }
+    /// let server = qapi_runtime::server::Server::new(Arc::new(D), Default::default());
+    /// let stats = server.stats();
+    /// assert_eq!((stats.memory_used, stats.events_lost), (0, 0));
+    /// assert_eq!(stats.memory_budget, 256 << 20);
+    /// ```
+    pub fn stats(&self) -> ServerStats {
+        let budget = &self.inner.budget;
+        ServerStats {
+            connections: self.connections(),
+            memory_used: budget.used(),
+            memory_budget: budget.limit(),
+            events_lost: budget.events_lost.load(Ordering::Relaxed),
+            over_budget: budget.over_budget.load(Ordering::Relaxed),
+        }
     }
 
     /// Listens where `addr` says.

@@ -117,10 +117,14 @@ const TOK_STEP: usize = 1 << 20;
 /// is done, rather than kept for the next one.
 const TOK_KEEP: usize = 16 << 10;
 
+/// A string token up to this long is decoded into a copy (its buffer is
+/// kept for the next token); a longer one becomes the string.
+const SHORT_STRING: usize = 256;
+
 /// What [`JsonStream::memory`] counts for each token stored in a value
 /// being built, beyond the token's own text (a `Value`, a map or list
 /// slot).
-const STORED_TOKEN_COST: usize = 48;
+pub(crate) const STORED_TOKEN_COST: usize = 48;
 
 /// A streaming reader of QMP's JSON: feed it bytes, get back one result
 /// per top-level value. See the [module documentation](self).
@@ -201,6 +205,27 @@ impl JsonStream {
     /// ```
     pub fn memory(&self) -> usize {
         self.tok.capacity() + self.held
+    }
+
+    /// An upper bound of [`memory`](Self::memory) once `n` more bytes are
+    /// fed: what a budget must allow before feeding them.
+    ///
+    /// ```
+    /// let mut r = qapi_runtime::stream::JsonStream::new(Default::default());
+    /// let mut out = Vec::new();
+    /// let input = b"[1,2,3,4,5,6,7,8,9,10,11,\"twelve\",{\"thirteen\": 13}";
+    /// let bound = r.memory_bound(input.len());
+    /// r.feed(input, &mut out);
+    /// assert!(r.memory() <= bound);
+    /// ```
+    pub fn memory_bound(&self, n: usize) -> usize {
+        // Each byte may end a stored token, whose text moves from the token
+        // buffer into the value (a short one is copied); the buffer may grow
+        // past what it must hold by one step.
+        let cap = self.tok.capacity();
+        let need = self.tok.len() + n;
+        let growth = if need <= cap { 0 } else { need - cap + need.clamp(64, TOK_STEP) };
+        self.memory() + n + SHORT_STRING + (n + 1).saturating_mul(STORED_TOKEN_COST) + growth
     }
 
     /// True when no value is partly read: every byte fed so far belongs to

@@ -130,7 +130,7 @@ impl JsonStream {
     /// own buffer, which becomes the string: never two copies of a large
     /// string at once.
     fn take_string(&mut self) -> Result<String, String> {
-        if self.tok.len() > 256 {
+        if self.tok.len() > super::SHORT_STRING {
             decode_string(std::mem::take(&mut self.tok))
         } else {
             decode_string(self.tok.clone())

@@ -81,6 +81,10 @@ pub(super) fn decode_string(mut tok: Vec<u8>) -> Result<String, String> {
         }
     }
     tok.truncate(w);
+    // The buffer grew in steps: give back what the string does not use.
+    if tok.capacity() - w > 4096 {
+        tok.shrink_to_fit();
+    }
     String::from_utf8(tok).map_err(|_| "invalid UTF-8 sequence in string".to_owned())
 }
 

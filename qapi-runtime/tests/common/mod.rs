@@ -107,11 +107,13 @@ impl Raw {
     /// Sends `bytes` while taking in what the server answers meanwhile
     /// (for input that gets many replies: a client that only wrote would
     /// wait on a server waiting for it to read).
-    pub async fn send_reading(&mut self, bytes: impl AsRef<[u8]>) {
+    /// Whether all of it was sent (the server may close the connection).
+    pub async fn send_reading(&mut self, bytes: impl AsRef<[u8]>) -> bool {
         let (mut rd, mut wr) = self.stream.split();
         let mut got = Vec::new();
+        let mut sent = false;
         let write = async {
-            wr.write_all(bytes.as_ref()).await.expect("send");
+            sent = wr.write_all(bytes.as_ref()).await.is_ok();
         };
         let read = async {
             let mut chunk = vec![0u8; 65536];
@@ -127,6 +129,7 @@ impl Raw {
             _ = read => {}
         }
         self.buf.extend_from_slice(&got);
+        sent
     }
 
     /// The next line, which must end in CRLF and be ASCII.
