@@ -58,7 +58,7 @@ impl VersionInfo {
     }
 }
 
-/// How a [`Server`] behaves: what it reports about itself and the limits
+/// How a [`Server`](super::Server) behaves: what it reports about itself and the limits
 /// it applies to every connection.
 ///
 /// ```
@@ -95,16 +95,18 @@ pub struct ServerConfig {
     /// a free [`FREE_PER_CONNECTION`](super::FREE_PER_CONNECTION) each:
     /// input being read, requests waiting to run, replies and events not
     /// yet written. A client whose input or reply would go over it is
-    /// disconnected (and logged); others go on. Default 256 MiB: eight
-    /// clients at once can send a value at QEMU's 64 MiB limit, and four
-    /// of them get through. The server's resident memory stays under
-    /// about its baseline, plus this, plus 128 KiB per connection (its
-    /// read buffer and free allowance).
+    /// disconnected (and logged); others go on. Default 256 MiB, about
+    /// four values at QEMU's 64 MiB limit (of eight clients sending one
+    /// each, the first few get QEMU's error, the others are cut off). The
+    /// server's resident memory stays under its baseline, plus this, plus
+    /// 256 KiB per connection (its read buffer, free allowance and task),
+    /// plus the allocator's slack, at most 1/32 of the budget (checked by
+    /// the load test `hostile_clients_stay_within_the_memory_budget`).
     pub memory_budget: usize,
     /// How many in-band requests may queue once `oob` is enabled before
     /// the server stops reading (QEMU: 8).
     pub request_queue: usize,
-    /// How long [`Server::shutdown`] lets each connection finish its
+    /// How long [`Server::shutdown`](super::Server::shutdown) lets each connection finish its
     /// requests and flush its replies before closing it regardless (a
     /// client that stopped reading cannot hold the server up longer).
     pub shutdown_grace: std::time::Duration,

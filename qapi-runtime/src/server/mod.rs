@@ -5,7 +5,7 @@
 //! `exec-oob`, `id` echoed verbatim, QEMU's error classes and wording for
 //! every malformed request, events broadcast to every negotiated client,
 //! and output in QEMU's format (ASCII only, lines ending in CRLF). Input
-//! is read with [`JsonStream`], so several requests on one line, one
+//! is read with [`JsonStream`](crate::stream::JsonStream), so several requests on one line, one
 //! request across lines and single-quoted strings all work, and a parse
 //! error is answered and the next request served.
 //!
