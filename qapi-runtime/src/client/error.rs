@@ -25,6 +25,8 @@ pub enum ClientError {
     Protocol(String),
     /// The arguments could not be encoded or the reply decoded.
     Data(serde_json::Error),
+    /// No reply in time (a QEMU guest agent that is not running, or busy).
+    Timeout,
 }
 
 // Written out rather than derived with thiserror: the runtime builds
@@ -37,6 +39,7 @@ impl std::fmt::Display for ClientError {
             ClientError::Closed => f.write_str("QMP connection closed"),
             ClientError::Protocol(m) => write!(f, "QMP protocol: {m}"),
             ClientError::Data(e) => write!(f, "QMP data: {e}"),
+            ClientError::Timeout => f.write_str("QMP reply timed out"),
         }
     }
 }
@@ -47,7 +50,7 @@ impl std::error::Error for ClientError {
             ClientError::Qmp(e) => e.source(),
             ClientError::Io(e) => Some(e),
             ClientError::Data(e) => Some(e),
-            ClientError::Closed | ClientError::Protocol(_) => None,
+            ClientError::Closed | ClientError::Protocol(_) | ClientError::Timeout => None,
         }
     }
 }

@@ -35,7 +35,9 @@
 //! # }
 //! ```
 
+mod blocking;
 mod error;
+pub mod qga;
 mod reader;
 
 use std::collections::VecDeque;
@@ -54,7 +56,9 @@ use crate::wire::{EventMessage, Greeting};
 use crate::{Command, Error, Event};
 use reader::{read_loop, Pending, Shared};
 
+pub use blocking::BlockingClient;
 pub use error::ClientError;
+pub use qga::{BlockingQgaClient, QgaClient};
 
 /// How a [`Client`] connects.
 ///
@@ -219,14 +223,10 @@ impl Client {
     /// Runs command `C` and decodes what it returns. A command whose
     /// schema says `'success-response': false` is sent and not waited for.
     pub async fn execute<C: Command>(&self, arguments: &C::Arguments) -> Result<C::Returns, ClientError> {
-        let args = serde_json::to_value(arguments)?;
-        let args = match args {
-            Value::Object(m) if m.is_empty() => None,
-            other => Some(other),
-        };
+        let args = arguments_value(arguments)?;
         if !C::FLAGS.success_response {
             self.send(C::NAME, args, false, None).await?;
-            return Ok(serde_json::from_value(Value::Object(Default::default()))?);
+            return no_reply();
         }
         let ret = self.execute_value(C::NAME, args).await?;
         Ok(serde_json::from_value(ret)?)
@@ -340,6 +340,20 @@ pub fn event_data<E: Event>(msg: &EventMessage) -> Option<Result<E::Data, serde_
     }
     let data = msg.data.clone().unwrap_or_else(|| Value::Object(Default::default()));
     Some(serde_json::from_value(data))
+}
+
+/// A command's arguments as they go on the wire: none for an empty object.
+fn arguments_value(arguments: &impl crate::serde::Serialize) -> Result<Option<Value>, ClientError> {
+    Ok(match serde_json::to_value(arguments)? {
+        Value::Object(m) if m.is_empty() => None,
+        other => Some(other),
+    })
+}
+
+/// What a command that sends no reply on success "returns": an empty
+/// object, decoded.
+fn no_reply<T: DeserializeOwned>() -> Result<T, ClientError> {
+    Ok(serde_json::from_value(Value::Object(Default::default()))?)
 }
 
 /// Decodes a JSON value as `T`, the way [`Client::execute`] decodes
