@@ -614,6 +614,18 @@ async fn a_client_that_does_not_read_is_bounded_and_loses_events() {
         }
         wr
     });
+    // And one that sends in-band requests only (they queue for the
+    // executor while its output is full).
+    let inband = Raw::negotiated(&t.socket, true).await;
+    let (_inband_rd, mut inband_wr) = inband.stream.into_split();
+    let batch = format!(r#"{{"execute": "echo", "arguments": {{"s": "{}"}}}}"#, "i".repeat(2 << 10)).repeat(64);
+    let inband_writer = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(1), inband_wr.write_all(batch.as_bytes())).await
+        {
+        }
+        inband_wr
+    });
     let sink = t.server.events();
     for i in 0..200 {
         sink.emit_value("TICK", Some(json!({ "i": i, "pad": "p".repeat(4096) })));
@@ -621,17 +633,22 @@ async fn a_client_that_does_not_read_is_bounded_and_loses_events() {
         assert_eq!((m["event"].as_str(), m["data"]["i"].as_i64()), (Some("TICK"), Some(i)), "{m}");
     }
     let wr = writer.await.unwrap();
-    // The silent client's output stays at the bound, plus what it sent
+    let inband_wr = inband_writer.await.unwrap();
+    // Each silent client's output stays at the bound, plus what it sent
     // before the server stopped reading it (a read's worth of requests,
     // 8 in-band ones queued, their replies); the events it could not take
     // are counted; the reading client gets every event and is answered.
     let stats = t.server.stats();
-    assert!(stats.memory_used < 1 << 20, "{stats:?}");
+    assert!(stats.memory_used < 2 << 20, "{stats:?}");
+    // Waiting for it costs no CPU (this process is the server).
+    let cpu = common::cpu_time();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let spent = common::cpu_time() - cpu;
+    assert!(spent < Duration::from_millis(200), "{spent:?} of CPU in 500 ms waiting for a client");
     assert!(stats.events_lost > 0, "{stats:?}");
     reading.alive().await;
     // Gone, it leaves nothing behind.
-    drop(wr);
-    drop(_rd);
+    drop((wr, _rd, inband_wr, _inband_rd));
     stats_until(&t.server, |s| s.memory_used == 0 && s.connections == 2).await;
 }
 

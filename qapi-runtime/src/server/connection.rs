@@ -187,9 +187,12 @@ where
     async fn next_step(&mut self, stop: &mut watch::Receiver<bool>, stopping: bool, buf: &mut [u8]) -> Step {
         let bound = self.inner.config.reply_queue;
         let can_read = !self.eof && self.backlog.is_empty() && self.out.len() < bound;
-        // The executor's queue is full and the next request is for it.
+        // The next request is for the executor, whose queue is full (when
+        // the output is over the bound, the output must drain first).
         let waiting = match (&self.executor, self.backlog.front()) {
-            (Some(Executor { requests: Some(tx), .. }), Some((msg, _))) if !is_oob(msg) => Some(tx.clone()),
+            (Some(Executor { requests: Some(tx), .. }), Some((msg, _))) if !is_oob(msg) && self.out.len() < bound => {
+                Some(tx.clone())
+            }
             _ => None,
         };
         tokio::select! {
@@ -204,13 +207,19 @@ where
     }
 
     /// Records what the connection holds now (`extra`: what it is about
-    /// to take on); a client the budget cannot hold is disconnected.
-    fn hold(&mut self, extra: usize) -> io::Result<()> {
+    /// to take on), if the budget can hold it.
+    fn try_hold(&mut self, extra: usize) -> Result<(), OverBudget> {
         let held = self.reader.memory() + self.backlog_mem + self.executor_mem + self.out.len() + extra;
-        self.account.hold(held).map_err(|OverBudget| {
+        self.account.hold(held)
+    }
+
+    /// [`try_hold`](Self::try_hold), disconnecting a client the budget
+    /// cannot hold.
+    fn hold(&mut self, extra: usize) -> io::Result<()> {
+        self.try_hold(extra).map_err(|OverBudget| {
             self.inner.budget.over_budget.fetch_add(1, Ordering::Relaxed);
             let budget = self.inner.budget.limit();
-            tracing::warn!(held, budget, "QMP client would take the server over its memory budget: disconnected");
+            tracing::warn!(extra, budget, "QMP client would take the server over its memory budget: disconnected");
             io::Error::other("over the memory budget")
         })
     }
@@ -295,7 +304,7 @@ where
     fn event(&mut self, event: Result<Arc<[u8]>, broadcast::error::RecvError>) {
         match event {
             Ok(line) => {
-                if self.out.len() >= self.inner.config.reply_queue || self.hold(line.len()).is_err() {
+                if self.out.len() >= self.inner.config.reply_queue || self.try_hold(line.len()).is_err() {
                     return self.lose(1);
                 }
                 self.out.extend_from_slice(&line);
