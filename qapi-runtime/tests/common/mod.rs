@@ -208,12 +208,19 @@ pub fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU time this process has used (user and system), from /proc.
-pub fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name (in parentheses): utime and stime
-    // are the 12th and 13th, in clock ticks (100 a second on Linux).
-    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
-    let ticks: u64 = rest.split_whitespace().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
+/// CPU time (user and system) used by this process's threads named
+/// `threads`, from /proc.
+pub fn cpu_time(threads: &str) -> Duration {
+    let mut ticks = 0;
+    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The name is in parentheses; utime and stime are the 12th and
+        // 13th fields after it, in clock ticks (100 a second on Linux).
+        let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
+        if head.split_once(" (").map(|(_, name)| name) != Some(threads) {
+            continue;
+        }
+        ticks += rest.split_whitespace().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum::<u64>();
+    }
     Duration::from_millis(ticks * 10)
 }
