@@ -94,23 +94,15 @@ impl Drop for Account {
 /// Roughly the memory a parsed request holds (counted as
 /// [`JsonStream::memory`](crate::stream::JsonStream::memory) counts it).
 pub(super) fn value_memory(v: &Value) -> usize {
-    let mut total = 0;
-    let mut stack = vec![v];
-    while let Some(v) = stack.pop() {
-        total += STORED_TOKEN_COST;
-        match v {
-            Value::String(s) => total += s.len(),
-            Value::Array(items) => stack.extend(items),
-            Value::Object(map) => {
-                for (k, item) in map {
-                    total += STORED_TOKEN_COST + k.len();
-                    stack.push(item);
-                }
-            }
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    // Recursive: a request nests at most `Limits::max_depth` deep, and
+    // this runs for every request (no allocation).
+    STORED_TOKEN_COST
+        + match v {
+            Value::String(s) => s.len(),
+            Value::Array(items) => items.iter().map(value_memory).sum(),
+            Value::Object(map) => map.iter().map(|(k, item)| STORED_TOKEN_COST + k.len() + value_memory(item)).sum(),
+            Value::Null | Value::Bool(_) | Value::Number(_) => 0,
         }
-    }
-    total
 }
 
 #[cfg(test)]

@@ -78,8 +78,7 @@ impl JsonStream {
                     b'-' => Lex::Minus,
                     b'a'..=b'z' => Lex::Keyword,
                     b'{' | b'}' | b'[' | b']' | b',' | b':' => {
-                        self.push(b);
-                        self.token(Kind::structural(b), out);
+                        self.structural(b, out);
                         return true;
                     }
                     _ => {
@@ -174,6 +173,13 @@ impl JsonStream {
         self.push(b);
         self.lexical_error(out);
         true
+    }
+
+    /// A one-byte structural token (`{}[],:`): its text is never looked
+    /// at, only its length counts.
+    pub(super) fn structural(&mut self, b: u8, out: &mut Vec<Result<Value, Error>>) {
+        self.tok_len = 1;
+        self.token(Kind::structural(b), out);
     }
 
     /// Appends one byte to the token being lexed.

@@ -260,8 +260,7 @@ impl JsonStream {
                         continue;
                     }
                     b'{' | b'}' | b'[' | b']' | b',' | b':' => {
-                        self.push(input[i]);
-                        self.token(Kind::structural(input[i]), out);
+                        self.structural(input[i], out);
                         i += 1;
                         continue;
                     }
