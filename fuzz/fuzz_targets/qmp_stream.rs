@@ -100,11 +100,12 @@ fuzz_target!(|data: &[u8]| {
         let got = read(&padded, Limits::QEMU, usize::MAX);
         match got.as_slice() {
             [Ok(v)] => assert!(same(v, &expected), "{v} != {expected}"),
+            // Past a limit QEMU reads the rest of the value as new input.
+            [Err(e), ..] if e.desc.contains("limit exceeded") => {}
             [Err(e)] => assert!(
                 e.desc.contains("duplicate key")
                     || e.desc.contains("not a valid Unicode character")
-                    || e.desc.contains("invalid UTF-8")
-                    || e.desc.contains("limit exceeded"),
+                    || e.desc.contains("invalid UTF-8"),
                 "rejected valid JSON: {}",
                 e.desc
             ),

@@ -203,3 +203,40 @@ async fn closed_connection_fails_pending_calls() {
     assert!(matches!(e, ClientError::Closed | ClientError::Io(_)), "{e:?}");
     assert!(client.next_event().await.is_none());
 }
+
+/// The blocking client, from a thread with no async runtime: the same
+/// typed calls, errors and events.
+#[test]
+fn blocking_client_has_the_same_api() {
+    use qapi_runtime::client::BlockingClient;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let t = rt.block_on(start());
+    let client = BlockingClient::connect_unix(&t.socket).unwrap();
+    assert_eq!(client.greeting().qmp.version["package"], "qapi-runtime-test");
+    let status = client.execute::<QueryStatus>(&NoArguments {}).unwrap();
+    assert_eq!(status, StatusInfo { status: "running".into(), running: true });
+    assert_eq!(client.execute::<Add>(&AddArgs { a: 40, b: Some(2) }).unwrap(), 42);
+    let e = client.execute::<Add>(&AddArgs { a: 1, b: Some(300) }).unwrap_err();
+    assert_eq!(e.to_string(), "GenericError: Parameter 'b' expects uint8");
+    assert_eq!(client.execute_value("nope", None).unwrap_err().class(), Some(&ErrorClass::CommandNotFound));
+    // Events emitted between calls wait for the client.
+    let args = EmitArgs { name: "TICK".into(), count: 3, data: json!({"n": 7}) };
+    client.execute::<EmitEvent>(&args).unwrap();
+    for _ in 0..3 {
+        let ev = client.next_event(Duration::from_secs(5)).expect("an event");
+        assert_eq!(event_data::<Tick>(&ev).unwrap().unwrap().n, 7);
+    }
+    assert!(client.next_event(Duration::from_millis(100)).is_none());
+    // From several threads at once.
+    std::thread::scope(|s| {
+        for a in 0..4 {
+            let client = &client;
+            s.spawn(move || assert_eq!(client.execute::<Add>(&AddArgs { a, b: Some(1) }).unwrap(), a + 1));
+        }
+    });
+    // With oob.
+    let oob = BlockingClient::connect_unix_with(Client::builder().oob(true), &t.socket).unwrap();
+    assert_eq!(oob.execute_oob::<OobPing>(&NoArguments {}).unwrap(), "pong");
+    client.close().unwrap();
+    rt.block_on(t.server.shutdown());
+}

@@ -274,54 +274,66 @@ async fn no_success_response() {
     }
 }
 
+/// Resynchronizes as the QMP spec says (a control character) and returns
+/// the descriptions of the errors that came before the answer to a probe.
+async fn errors_until_alive(c: &mut common::Raw) -> Vec<String> {
+    c.send_reading("\u{1}{\"execute\": \"query-status\", \"id\": \"alive\"}").await;
+    let mut descs = Vec::new();
+    loop {
+        let m = c.msg().await;
+        if m["id"] == "alive" {
+            assert_eq!(m["return"]["running"], true, "{m}");
+            return descs;
+        }
+        descs.push(m["error"]["desc"].as_str().unwrap_or_default().to_owned());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_keep_connection_and_memory() {
     let limits = Limits { max_depth: 64, max_token_size: 1 << 20, max_message_size: 2 << 20, max_tokens: 100_000 };
     let t = start_with(config().limits(limits)).await;
     let mut c = Raw::negotiated(&t.socket, false).await;
-    // Nesting.
+    // Nesting: the bracket over the limit is refused, and what follows is
+    // new input (as in QEMU).
     c.send(format!("{}{}", "[".repeat(65), "]".repeat(65))).await;
     c.expect_error(GENERIC, "JSON nesting depth limit exceeded").await;
+    for _ in 0..65 {
+        c.expect_error(GENERIC, "JSON parse error, expecting value").await;
+    }
     c.alive().await;
     c.send(format!(r#"{{"execute": "echo", "arguments": {{"a": {}1{}}}, "id": 1}}"#, "[".repeat(62), "]".repeat(62)))
         .await;
     assert_eq!(c.msg().await["id"], 1);
-    // Far deeper than the limit, never closed: then reset by a control char.
+    // Far deeper than the limit, never closed: one error per 65 brackets.
     let before = rss_kib();
-    for _ in 0..64 {
-        c.send("[".repeat(64 * 1024)).await;
-    }
-    c.expect_error(GENERIC, "JSON nesting depth limit exceeded").await;
-    c.send("\u{1}").await;
-    c.expect_error(GENERIC, "JSON parse error, stray '\u{1}'").await;
-    c.alive().await;
-    // One token too big: a 16 MiB string, sent in pieces.
+    c.send_reading("[".repeat(4 << 20)).await;
+    let errors = errors_until_alive(&mut c).await;
+    assert_eq!(errors.len(), (4 << 20) / 65 + 1, "one per 65 brackets, and the control character");
+    assert!(errors[..errors.len() - 1].iter().all(|e| e == "JSON nesting depth limit exceeded"));
+    // One token too big: a 16 MiB string is cut at 1 MiB (and so is the
+    // rest of it, read as keywords).
     c.send(r#"{"execute": "echo", "arguments": {"s": ""#).await;
-    let chunk = "x".repeat(1 << 20);
-    for _ in 0..16 {
-        c.send(&chunk).await;
-    }
+    c.send_reading("x".repeat(16 << 20)).await;
     c.send(r#""}, "id": 2}"#).await;
-    c.expect_error(GENERIC, "JSON token size limit exceeded").await;
-    c.alive().await;
+    let errors = errors_until_alive(&mut c).await;
+    assert_eq!(errors[0], "JSON token size limit exceeded");
     // A message too big in total, made of small tokens.
     let mut big = String::from(r#"{"execute": "echo", "arguments": {"a": ["#);
     for i in 0..30_000 {
         big.push_str(&format!("\"{i:0>90}\","));
     }
     big.push_str("1]}}");
-    c.send(&big).await;
-    c.expect_error(GENERIC, "JSON token size limit exceeded").await;
-    c.alive().await;
+    c.send_reading(&big).await;
+    assert_eq!(errors_until_alive(&mut c).await[0], "JSON token size limit exceeded");
     // Too many tokens.
     let mut many = String::from("[");
     for _ in 0..60_000 {
         many.push_str("1,");
     }
     many.push_str("1]");
-    c.send(&many).await;
-    c.expect_error(GENERIC, "JSON token count limit exceeded").await;
-    c.alive().await;
+    c.send_reading(&many).await;
+    assert_eq!(errors_until_alive(&mut c).await[0], "JSON token count limit exceeded");
     let grown = rss_kib().saturating_sub(before);
     assert!(grown < 64 * 1024, "memory grew by {grown} KiB");
     // And the server is fine for everyone else.
@@ -413,7 +425,10 @@ async fn sockets_unix_private_and_tcp_loopback() {
     assert_eq!(meta.uid(), std::fs::metadata(t.dir.path()).unwrap().uid());
     // A stale socket is replaced; a regular file is not.
     let again = Server::new(common::Machine::new(), config());
-    again.listen_unix(&t.socket).await.unwrap();
+    let stale = t.dir.path().join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    again.listen_unix(&stale).await.unwrap();
+    Raw::negotiated(&stale, false).await.alive().await;
     let file = t.dir.path().join("file");
     std::fs::write(&file, "x").unwrap();
     assert!(again.listen_unix(&file).await.is_err());
@@ -429,6 +444,56 @@ async fn sockets_unix_private_and_tcp_loopback() {
     tokio::io::AsyncWriteExt::write_all(&mut wr, b"{\"execute\":\"qmp_capabilities\",\"id\":1}").await.unwrap();
     let n = tokio::io::AsyncReadExt::read(&mut rd, &mut buf).await.unwrap();
     assert_eq!(&buf[..n], b"{\"return\": {}, \"id\": 1}\r\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_paths_are_checked() {
+    use qapi_runtime::server::MAX_UNIX_PATH;
+    let t = start().await;
+    // A path a socket address cannot hold is refused, not bound where no
+    // client could connect.
+    let dir = t.dir.path().display().to_string();
+    let fill = |len: usize| format!("{dir}/{}", "s".repeat(len - dir.len() - 1));
+    let longest = fill(MAX_UNIX_PATH);
+    assert_eq!(longest.len(), 107);
+    let e = t.server.listen_unix(fill(MAX_UNIX_PATH + 1)).await.unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("is 108 bytes long: a socket address holds at most 107"), "{e}");
+    assert!(!std::path::Path::new(&fill(MAX_UNIX_PATH + 1)).exists());
+    t.server.listen_unix(&longest).await.unwrap();
+    Raw::negotiated(std::path::Path::new(&longest), false).await.alive().await;
+    // The same path twice, however spelled, through this server or
+    // another in the process: the first listener keeps it.
+    let alias = t.dir.path().join("..").join(t.dir.path().file_name().unwrap()).join("qmp.sock");
+    for path in [&t.socket, &alias] {
+        let e = t.server.listen_unix(path).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse, "{e}");
+    }
+    let other = Server::new(common::Machine::new(), config());
+    let e = other.listen_unix(&t.socket).await.unwrap_err();
+    assert!(e.to_string().contains("this process already listens on"), "{e}");
+    Raw::negotiated(&t.socket, false).await.alive().await;
+    // Free again once the first server is gone.
+    t.server.shutdown().await;
+    other.listen_unix(&t.socket).await.unwrap();
+    Raw::negotiated(&t.socket, false).await.alive().await;
+    other.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_loopback_tcp_needs_an_opt_in() {
+    let closed = Server::new(common::Machine::new(), config());
+    for addr in ["0.0.0.0:0", "[::]:0"] {
+        let e = closed.listen_tcp(addr.parse().unwrap()).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{addr}");
+        assert!(e.to_string().contains("QMP has no authentication"), "{e}");
+    }
+    assert!(closed.listen_tcp("127.0.0.1:0".parse().unwrap()).await.is_ok());
+    closed.shutdown().await;
+    let open = Server::new(common::Machine::new(), config().allow_non_loopback(true));
+    let Listening::Tcp(addr) = open.listen_tcp("0.0.0.0:0".parse().unwrap()).await.unwrap() else { panic!("not tcp") };
+    assert!(addr.ip().is_unspecified());
+    open.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -73,14 +73,16 @@ pub async fn start_with(config: ServerConfig) -> TestServer {
 /// A client that speaks raw bytes and reads CRLF-terminated lines.
 pub struct Raw {
     pub stream: UnixStream,
+    /// Bytes received and not yet returned, from `start` on.
     buf: Vec<u8>,
+    start: usize,
 }
 
 impl Raw {
     /// Connects and reads the greeting.
     pub async fn connect(path: &Path) -> (Raw, Value) {
         let stream = UnixStream::connect(path).await.expect("connect");
-        let mut raw = Raw { stream, buf: Vec::new() };
+        let mut raw = Raw { stream, buf: Vec::new(), start: 0 };
         let greeting = raw.msg().await;
         (raw, greeting)
     }
@@ -102,6 +104,34 @@ impl Raw {
         self.stream.write_all(bytes.as_ref()).await.expect("send");
     }
 
+    /// Sends `bytes` while taking in what the server answers meanwhile
+    /// (for input that gets many replies: a client that only wrote would
+    /// wait on a server waiting for it to read).
+    /// Whether all of it was sent (the server may close the connection).
+    pub async fn send_reading(&mut self, bytes: impl AsRef<[u8]>) -> bool {
+        let (mut rd, mut wr) = self.stream.split();
+        let mut got = Vec::new();
+        let mut sent = false;
+        let write = async {
+            sent = wr.write_all(bytes.as_ref()).await.is_ok();
+        };
+        let read = async {
+            let mut chunk = vec![0u8; 65536];
+            loop {
+                match rd.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&chunk[..n]),
+                }
+            }
+        };
+        tokio::select! {
+            _ = write => {}
+            _ = read => {}
+        }
+        self.buf.extend_from_slice(&got);
+        sent
+    }
+
     /// The next line, which must end in CRLF and be ASCII.
     pub async fn line(&mut self) -> String {
         self.try_line(Duration::from_secs(10)).await.expect("a line before the timeout")
@@ -111,8 +141,13 @@ impl Raw {
     pub async fn try_line(&mut self, timeout: Duration) -> Option<String> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if let Some(pos) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                let line: Vec<u8> = self.buf.drain(..pos + 2).collect();
+            if let Some(pos) = self.buf[self.start..].windows(2).position(|w| w == b"\r\n") {
+                let line = self.buf[self.start..self.start + pos + 2].to_vec();
+                self.start += pos + 2;
+                if self.start > self.buf.len() / 2 {
+                    self.buf.drain(..self.start);
+                    self.start = 0;
+                }
                 let text = String::from_utf8(line[..pos].to_vec()).expect("UTF-8");
                 assert!(text.is_ascii(), "QMP output must be ASCII: {text}");
                 assert!(!text.contains('\n'), "one message per line: {text}");
@@ -171,4 +206,21 @@ pub fn rss_kib() -> u64 {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// CPU time (user and system) used by this process's threads named
+/// `threads`, from /proc.
+pub fn cpu_time(threads: &str) -> Duration {
+    let mut ticks = 0;
+    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The name is in parentheses; utime and stime are the 12th and
+        // 13th fields after it, in clock ticks (100 a second on Linux).
+        let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
+        if head.split_once(" (").map(|(_, name)| name) != Some(threads) {
+            continue;
+        }
+        ticks += rest.split_whitespace().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum::<u64>();
+    }
+    Duration::from_millis(ticks * 10)
 }

@@ -35,8 +35,12 @@
 //! # }
 //! ```
 
-use std::collections::{HashMap, VecDeque};
-use std::io;
+mod blocking;
+mod error;
+pub mod qga;
+mod reader;
+
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,94 +52,13 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::stream::{JsonStream, Limits};
-use crate::wire::{EventMessage, Greeting, ServerMessage};
+use crate::wire::{EventMessage, Greeting};
 use crate::{Command, Error, Event};
+use reader::{read_loop, Pending, Shared};
 
-/// Why a client call failed.
-///
-/// ```
-/// use qapi_runtime::client::ClientError;
-/// use qapi_runtime::{Error, ErrorClass};
-/// let e = ClientError::Qmp(Error::command_not_found("nope"));
-/// assert_eq!(e.class(), Some(&ErrorClass::CommandNotFound));
-/// assert_eq!(e.to_string(), "CommandNotFound: The command nope has not been found");
-/// ```
-#[derive(Debug)]
-pub enum ClientError {
-    /// The server answered with an error.
-    Qmp(Error),
-    /// The connection failed.
-    Io(io::Error),
-    /// The connection closed before the reply came.
-    Closed,
-    /// The server said something QMP does not allow.
-    Protocol(String),
-    /// The arguments could not be encoded.
-    Data(serde_json::Error),
-    /// The reply (or an event's data) does not decode as its type.
-    Decode(crate::decode::DecodeError),
-}
-
-// Written out rather than derived with thiserror: the runtime builds
-// without proc macros, which is most of a cold build of generated code.
-impl std::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ClientError::Qmp(e) => std::fmt::Display::fmt(e, f),
-            ClientError::Io(e) => write!(f, "QMP connection: {e}"),
-            ClientError::Closed => f.write_str("QMP connection closed"),
-            ClientError::Protocol(m) => write!(f, "QMP protocol: {m}"),
-            ClientError::Data(e) => write!(f, "QMP data: {e}"),
-            ClientError::Decode(e) => write!(f, "QMP reply: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ClientError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ClientError::Qmp(e) => e.source(),
-            ClientError::Io(e) => Some(e),
-            ClientError::Data(e) => Some(e),
-            ClientError::Decode(e) => Some(e),
-            ClientError::Closed | ClientError::Protocol(_) => None,
-        }
-    }
-}
-
-impl From<Error> for ClientError {
-    fn from(e: Error) -> Self {
-        ClientError::Qmp(e)
-    }
-}
-
-impl From<io::Error> for ClientError {
-    fn from(e: io::Error) -> Self {
-        ClientError::Io(e)
-    }
-}
-
-impl From<serde_json::Error> for ClientError {
-    fn from(e: serde_json::Error) -> Self {
-        ClientError::Data(e)
-    }
-}
-
-impl From<crate::decode::DecodeError> for ClientError {
-    fn from(e: crate::decode::DecodeError) -> Self {
-        ClientError::Decode(e)
-    }
-}
-
-impl ClientError {
-    /// The error class when the server answered with an error.
-    pub fn class(&self) -> Option<&crate::ErrorClass> {
-        match self {
-            ClientError::Qmp(e) => Some(&e.class),
-            _ => None,
-        }
-    }
-}
+pub use blocking::BlockingClient;
+pub use error::ClientError;
+pub use qga::{BlockingQgaClient, QgaClient};
 
 /// How a [`Client`] connects.
 ///
@@ -233,21 +156,6 @@ impl ClientBuilder {
     }
 }
 
-/// Requests waiting for their replies.
-#[derive(Default)]
-struct Pending {
-    waiting: HashMap<u64, oneshot::Sender<Result<Value, Error>>>,
-    /// Ids in the order they were sent, for replies that come without one.
-    order: VecDeque<u64>,
-    closed: bool,
-}
-
-struct Shared {
-    pending: Mutex<Pending>,
-    events: Mutex<Option<mpsc::UnboundedSender<EventMessage>>>,
-    next_id: AtomicU64,
-}
-
 type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// A connected, negotiated QMP client. See the [module documentation](self).
@@ -315,14 +223,10 @@ impl Client {
     /// Runs command `C` and decodes what it returns. A command whose
     /// schema says `'success-response': false` is sent and not waited for.
     pub async fn execute<C: Command>(&self, arguments: &C::Arguments) -> Result<C::Returns, ClientError> {
-        let args = serde_json::to_value(arguments)?;
-        let args = match args {
-            Value::Object(m) if m.is_empty() => None,
-            other => Some(other),
-        };
+        let args = arguments_value(arguments)?;
         if !C::FLAGS.success_response {
             self.send(C::NAME, args, false, None).await?;
-            return decode_return(Value::Object(Default::default()));
+            return no_reply();
         }
         let ret = self.execute_value(C::NAME, args).await?;
         decode_return(ret)
@@ -440,80 +344,18 @@ pub fn event_data<E: Event>(msg: &EventMessage) -> Option<Result<E::Data, crate:
     })
 }
 
-/// Reads everything the server sends: replies to their waiters, events
-/// to the event queue.
-async fn read_loop<R: AsyncRead + Unpin>(
-    mut rd: R,
-    mut reader: JsonStream,
-    mut buf: Vec<u8>,
-    first: VecDeque<Result<Value, Error>>,
-    shared: Arc<Shared>,
-) {
-    let mut msgs: Vec<_> = first.into();
-    loop {
-        for msg in msgs.drain(..) {
-            deliver(&shared, msg);
-        }
-        let n = rd.read(&mut buf).await.unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        reader.feed(&buf[..n], &mut msgs);
-    }
-    if let Ok(mut p) = shared.pending.lock() {
-        p.closed = true;
-        p.waiting.clear();
-        p.order.clear();
-    }
-    if let Ok(mut events) = shared.events.lock() {
-        events.take();
-    }
+/// A command's arguments as they go on the wire: none for an empty object.
+fn arguments_value(arguments: &impl crate::serde::Serialize) -> Result<Option<Value>, ClientError> {
+    Ok(match serde_json::to_value(arguments)? {
+        Value::Object(m) if m.is_empty() => None,
+        other => Some(other),
+    })
 }
 
-fn deliver(shared: &Shared, msg: Result<Value, Error>) {
-    let Ok(value) = msg else { return };
-    let id = value.get("id").and_then(Value::as_u64);
-    let has_id = value.get("id").is_some();
-    let result = match ServerMessage::from_value(value) {
-        Ok(ServerMessage::Return(r)) => Ok(r.ret),
-        Ok(ServerMessage::Error(e)) => Err(e.error),
-        Ok(ServerMessage::Event(ev)) => {
-            if let Ok(events) = shared.events.lock() {
-                if let Some(tx) = events.as_ref() {
-                    let _ = tx.send(ev);
-                }
-            }
-            return;
-        }
-        Ok(ServerMessage::Greeting(_)) | Err(_) => return,
-    };
-    let Ok(mut p) = shared.pending.lock() else { return };
-    let waiter = match (id, has_id) {
-        (Some(id), _) => p.waiting.remove(&id),
-        // An id that is not ours: not for us (QMP says drop it).
-        (None, true) => None,
-        // No id (a server that does not echo, or an error before the id
-        // was read): the oldest request still waiting.
-        (None, false) => loop {
-            match p.order.pop_front() {
-                Some(id) => {
-                    if let Some(w) = p.waiting.remove(&id) {
-                        break Some(w);
-                    }
-                }
-                None => break None,
-            }
-        },
-    };
-    if p.order.len() > 2 * p.waiting.len() + 64 {
-        let waiting = &p.waiting;
-        let order: VecDeque<u64> = p.order.iter().copied().filter(|id| waiting.contains_key(id)).collect();
-        p.order = order;
-    }
-    drop(p);
-    if let Some(w) = waiter {
-        let _ = w.send(result);
-    }
+/// What a command that sends no reply on success "returns": an empty
+/// object, decoded.
+fn no_reply<T: DeserializeOwned>() -> Result<T, ClientError> {
+    decode_return(Value::Object(Default::default()))
 }
 
 /// Decodes a JSON value as `T`, the way [`Client::execute`] decodes
