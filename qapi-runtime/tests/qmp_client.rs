@@ -217,7 +217,7 @@ fn blocking_client_has_the_same_api() {
     assert_eq!(status, StatusInfo { status: "running".into(), running: true });
     assert_eq!(client.execute::<Add>(&AddArgs { a: 40, b: Some(2) }).unwrap(), 42);
     let e = client.execute::<Add>(&AddArgs { a: 1, b: Some(300) }).unwrap_err();
-    assert_eq!(e.to_string(), "GenericError: Parameter 'b' expects uint8");
+    assert_eq!(e.to_string(), "GenericError: Parameter 'b' expects uint8_t");
     assert_eq!(client.execute_value("nope", None).unwrap_err().class(), Some(&ErrorClass::CommandNotFound));
     // Events emitted between calls wait for the client.
     let args = EmitArgs { name: "TICK".into(), count: 3, data: json!({"n": 7}) };
