@@ -88,13 +88,8 @@ pub struct Internals {
     /// Heap held by the RAM engine, bytes.
     pub engine_bytes: usize,
     /// The migration thread is in the middle of a burst of writes (the
-    /// counters shown are interpolated within it). Fast-forwarded windows
-    /// (see [`crate::Simulation::set_batching`]) spread their bytes evenly
-    /// and do not count as a burst.
+    /// counters shown are interpolated within it).
     pub sending: bool,
-    /// A fast-forwarded batch of steady windows in flight: (start, end) on
-    /// the ms clock. Its windows are closed when it ends.
-    pub batch_ms: Option<(u64, u64)>,
 }
 
 /// Everything observable at one simulated instant.

@@ -435,3 +435,57 @@ fn refused_parameters_keep_state() {
     let err = sim.migrate_continue(MigrationStatus::PreSwitchover).expect_err("wrong state");
     assert_eq!(err.desc, "Migration not in expected state: active");
 }
+
+/// An idle 4 GiB guest full of data, its statistics windows starting at
+/// multiples of 100 ms (the connection takes no time): what QEMU reports at
+/// an instant does not depend on when the run is stopped, so a run stopped
+/// just before a window starts never shows more than one stopped at its
+/// start.
+fn idle_4gib(engine: EngineKind) -> Scenario {
+    let mut s = Scenario { name: format!("idle 4 GiB ({engine:?})"), engine, ..Scenario::default() };
+    s.guest.ram = ByteSize(4 * GIB);
+    s.guest.rest = migration_sim::config::RestContent::Data;
+    s.guest.extra_zero_fraction = 0.5;
+    s.link.connect_ms = 0.0;
+    s.migration.capabilities.events = true;
+    s
+}
+
+fn counters_at_limit(s: &Scenario, limit_ns: u64) -> Vec<i64> {
+    let mut s = s.clone();
+    s.time_limit_s = limit_ns as f64 / 1e9;
+    let mut sim = migration_sim::Simulation::new(&s).expect("valid");
+    sim.run_sampled(100_000_000, |_| {});
+    let r = sim.query_migrate_source().ram.expect("ram");
+    vec![
+        r.transferred,
+        r.normal,
+        r.duplicate,
+        r.precopy_bytes.unwrap_or(0) as i64,
+        r.dirty_sync_count.unwrap_or(0),
+        r.pages_per_second as i64,
+    ]
+}
+
+both_engines!(counters_never_go_back_at_window_starts, |e| {
+    let s = idle_4gib(e);
+    for k in 1..=30u64 {
+        let at = k * 100_000_000;
+        let before = counters_at_limit(&s, at - 100_000);
+        let after = counters_at_limit(&s, at);
+        let names = ["transferred", "normal", "duplicate", "precopy-bytes", "dirty-sync-count"];
+        for (i, name) in names.iter().enumerate() {
+            assert!(after[i] >= before[i], "{name} at {} ms: {} -> {}", k * 100, before[i], after[i]);
+        }
+    }
+});
+
+both_engines!(idle_4gib_window_boundaries, |e| {
+    let mut s = idle_4gib(e);
+    s.time_limit_s = 3.0;
+    let t = trace(&s, 100);
+    assert_invariants(&t);
+    // Samples fell just before and at window starts.
+    assert!(t.samples.iter().any(|s| s.time_ns == 999_900_000));
+    assert!(t.samples.iter().any(|s| s.time_ns == 1_000_000_000 && s.internals.window.end_ms == 1000));
+});

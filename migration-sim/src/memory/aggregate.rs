@@ -444,14 +444,6 @@ impl MemoryEngine for AggregateEngine {
             + u64::from(self.pending > 0)
     }
 
-    fn average_page_cost(&self, costs: &SendCosts, xbzrle: bool) -> Option<(f64, f64, f64)> {
-        Some(self.mixture_cost(costs, xbzrle && self.xbz_started))
-    }
-
-    fn pages_before_wrap(&self) -> Option<u64> {
-        Some(self.ahead)
-    }
-
     fn footprint_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.classes.len() * (std::mem::size_of::<Class>() + 8)
     }

@@ -178,7 +178,7 @@ impl Source {
         self.run.total_time_ms = Some(total);
         let transfer = total.saturating_sub(self.run.setup_time_ms.unwrap_or(0));
         if transfer > 0 {
-            self.run.mbps = self.run.c.transferred as f64 * 8.0 / transfer as f64 / 1000.0;
+            self.run.win.mbps = self.run.c.transferred as f64 * 8.0 / transfer as f64 / 1000.0;
         }
         self.set_status(now, MigrationStatus::Completed, sh);
         self.runstate = RunState::Postmigrate;

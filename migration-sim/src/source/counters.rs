@@ -92,23 +92,13 @@ pub(super) struct Segment {
     pub(super) t0: Nanos,
     pub(super) t1: Nanos,
     pub(super) delta: Counters,
-    /// A fast-forwarded batch of windows: its bytes are spread evenly over
-    /// it rather than sent in a burst at the start of each window.
+    /// A fast-forwarded batch of windows: `delta` is the sum of the
+    /// windows listed in [`super::batch::Batch`], which say when each
+    /// window's burst happened.
     pub(super) batch: bool,
     /// VFIO stop-copy data this segment sends: (device index, bytes); the
     /// device's cached stop-copy size (system `remaining`) falls with it.
     pub(super) vfio_dec: Option<(usize, u64)>,
-}
-
-/// Window bookkeeping of a fast-forwarded batch, applied when it ends.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct BatchEnd {
-    pub(super) k: u64,
-    pub(super) per_window: u64,
-    pub(super) per_pages: u64,
-    pub(super) last_window: u64,
-    pub(super) last_pages: u64,
-    pub(super) start_ms: u64,
 }
 
 impl Source {

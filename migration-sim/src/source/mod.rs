@@ -24,12 +24,14 @@ mod thread;
 pub(crate) use counters::Counters;
 pub(crate) use devices::Device;
 
-use self::counters::{BatchEnd, Segment};
+use self::batch::Batch;
+use self::counters::Segment;
+use self::stats::WindowStats;
 use crate::config::{Capabilities, CpuCosts, Features, MigrationParameters, Scenario};
 use crate::destination::Destination;
 use crate::events::{Event, EventLog, Side};
 use crate::memory::MemoryEngine;
-use crate::report::{DeviceSaveStateTime, WindowInfo};
+use crate::report::DeviceSaveStateTime;
 use crate::status::{MigrationStatus, RunState};
 use crate::units::{ms_to_ns, Nanos, GIB, MIB, NS_PER_MS, NS_PER_S};
 
@@ -188,13 +190,10 @@ struct Run {
     win_start_bytes: u64,
     win_start_pages: u64,
     win_exceeded: bool,
-    last_window: WindowInfo,
+    /// What the last window update left (mbps, threshold, ...).
+    win: WindowStats,
     rate_start_bytes: u64,
     rate_limit: Option<u64>,
-    mbps: f64,
-    pps: u64,
-    threshold: u64,
-    expected_downtime_ms: u64,
     downtime_limit_at_start: u64,
 
     // Dirty tracking (model §1.6).
@@ -231,7 +230,8 @@ struct Run {
     mf_flushes: u64,
 
     // Loop bookkeeping.
-    batch_end: Option<BatchEnd>,
+    /// The windows of a fast-forwarded batch in flight.
+    batch: Option<Batch>,
     iterate_calls: u64,
     pass_sent: bool,
     dest_done_ns: Nanos,
@@ -306,8 +306,8 @@ impl Source {
                 self.run.c.add(&s.delta);
                 self.seg = None;
                 self.apply_vfio_dec(s.vfio_dec, 1, 1);
-                if let Some(b) = self.run.batch_end.take() {
-                    self.apply_batch_end(b);
+                if let Some(b) = self.run.batch.take() {
+                    self.batch_done(&b, s.t1);
                 }
                 true
             }
@@ -353,18 +353,26 @@ impl Source {
 
     /// Cut the running segment at `now`, keeping the part that happened.
     fn truncate(&mut self, now: Nanos) {
-        self.run.batch_end = None;
-        if let Some(s) = self.seg.take() {
-            if now >= s.t1 {
-                self.run.c.add(&s.delta);
-                self.apply_vfio_dec(s.vfio_dec, 1, 1);
-            } else {
-                let (num, den) = (now.saturating_sub(s.t0), s.t1 - s.t0);
-                let part = s.delta.scaled(num, den);
-                self.run.lost_pages += s.delta.pages() - part.pages();
-                self.run.c.add(&part);
-                self.apply_vfio_dec(s.vfio_dec, num, den);
-            }
+        let batch = self.run.batch.take();
+        let Some(s) = self.seg.take() else { return };
+        let end = now.min(s.t1);
+        let part = self.segment_part(&s, batch.as_ref(), end);
+        self.run.lost_pages += s.delta.pages() - part.pages();
+        self.run.c.add(&part);
+        self.apply_vfio_dec(s.vfio_dec, end.saturating_sub(s.t0), s.t1 - s.t0);
+        if let Some(b) = &batch {
+            self.batch_done(b, end);
+        }
+    }
+
+    /// The part of segment `s` done by `now` (a batch's from its windows'
+    /// bursts, any other linearly).
+    fn segment_part(&self, s: &Segment, batch: Option<&Batch>, now: Nanos) -> Counters {
+        match batch {
+            Some(b) if s.batch => b.part_at(now),
+            _ if now >= s.t1 => s.delta,
+            _ if now <= s.t0 => Counters::default(),
+            _ => s.delta.scaled(now - s.t0, s.t1 - s.t0),
         }
     }
 

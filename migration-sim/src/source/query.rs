@@ -3,6 +3,7 @@
 //! §1.4).
 
 use super::counters::Counters;
+use super::stats::WindowStats;
 use super::Source;
 use crate::config::ZeroPageDetection;
 use crate::report::{Internals, MigrationInfo, MigrationStats, StatusInfo, VfioStats, XBZRLECacheStats};
@@ -16,15 +17,9 @@ impl Source {
         let mut c = self.run.c;
         let mut pending = self.engine.pending_pages() + self.run.lost_pages;
         if let Some(s) = self.seg {
-            if now > s.t0 && now < s.t1 {
-                let part = s.delta.scaled(now - s.t0, s.t1 - s.t0);
-                pending += s.delta.pages() - part.pages();
-                c.add(&part);
-            } else if now <= s.t0 {
-                pending += s.delta.pages();
-            } else {
-                c.add(&s.delta);
-            }
+            let part = self.segment_part(&s, self.run.batch.as_ref(), now);
+            pending += s.delta.pages() - part.pages();
+            c.add(&part);
         }
         (c, pending.min(self.engine.total_pages()))
     }
@@ -53,6 +48,7 @@ impl Source {
             return info;
         }
         let (c, pending) = self.counters_at(now);
+        let win = self.window_stats_at(now);
         let completed = self.status == S::Completed;
         info.setup_time = Some(self.run.setup_time_ms.unwrap_or(0) as i64);
         info.total_time = Some(match self.run.total_time_ms {
@@ -62,9 +58,9 @@ impl Source {
         if self.status.is_postcopy() || completed {
             info.downtime = self.run.downtime_ms.map(|d| d as i64);
         } else {
-            info.expected_downtime = Some(self.run.expected_downtime_ms as i64);
+            info.expected_downtime = Some(win.expected_downtime_ms as i64);
         }
-        info.ram = Some(self.ram_stats(&c, pending, completed));
+        info.ram = Some(self.ram_stats(&c, &win, pending, completed));
         if self.has_vfio() {
             info.vfio = Some(VfioStats { transferred: c.vfio_transferred as i64 });
         }
@@ -95,7 +91,7 @@ impl Source {
     }
 
     /// `ram` of `query-migrate`: every member QEMU's source reports.
-    fn ram_stats(&self, c: &Counters, pending: u64, completed: bool) -> MigrationStats {
+    fn ram_stats(&self, c: &Counters, win: &WindowStats, pending: u64, completed: bool) -> MigrationStats {
         let p = self.page_size;
         MigrationStats {
             transferred: c.transferred as i64,
@@ -105,12 +101,12 @@ impl Source {
             normal: c.normal as i64,
             normal_bytes: (c.normal * p) as i64,
             dirty_pages_rate: Some(if completed { 0 } else { self.run.dirty_pages_rate as i64 }),
-            mbps: self.run.mbps,
+            mbps: win.mbps,
             dirty_sync_count: Some(self.run.sync_count as i64),
             postcopy_requests: Some(c.postcopy_requests as i64),
             page_size: p as i64,
             multifd_bytes: Some(c.multifd_bytes),
-            pages_per_second: self.run.pps,
+            pages_per_second: win.pps,
             precopy_bytes: Some(c.precopy_bytes),
             downtime_bytes: Some(c.downtime_bytes),
             postcopy_bytes: Some(c.postcopy_bytes),
@@ -138,8 +134,14 @@ impl Source {
     pub(crate) fn internals(&self, now: Nanos) -> Internals {
         let (c, _) = self.counters_at(now);
         Internals {
-            window: self.run.last_window,
-            iterate_calls: self.run.iterate_calls,
+            window: self.window_stats_at(now).last,
+            iterate_calls: self.run.iterate_calls
+                - self
+                    .run
+                    .batch
+                    .as_ref()
+                    .filter(|_| self.seg.is_some_and(|s| s.batch))
+                    .map_or(0, |b| b.calls_after(now)),
             non_ram_bytes: c.non_ram_bytes,
             device_bytes: c.device_bytes,
             ram_marker_bytes: c.ram_marker_bytes,
@@ -152,8 +154,11 @@ impl Source {
             concurrent_entries: self.run.concurrent.clone(),
             sync_times: self.run.sync_times.clone(),
             engine_bytes: self.engine.footprint_bytes(),
-            sending: self.seg.is_some_and(|s| !s.batch && s.delta.transferred > 0 && now > s.t0 && now < s.t1),
-            batch_ms: self.seg.filter(|s| s.batch).map(|s| (ms_clock(s.t0), ms_clock(s.t1))),
+            sending: match (&self.run.batch, self.seg) {
+                (Some(b), Some(s)) if s.batch => b.sending_at(now),
+                (_, Some(s)) => s.delta.transferred > 0 && now > s.t0 && now < s.t1,
+                _ => false,
+            },
         }
     }
 }

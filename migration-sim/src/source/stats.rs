@@ -8,6 +8,31 @@ use crate::events::{Event, Side};
 use crate::report::WindowInfo;
 use crate::units::{ms_clock, Nanos};
 
+/// What the last window update left behind (model §1.4).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct WindowStats {
+    /// The last window's throughput, Mbit/s.
+    pub mbps: f64,
+    /// The last window's pages per second.
+    pub pps: u64,
+    /// Bytes that fit in the downtime limit at the estimated bandwidth.
+    pub threshold: u64,
+    /// `expected-downtime`, ms.
+    pub expected_downtime_ms: u64,
+    /// The last window itself (for checkers).
+    pub last: WindowInfo,
+}
+
+/// A statistics window being closed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Window {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub bytes: u64,
+    pub pages: u64,
+    pub rate_limited: bool,
+}
+
 impl Source {
     pub(super) fn total_pages_sent(&self) -> u64 {
         self.run.c.pages()
@@ -19,30 +44,48 @@ impl Source {
         if now_ms < self.run.win_start_ms + BUFFER_DELAY_MS {
             return;
         }
-        let dt = (now_ms - self.run.win_start_ms) as f64;
-        let db = self.run.c.transferred - self.run.win_start_bytes;
-        let bw = db as f64 / dt;
-        let avail = self.params.avail_switchover_bandwidth.0;
-        let e_bw = if avail != 0 { avail as f64 / 1000.0 } else { bw };
-        self.run.threshold = (e_bw * self.params.downtime_limit as f64) as u64;
-        self.run.mbps = (db as f64 * 8.0) / (dt / 1000.0) / 1000.0 / 1000.0;
+        let bytes = self.run.c.transferred - self.run.win_start_bytes;
         let pages = self.total_pages_sent();
-        self.run.pps = ((pages - self.run.win_start_pages) as f64 / (dt / 1000.0)) as u64;
-        if self.run.dirty_pages_rate != 0 && db > 10_000 && e_bw > 0.0 {
-            self.run.expected_downtime_ms = (self.run.dirty_bytes_last_sync as f64 / e_bw) as u64;
-        }
-        self.run.last_window = WindowInfo {
+        let closed = Window {
             start_ms: self.run.win_start_ms,
             end_ms: now_ms,
-            bytes: db,
+            bytes,
+            pages: pages - self.run.win_start_pages,
             rate_limited: self.run.win_exceeded,
-            valid: true,
         };
+        self.run.win = self.closed_window(&self.run.win, &closed);
         self.run.rate_start_bytes = self.run.c.transferred;
         self.run.win_start_ms = now_ms;
         self.run.win_start_bytes = self.run.c.transferred;
         self.run.win_start_pages = pages;
         self.run.win_exceeded = false;
+    }
+
+    /// What QEMU's window update computes when `w` closes, `prev` being what
+    /// the previous update left (model §1.4).
+    pub(super) fn closed_window(&self, prev: &WindowStats, w: &Window) -> WindowStats {
+        let dt = (w.end_ms - w.start_ms) as f64;
+        let bw = w.bytes as f64 / dt;
+        let avail = self.params.avail_switchover_bandwidth.0;
+        let e_bw = if avail != 0 { avail as f64 / 1000.0 } else { bw };
+        let expected_downtime_ms = if self.run.dirty_pages_rate != 0 && w.bytes > 10_000 && e_bw > 0.0 {
+            (self.run.dirty_bytes_last_sync as f64 / e_bw) as u64
+        } else {
+            prev.expected_downtime_ms
+        };
+        WindowStats {
+            threshold: (e_bw * self.params.downtime_limit as f64) as u64,
+            mbps: (w.bytes as f64 * 8.0) / (dt / 1000.0) / 1000.0 / 1000.0,
+            pps: (w.pages as f64 / (dt / 1000.0)) as u64,
+            expected_downtime_ms,
+            last: WindowInfo {
+                start_ms: w.start_ms,
+                end_ms: w.end_ms,
+                bytes: w.bytes,
+                rate_limited: w.rate_limited,
+                valid: true,
+            },
+        }
     }
 
     /// A RAM dirty bitmap sync (QEMU's `migration_bitmap_sync`).

@@ -95,7 +95,7 @@ impl Source {
         self.run.win_start_pages = 0;
         self.run.rate_start_bytes = 0;
         self.run.rate_limit = limit_of(self.params.max_bandwidth.0);
-        self.run.expected_downtime_ms = self.params.downtime_limit;
+        self.run.win.expected_downtime_ms = self.params.downtime_limit;
         self.run.period_start_ms = now_ms;
         self.run.period_xfer_start = 0;
         self.run.ac_next_tick = now + DIRTY_SYNC_TIMER_NS;
@@ -153,7 +153,7 @@ impl Source {
         if self.vfio_count > 0 {
             est += self.devices.iter().filter_map(|d| d.vfio.as_ref()).map(Vfio::estimate).sum::<u64>();
         }
-        if est < self.run.threshold {
+        if est < self.run.win.threshold {
             // Exact query: RAM syncs its bitmap, VFIO reports stop-copy.
             self.do_sync(now, sh);
             self.begin(now, self.sync_cost_ns(), Counters::default(), Pc::Decide(true));
@@ -180,9 +180,9 @@ impl Source {
         let pending = ram + vfio;
         let must = vfio + if self.caps.postcopy_ram { 0 } else { ram };
         let allowed = self.can_switchover(now);
-        if self.run.postcopy_requested && must <= self.run.threshold && allowed {
+        if self.run.postcopy_requested && must <= self.run.win.threshold && allowed {
             self.postcopy_start(now, sh);
-        } else if allowed && pending <= self.run.threshold {
+        } else if allowed && pending <= self.run.win.threshold {
             self.complete_start(now, sh);
         } else if let Some(k) = self.batch_windows(now) {
             self.iterate_batch(now, k);

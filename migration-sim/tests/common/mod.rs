@@ -39,13 +39,55 @@ impl Trace {
     }
 }
 
-/// Run `scenario` to the end, sampling every `period_ms` and at every source
-/// state change.
+/// How long before a sampled boundary the extra sample is taken.
+const JUST_BEFORE_NS: u64 = 100_000;
+
+/// Run `scenario` to the end, sampling every `period_ms`, just before each
+/// of those instants, at and just before every statistics-window boundary
+/// the thread announces (the last window's end + 100 ms), and at every
+/// source state change.
 pub fn trace(scenario: &Scenario, period_ms: u64) -> Trace {
     let mut sim = Simulation::new(scenario).expect("valid scenario");
     sim.record_transitions(true);
-    let mut periodic = Vec::new();
-    let outcome = sim.run_sampled(period_ms * 1_000_000, |s| periodic.push(s.clone()));
+    let period = period_ms * 1_000_000;
+    let limit = (scenario.time_limit_s * 1e9) as u64;
+    let mut periodic: Vec<Snapshot> = Vec::new();
+    let mut t = 0u64;
+    let timed_out = loop {
+        let next = (t / period + 1) * period;
+        let mut targets = Vec::new();
+        let boundary =
+            periodic.last().map(|s| &s.internals.window).filter(|w| w.valid).map(|w| (w.end_ms + 100) * 1_000_000);
+        if let Some(b) = boundary.filter(|&b| b > t + JUST_BEFORE_NS && b < next) {
+            targets.extend([b - JUST_BEFORE_NS, b]);
+        }
+        targets.extend([next - JUST_BEFORE_NS, next]);
+        let mut done = None;
+        for target in targets {
+            if target > limit {
+                sim.advance_to(limit);
+                periodic.push(sim.snapshot());
+                done = Some(sim.next_event_ns().is_some());
+                break;
+            }
+            sim.advance_to(target);
+            periodic.push(sim.snapshot());
+            t = target;
+            if sim.next_event_ns().is_none() {
+                done = Some(false);
+                break;
+            }
+        }
+        if let Some(timed_out) = done {
+            break timed_out;
+        }
+    };
+    let outcome = RunOutcome {
+        end_ns: sim.now_ns(),
+        source_status: sim.source_status(),
+        destination_status: sim.destination_status(),
+        timed_out,
+    };
     let transitions = sim.transition_snapshots().to_vec();
     // Merge by time; at equal times the state-change snapshot (taken while
     // the instant was being processed) comes first.
@@ -666,11 +708,9 @@ fn steady_spans(run: &[Snapshot]) -> Vec<(&Snapshot, &Snapshot)> {
                 && s.source.ram.as_ref().and_then(|r| r.dirty_sync_count)
                     == a.source.ram.as_ref().and_then(|r| r.dirty_sync_count)
         }) && span.windows(2).all(|p| {
-            // Consecutive windows: none went unobserved between samples
-            // (except inside a fast-forwarded batch, whose windows are alike
-            // by construction).
+            // Consecutive windows: none went unobserved between samples.
             let (w0, w1) = (&p[0].internals.window, &p[1].internals.window);
-            w1.start_ms == w0.end_ms || w1 == w0 || p[0].internals.batch_ms.is_some_and(|(_, end)| end >= w1.start_ms)
+            w1.start_ms == w0.end_ms || w1 == w0
         }) && span.iter().all(|s| {
             let w = s.internals.window.bytes as f64;
             let w0 = a.internals.window.bytes as f64;
