@@ -83,6 +83,10 @@ pub struct Internals {
     /// Entries of `device-state-times` that ran concurrently with others
     /// (multifd device-state transfer) and so do not add up to downtime.
     pub concurrent_entries: Vec<(String, u32)>,
+    /// Multifd SYNC rounds (a SYNC packet on every channel) after the one
+    /// of the setup: one per complete round of the page scanner, one at
+    /// completion.
+    pub multifd_syncs: u64,
     /// Dirty bitmap syncs, with their times (ns).
     pub sync_times: Vec<Nanos>,
     /// Heap held by the RAM engine, bytes.

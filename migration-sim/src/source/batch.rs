@@ -30,6 +30,8 @@ pub(super) struct BatchWindow {
     start_ns: Nanos,
     burst_ns: Nanos,
     delta: Counters,
+    /// Multifd SYNC rounds its take made (scanner wraps).
+    multifd_syncs: u64,
 }
 
 impl BatchWindow {
@@ -72,9 +74,11 @@ impl Batch {
         c
     }
 
-    /// Windows (RAM iterate calls) that start after `now`.
-    pub(super) fn calls_after(&self, now: Nanos) -> u64 {
-        self.windows.iter().filter(|w| w.start_ns > now).count() as u64
+    /// RAM iterate calls and multifd SYNC rounds of the windows that start
+    /// after `now` (already counted, not yet made by stepping's clock).
+    pub(super) fn made_after(&self, now: Nanos) -> (u64, u64) {
+        let later = self.windows.iter().filter(|w| w.start_ns > now);
+        later.fold((0, 0), |(calls, syncs), w| (calls + 1, syncs + w.multifd_syncs))
     }
 
     /// Whether `now` falls inside one of the bursts.
@@ -143,10 +147,12 @@ impl Source {
                 }
             }
             self.run.iterate_calls += 1;
+            let syncs_before = self.run.mf_flushes;
             let (d, out, t) = self.send_ram_sections(1, l as f64, MAX_WAIT_NS, xbzrle, false);
             let burst_ns = ceil_ns(t);
             total.add(&d);
-            batch.windows.push(BatchWindow { start_ns, burst_ns, delta: d });
+            let multifd_syncs = self.run.mf_flushes - syncs_before;
+            batch.windows.push(BatchWindow { start_ns, burst_ns, delta: d, multifd_syncs });
             if d.transferred <= l || burst_ns >= WINDOW_NS {
                 // Not a steady window: stepping goes on from this burst.
                 batch.open_last = true;

@@ -133,15 +133,11 @@ impl Source {
     /// Internals for checkers.
     pub(crate) fn internals(&self, now: Nanos) -> Internals {
         let (c, _) = self.counters_at(now);
+        let batch = self.run.batch.as_ref().filter(|_| self.seg.is_some_and(|s| s.batch));
+        let (later_calls, later_syncs) = batch.map_or((0, 0), |b| b.made_after(now));
         Internals {
             window: self.window_stats_at(now).last,
-            iterate_calls: self.run.iterate_calls
-                - self
-                    .run
-                    .batch
-                    .as_ref()
-                    .filter(|_| self.seg.is_some_and(|s| s.batch))
-                    .map_or(0, |b| b.calls_after(now)),
+            iterate_calls: self.run.iterate_calls - later_calls,
             non_ram_bytes: c.non_ram_bytes,
             device_bytes: c.device_bytes,
             ram_marker_bytes: c.ram_marker_bytes,
@@ -152,6 +148,7 @@ impl Source {
             xbzrle_cache_size: self.params.xbzrle_cache_size.0,
             throttle_changes: self.run.throttle_changes.clone(),
             concurrent_entries: self.run.concurrent.clone(),
+            multifd_syncs: self.run.mf_flushes - later_syncs,
             sync_times: self.run.sync_times.clone(),
             engine_bytes: self.engine.footprint_bytes(),
             sending: match (&self.run.batch, self.seg) {
