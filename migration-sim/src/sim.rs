@@ -71,6 +71,7 @@ enum Command {
     LinkFail(String),
     LinkRestore,
     SetWriteRate(usize, f64),
+    Cont,
 }
 
 /// A record of a scheduled action that QEMU refused.
@@ -143,6 +144,7 @@ impl Simulation {
                     a.error.clone().unwrap_or_else(|| "Unable to write to socket: Connection reset by peer".into()),
                 ),
                 ActionKind::LinkRestore => Command::LinkRestore,
+                ActionKind::Cont => Command::Cont,
                 ActionKind::SetWriteRate => {
                     let Some(ci) = a.class.as_deref().and_then(|c| layout.class_index(c)) else { continue };
                     Command::SetWriteRate(ci, a.write_rate.unwrap_or(0.0))
@@ -390,6 +392,7 @@ impl Simulation {
                 self.src.set_write_rate(now, c, r);
                 Ok(())
             }
+            Command::Cont => self.src.cont(now, &mut self.sh),
         };
         r.map_err(CommandError::generic)
     }
@@ -410,6 +413,13 @@ impl Simulation {
     /// QMP `migrate` with `resume: true` now.
     pub fn migrate_resume(&mut self) -> Result<(), CommandError> {
         self.command(Command::Resume)
+    }
+
+    /// `cont` on the source now: a VM paused, or in `postmigrate` after a
+    /// completed migration, runs again. (`cont` is not in the project
+    /// schema; this is for library users and scenario actions.)
+    pub fn cont(&mut self) -> Result<(), CommandError> {
+        self.command(Command::Cont)
     }
 
     /// QMP `migrate_cancel` now.

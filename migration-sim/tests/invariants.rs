@@ -489,3 +489,56 @@ both_engines!(idle_4gib_window_boundaries, |e| {
     assert!(t.samples.iter().any(|s| s.time_ns == 999_900_000));
     assert!(t.samples.iter().any(|s| s.time_ns == 1_000_000_000 && s.internals.window.end_ms == 1000));
 });
+
+both_engines!(link_failure_during_setup, |e| {
+    // The link breaks after the migration thread started (1 ms connect) but
+    // before its setup returned: QEMU acts on the error after the state went
+    // active.
+    let mut s = base("link-failure-setup", e);
+    let mut fail = action(2.0, ActionKind::LinkFail);
+    fail.error = Some("Unable to write to socket: Connection reset by peer".into());
+    s.actions.push(fail);
+    let t = trace(&s, 100);
+    assert_invariants(&t);
+    use MigrationStatus as S;
+    assert_eq!(statuses(&t, Side::Source), [S::Setup, S::Active, S::Failed]);
+    assert_eq!(t.last().source.error_desc.as_deref(), Some("Unable to write to socket: Connection reset by peer"));
+    assert_eq!(statuses(&t, Side::Destination), [S::Setup, S::Active, S::Failed]);
+});
+
+both_engines!(link_failure_in_pre_switchover, |e| {
+    // Paused before the switchover, the thread waits for migrate-continue;
+    // it finds the link broken at its first write after the final sync
+    // (what QEMU 10.0 does: pre-switchover, device, MIGRATION_PASS, failed,
+    // and the VM runs again).
+    let mut s = base("link-failure-pre-switchover", e);
+    s.migration.capabilities.pause_before_switchover = true;
+    s.actions.push(action(4_000.0, ActionKind::LinkFail));
+    let mut cont = action(4_500.0, ActionKind::Continue);
+    cont.state = Some(MigrationStatus::PreSwitchover);
+    s.actions.push(cont);
+    let t = trace(&s, 100);
+    assert_invariants(&t);
+    use MigrationStatus as S;
+    assert_eq!(statuses(&t, Side::Source), [S::Setup, S::Active, S::PreSwitchover, S::Device, S::Failed]);
+    let names: Vec<&str> = t.source_events().map(|e| e.event.name()).collect();
+    let n = names.len();
+    assert_eq!(names[n - 3..], ["MIGRATION_PASS", "MIGRATION", "RESUME"], "{names:?}");
+    assert!(t.last().source_status.running);
+    assert_eq!(t.outcome.destination_status, S::Failed);
+});
+
+#[test]
+fn a_migrated_vm_migrates_again_only_after_cont() {
+    let mut s = base("migrate-twice", EngineKind::Aggregate);
+    s.actions.push(action(60_000.0, ActionKind::Migrate));
+    s.actions.push(action(61_000.0, ActionKind::Cont));
+    s.actions.push(action(62_000.0, ActionKind::Migrate));
+    let t = trace(&s, 100);
+    assert_invariants(&t);
+    assert_eq!(t.refused.len(), 1);
+    assert_eq!(t.refused[0].error.desc, "Can't migrate the vm that was paused due to previous migration");
+    use MigrationStatus as S;
+    let runs = statuses(&t, Side::Source);
+    assert_eq!(runs, [S::Setup, S::Active, S::Device, S::Completed, S::Setup, S::Active, S::Device, S::Completed]);
+}

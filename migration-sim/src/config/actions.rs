@@ -29,6 +29,10 @@ pub enum ActionKind {
     LinkRestore,
     /// Change a page class's write rate (needs `class`, `write-rate`).
     SetWriteRate,
+    /// `cont` on the source: run a stopped VM again (after a completed
+    /// migration it stays in `postmigrate`, and QEMU refuses to migrate it
+    /// again until it runs).
+    Cont,
 }
 
 /// A management action at a given simulated time.
@@ -71,5 +75,6 @@ pub(super) fn action_name(a: ActionKind) -> &'static str {
         ActionKind::LinkFail => "link-fail",
         ActionKind::LinkRestore => "link-restore",
         ActionKind::SetWriteRate => "set-write-rate",
+        ActionKind::Cont => "cont",
     }
 }

@@ -15,6 +15,9 @@ impl Source {
         if self.status.is_running() {
             return Err("There's a migration process in progress".into());
         }
+        if self.runstate == RunState::Postmigrate {
+            return Err("Can't migrate the vm that was paused due to previous migration".into());
+        }
         // A new migration overwrites the old terminal state with `none`
         // silently (no event), then goes `setup`.
         self.status = MigrationStatus::None;
@@ -151,27 +154,55 @@ impl Source {
             return;
         }
         match self.pc {
-            // Connecting: the connect itself fails when it completes.
-            Pc::Connected | Pc::RecoverConnected | Pc::Idle | Pc::WaitResume => {}
-            _ if self.status.is_postcopy() => {
-                self.truncate(now);
-                self.run.error_desc = Some(error);
-                self.set_status(now, MigrationStatus::PostcopyPaused, sh);
-                self.run.pong_ns = None;
-                self.pc = Pc::WaitResume;
-                sh.dest.cancel_after(now);
-                sh.dest.schedule(now + self.latency_ns, DestAction::Status(MigrationStatus::PostcopyPaused));
-            }
-            _ => {
-                self.truncate(now);
-                self.flush_writes(now);
-                self.run.error_desc = Some(error);
-                self.set_status(now, MigrationStatus::Failed, sh);
-                self.thread_exit_restart(now, sh);
-                self.dest_stream_broken(now, sh);
-                self.pc = Pc::Idle;
-            }
+            // Connecting: the connect itself fails when it completes. Paused
+            // before the switchover: the thread waits for migrate-continue
+            // and finds the link broken when it writes again.
+            Pc::Connected | Pc::RecoverConnected | Pc::Idle | Pc::WaitResume | Pc::WaitContinue => {}
+            _ if self.status.is_postcopy() => self.postcopy_pause(now, error, sh),
+            _ => self.thread_failed(now, error, sh),
         }
+    }
+
+    /// The migration thread failed on an error (QEMU's `migrate_set_error`
+    /// and the thread's exit): the VM restarts if it stopped it, the
+    /// destination sees its stream break. An error in the setup phase is
+    /// only acted on when the setup returns, after the state went `active`.
+    pub(super) fn thread_failed(&mut self, now: Nanos, error: String, sh: &mut Shared) {
+        self.truncate(now);
+        self.flush_writes(now);
+        self.run.error_desc = Some(error);
+        if self.status == MigrationStatus::Setup {
+            self.set_status(now, MigrationStatus::Active, sh);
+        }
+        self.set_status(now, MigrationStatus::Failed, sh);
+        self.thread_exit_restart(now, sh);
+        self.dest_stream_broken(now, sh);
+        self.pc = Pc::Idle;
+    }
+
+    /// A channel error in postcopy: the migration pauses (RAM is split
+    /// between the two hosts, so it cannot fail).
+    fn postcopy_pause(&mut self, now: Nanos, error: String, sh: &mut Shared) {
+        self.truncate(now);
+        self.run.error_desc = Some(error);
+        self.set_status(now, MigrationStatus::PostcopyPaused, sh);
+        self.run.pong_ns = None;
+        self.pc = Pc::WaitResume;
+        sh.dest.cancel_after(now);
+        sh.dest.schedule(now + self.latency_ns, DestAction::Status(MigrationStatus::PostcopyPaused));
+    }
+
+    /// `cont`: a VM paused, or stopped by a completed migration, runs
+    /// again (a VM the migration thread stops for its switchover is left
+    /// alone: the simulator does not model `cont` racing the switchover).
+    pub(crate) fn cont(&mut self, now: Nanos, sh: &mut Shared) -> CmdResult {
+        if matches!(self.runstate, RunState::Paused | RunState::Postmigrate) {
+            self.runstate = RunState::Running;
+            self.guest_running = true;
+            self.write_cursor = now;
+            sh.events.emit(crate::events::Side::Source, now, crate::events::Event::Resume);
+        }
+        Ok(())
     }
 
     /// The link works again.

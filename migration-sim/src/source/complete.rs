@@ -61,6 +61,12 @@ impl Source {
 
     pub(super) fn complete_ram(&mut self, now: Nanos, sh: &mut Shared) {
         self.do_sync(now, sh);
+        if !self.link_up {
+            // The link broke while the thread waited in pre-switchover: its
+            // first write fails.
+            self.thread_failed(now, self.link_error.clone(), sh);
+            return;
+        }
         let (mut d, _, send) = self.send_ram_sections(1, f64::INFINITY, f64::INFINITY, self.caps.xbzrle, true);
         // The final flush (counters are sums: its place before or after the
         // section's end marker does not matter).
