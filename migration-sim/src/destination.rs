@@ -9,7 +9,7 @@
 //! (switchover ACK, postcopy PONG, SHUT) from the same schedule.
 
 use crate::events::{Event, EventLog, Side};
-use crate::report::{inet_address, MigrationInfo, MigrationStats, StatusInfo};
+use crate::report::{listening_address, MigrationInfo, MigrationStats, SocketAddress, StatusInfo};
 use crate::status::{MigrationStatus, RunState};
 use crate::units::{ms_clock, Nanos};
 
@@ -51,8 +51,8 @@ pub struct Destination {
     pub(crate) dest_stats: bool,
     page_size: u64,
     total_bytes: u64,
-    pub(crate) host: String,
-    pub(crate) port: String,
+    /// Where it listens (QMP `socket-address`), if on a socket.
+    pub(crate) address: Option<SocketAddress>,
     queue: Vec<(Nanos, u64, DestAction)>,
     seq: u64,
     pub(crate) active_ns: Option<Nanos>,
@@ -74,7 +74,6 @@ impl Destination {
         total_bytes: u64,
         uri: &str,
     ) -> Self {
-        let (host, port) = split_uri(uri);
         Destination {
             status: MigrationStatus::None,
             runstate: RunState::Inmigrate,
@@ -84,8 +83,7 @@ impl Destination {
             dest_stats,
             page_size,
             total_bytes,
-            host,
-            port,
+            address: listening_address(uri),
             queue: Vec::new(),
             seq: 0,
             active_ns: None,
@@ -208,8 +206,8 @@ impl Destination {
         info.status = Some(self.status);
         let listening =
             matches!(self.status, MigrationStatus::Setup | MigrationStatus::Active) || self.status.is_postcopy();
-        if listening && !self.host.is_empty() {
-            info.socket_address = Some(vec![inet_address(self.host.clone(), self.port.clone())]);
+        if listening {
+            info.socket_address = self.address.clone().map(|a| vec![a]);
         }
         if self.status == MigrationStatus::Failed {
             info.error_desc = self.error_desc.clone();
@@ -249,15 +247,5 @@ impl Destination {
             }
         }
         info
-    }
-}
-
-fn split_uri(uri: &str) -> (String, String) {
-    match uri.strip_prefix("tcp:") {
-        Some(rest) => match rest.rsplit_once(':') {
-            Some((h, p)) => (h.trim_start_matches('[').trim_end_matches(']').to_string(), p.to_string()),
-            None => (rest.to_string(), String::new()),
-        },
-        None => (String::new(), String::new()),
     }
 }

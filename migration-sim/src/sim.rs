@@ -495,19 +495,11 @@ impl Simulation {
 
     /// QMP `migrate-incoming` on a destination started with
     /// `-incoming defer`: start listening on `uri` now. The caller checks
-    /// QEMU's preconditions (deferred, not started yet); a `tcp:HOST:PORT`
-    /// URI becomes the reported listening address.
+    /// QEMU's preconditions (deferred, not started yet); a socket URI
+    /// becomes the reported listening address.
     pub fn migrate_incoming(&mut self, uri: &str) {
         self.process_due();
-        if let Some(rest) = uri.strip_prefix("tcp:") {
-            if let Some((h, p)) = rest.rsplit_once(':') {
-                self.sh.dest.host = h.trim_start_matches('[').trim_end_matches(']').to_string();
-                self.sh.dest.port = p.to_string();
-            }
-        } else {
-            self.sh.dest.host.clear();
-            self.sh.dest.port.clear();
-        }
+        self.sh.dest.address = crate::report::listening_address(uri);
         self.sh.dest.listening = true;
         self.sh.dest.start_incoming(self.now, &mut self.sh.events);
         self.snapshot_if_changed();

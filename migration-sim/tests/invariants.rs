@@ -160,6 +160,8 @@ both_engines!(multifd, |e| {
     assert_eq!(t.outcome.source_status, MigrationStatus::Completed);
     let ram = last_ram(&t);
     assert!(ram.multifd_bytes.unwrap_or(0) as f64 > 0.9 * ram.transferred as f64, "{ram:?}");
+    // Nothing of RAM goes on the main channel during the switchover.
+    assert_eq!(ram.downtime_bytes, Some(0));
 });
 
 both_engines!(multifd_legacy_zero_detection, |e| {

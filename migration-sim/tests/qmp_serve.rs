@@ -388,7 +388,8 @@ async fn deferred_incoming_waits_for_migrate_incoming() {
     let d = ok(&s.dst, "query-migrate", Value::Null).await;
     assert_eq!(
         d,
-        json!({ "status": "setup", "socket-address": [ { "type": "inet", "host": "0.0.0.0", "port": "4446" } ] })
+        json!({ "status": "setup",
+                "socket-address": [ { "type": "inet", "host": "0.0.0.0", "port": "4446", "ipv4": true } ] })
     );
     assert_eq!(
         refused(&s.dst, "migrate-incoming", json!({ "uri": "tcp:0.0.0.0:4446" })).await,

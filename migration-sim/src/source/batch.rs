@@ -148,7 +148,7 @@ impl Source {
             }
             self.run.iterate_calls += 1;
             let syncs_before = self.run.mf_flushes;
-            let (d, out, t) = self.send_ram_sections(1, l as f64, MAX_WAIT_NS, xbzrle, false);
+            let (d, out, t) = self.send_ram_section(l as f64, MAX_WAIT_NS, xbzrle, false);
             let burst_ns = ceil_ns(t);
             total.add(&d);
             let multifd_syncs = self.run.mf_flushes - syncs_before;

@@ -67,7 +67,7 @@ impl Source {
             self.thread_failed(now, self.link_error.clone(), sh);
             return;
         }
-        let (mut d, _, send) = self.send_ram_sections(1, f64::INFINITY, f64::INFINITY, self.caps.xbzrle, true);
+        let (mut d, _, send) = self.send_ram_section(f64::INFINITY, f64::INFINITY, self.caps.xbzrle, true);
         // The final flush (counters are sums: its place before or after the
         // section's end marker does not matter).
         self.multifd_sync(&mut d);

@@ -111,7 +111,7 @@ impl Source {
     pub(super) fn postcopy_iterate(&mut self, now: Nanos) {
         self.run.iterate_calls += 1;
         // Multifd is off in postcopy, so the wrap syncs are no-ops here.
-        let (mut d, _, mut t) = self.send_ram_sections(1, self.budget_left(), MAX_WAIT_NS, false, false);
+        let (mut d, _, mut t) = self.send_ram_section(self.budget_left(), MAX_WAIT_NS, false, false);
         let dur = ceil_ns(t).max(1);
         t += self.serve_requests(now, dur, &mut d);
         if self.run.rate_limit.is_some_and(|l| self.run.c.transferred + d.transferred - self.run.rate_start_bytes > l) {
@@ -129,9 +129,10 @@ impl Source {
                 return;
             }
         }
+        // The RAM section's end marker (not accounted to RAM at completion)
+        // and the EOF byte.
         let mut d = Counters::default();
-        self.add_marker(&mut d, 8);
-        Self::add_non_ram(&mut d, 1);
+        Self::add_non_ram(&mut d, 8 + 1);
         let dur = self.link_ns(d.main_bytes);
         let arrival = now + dur + self.latency_ns;
         self.run.dest_done_ns = sh.dest.load(arrival, 0);

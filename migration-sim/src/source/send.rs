@@ -98,14 +98,13 @@ impl Source {
         t
     }
 
-    /// `sections` RAM save sections as `ram_save_iterate` writes them (more
-    /// than one when a batch of rate windows is merged): each section's
-    /// header, the pages the engine gives within the limits, a multifd sync
-    /// at each wrap of the dirty-bitmap scan, each section's end marker.
-    /// Returns the counters, what the engine sent and the send time (ns).
-    pub(super) fn send_ram_sections(
+    /// One RAM save section as `ram_save_iterate` (or, at `last_stage`,
+    /// the completion) writes it: the section header, the pages the engine
+    /// gives within the limits, a multifd sync at each wrap of the
+    /// dirty-bitmap scan, the end marker. Returns the counters, what the
+    /// engine sent and the send time (ns).
+    pub(super) fn send_ram_section(
         &mut self,
-        sections: u64,
         budget_bytes: f64,
         max_ns: f64,
         xbzrle: bool,
@@ -122,17 +121,24 @@ impl Source {
         };
         let out = self.engine.take(&req);
         let mut d = Counters::default();
-        Self::add_non_ram(&mut d, SECTION_OVERHEAD * sections);
+        Self::add_non_ram(&mut d, SECTION_OVERHEAD);
         let t = self.account_take(&mut d, &out);
         for _ in 0..out.wraps {
             self.multifd_sync(&mut d);
         }
-        self.add_marker(&mut d, 8 * sections);
+        if last_stage {
+            // The completion's end-of-section marker is written but not
+            // accounted to RAM (QEMU adds only iterate calls' markers).
+            Self::add_non_ram(&mut d, 8);
+        } else {
+            self.add_marker(&mut d, 8);
+        }
         (d, out, t)
     }
 
     /// A multifd flush + sync: partial packet out, a SYNC packet per
-    /// channel, an 8-byte flush marker on the main channel.
+    /// channel, an 8-byte flush marker on the main channel (in
+    /// `transferred`, not in the RAM byte counters).
     pub(super) fn multifd_sync(&mut self, d: &mut Counters) {
         if !self.multifd_active() {
             return;
@@ -142,7 +148,7 @@ impl Source {
         let bytes = self.channels() * MULTIFD_PACKET_HEADER;
         d.multifd_bytes += bytes;
         d.transferred += bytes;
-        self.add_marker(d, 8);
+        Self::add_non_ram(d, 8);
     }
 
     pub(super) fn budget_left(&self) -> f64 {

@@ -194,7 +194,7 @@ impl Source {
     pub(super) fn iterate_ram(&mut self, now: Nanos) {
         self.run.iterate_calls += 1;
         let xbzrle = self.caps.xbzrle && !self.run.in_postcopy;
-        let (d, out, t) = self.send_ram_sections(1, self.budget_left(), MAX_WAIT_NS, xbzrle, false);
+        let (d, out, t) = self.send_ram_section(self.budget_left(), MAX_WAIT_NS, xbzrle, false);
         if out.pages() > 0 {
             self.run.pass_sent = true;
         }

@@ -440,12 +440,16 @@ fn check_run(t: &Trace, run: &[Snapshot], v: &mut Vec<String>) {
                 v.push(ctx(6, format!("non-RAM overhead {} < device bytes {}", xfer - acct, internals.device_bytes)));
             }
         } else if internals.zero_pages_in_channels && ram.postcopy_bytes == Some(0) {
-            let bound = 8 * internals.iterate_calls + 8 * (internals.iterate_calls + 2);
-            if acct > bound {
-                v.push(ctx(6, format!("multifd: main-channel RAM bytes {acct} > 8 x iterate calls + small ({bound})")));
-            }
-            if acct != internals.ram_marker_bytes {
-                v.push(ctx(6, "multifd: main-channel RAM bytes are not just markers".into()));
+            // Pages and zero pages go over the channels: what is accounted
+            // to RAM on the main channel is each iterate call's 8-byte end
+            // marker, nothing else (QEMU 10.0.2: precopy-bytes 8 and
+            // downtime-bytes 0 after a one-pass multifd migration).
+            // (A call's marker is interpolated over its burst.)
+            if acct > 8 * internals.iterate_calls || acct != internals.ram_marker_bytes {
+                v.push(ctx(
+                    6,
+                    format!("multifd: main-channel RAM bytes {acct} > 8 x {} iterate calls", internals.iterate_calls),
+                ));
             }
         }
         if (ram.normal * ram.page_size) as u64 > xfer {
