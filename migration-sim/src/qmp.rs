@@ -383,24 +383,52 @@ fn capabilities_update(c: &Capabilities, list: &[MigrationCapabilityStatus]) -> 
     serde_json::from_value(Value::Object(m)).map_err(|e| Error::generic(e.to_string()))
 }
 
+impl HostState {
+    /// `query-migrate-parameters` of one side.
+    fn parameters(&self, side: Side) -> Result<MigrationParameters, Error> {
+        match side {
+            Side::Source => parameters_reply(self.sim.parameters()),
+            Side::Destination => parameters_reply(&self.dest_params),
+        }
+    }
+
+    /// `query-migrate-capabilities` of one side.
+    fn capabilities(&self, side: Side) -> Result<Vec<MigrationCapabilityStatus>, Error> {
+        match side {
+            Side::Source => capabilities_reply(self.sim.capabilities()),
+            Side::Destination => capabilities_reply(&self.dest_caps),
+        }
+    }
+}
+
 struct HmpView<'a> {
-    sim: &'a Simulation,
+    st: &'a HostState,
     side: Side,
 }
 
 impl HmpContext for HmpView<'_> {
     fn query_migrate(&mut self) -> MigrationInfo {
         match self.side {
-            Side::Source => self.sim.query_migrate_source(),
-            Side::Destination => self.sim.query_migrate_destination(),
+            Side::Source => self.st.sim.query_migrate_source(),
+            Side::Destination => self.st.sim.query_migrate_destination(),
         }
     }
 
     fn query_status(&mut self) -> StatusInfo {
         match self.side {
-            Side::Source => self.sim.query_status_source(),
-            Side::Destination => self.sim.query_status_destination(),
+            Side::Source => self.st.sim.query_status_source(),
+            Side::Destination => self.st.sim.query_status_destination(),
         }
+    }
+
+    fn query_migrate_parameters(&mut self) -> MigrationParameters {
+        // The replies are built from the simulator's own types and cannot
+        // fail short of a build problem; HMP shows nothing then.
+        self.st.parameters(self.side).unwrap_or_default()
+    }
+
+    fn query_migrate_capabilities(&mut self) -> Vec<MigrationCapabilityStatus> {
+        self.st.capabilities(self.side).unwrap_or_default()
     }
 }
 
@@ -445,10 +473,7 @@ impl CommandServer for Monitor {
     }
 
     fn query_migrate_capabilities(&self) -> Result<Vec<MigrationCapabilityStatus>, Error> {
-        self.host.run(|st| match self.side {
-            Side::Source => capabilities_reply(st.sim.capabilities()),
-            Side::Destination => capabilities_reply(&st.dest_caps),
-        })
+        self.host.run(|st| st.capabilities(self.side))
     }
 
     fn migrate_set_parameters(&self, arguments: MigrationParameters) -> Result<Empty, Error> {
@@ -466,10 +491,7 @@ impl CommandServer for Monitor {
     }
 
     fn query_migrate_parameters(&self) -> Result<MigrationParameters, Error> {
-        self.host.run(|st| match self.side {
-            Side::Source => parameters_reply(st.sim.parameters()),
-            Side::Destination => parameters_reply(&st.dest_params),
-        })
+        self.host.run(|st| st.parameters(self.side))
     }
 
     fn migrate_start_postcopy(&self) -> Result<Empty, Error> {
@@ -575,7 +597,7 @@ impl CommandServer for Monitor {
     }
 
     fn human_monitor_command(&self, arguments: HumanMonitorCommandArguments) -> Result<String, Error> {
-        self.host.run(|st| Ok(hmp::execute(&arguments.command_line, &mut HmpView { sim: &st.sim, side: self.side })))
+        self.host.run(|st| Ok(hmp::execute(&arguments.command_line, &mut HmpView { st, side: self.side })))
     }
 }
 
