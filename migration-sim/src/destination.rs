@@ -26,6 +26,15 @@ pub struct DestStats {
     pub xbzrle: u64,
 }
 
+/// A migration saved completely to a file (`file:` URI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SavedFile {
+    /// What a destination loading it receives.
+    pub stats: DestStats,
+    /// How long loading it takes (read, device loads, VM start).
+    pub load_ns: Nanos,
+}
+
 /// A scheduled change on the destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DestAction {
@@ -53,6 +62,9 @@ pub struct Destination {
     total_bytes: u64,
     /// Where it listens (QMP `socket-address`), if on a socket.
     pub(crate) address: Option<SocketAddress>,
+    /// Started with `-incoming file:PATH` (or `migrate-incoming file:`):
+    /// it loads that file once a migration saved it.
+    pub(crate) from_file: Option<String>,
     queue: Vec<(Nanos, u64, DestAction)>,
     seq: u64,
     pub(crate) active_ns: Option<Nanos>,
@@ -84,6 +96,7 @@ impl Destination {
             page_size,
             total_bytes,
             address: listening_address(uri),
+            from_file: file_path(uri),
             queue: Vec::new(),
             seq: 0,
             active_ns: None,
@@ -97,9 +110,15 @@ impl Destination {
     /// `migrate-incoming`: a fresh incoming state listening for a stream
     /// (a destination process is used once; a new migration gets a new one).
     pub(crate) fn start_incoming(&mut self, now: Nanos, events: &mut EventLog) {
-        if !self.listening {
+        // A destination reading a file starts when the file is complete.
+        if !self.listening || self.from_file.is_some() {
             return;
         }
+        self.restart(now, events);
+    }
+
+    /// A fresh incoming state in `setup`.
+    fn restart(&mut self, now: Nanos, events: &mut EventLog) {
         if self.status != MigrationStatus::None && !self.status.is_terminal() {
             return;
         }
@@ -112,6 +131,24 @@ impl Destination {
         self.runstate = RunState::Inmigrate;
         self.status = MigrationStatus::None;
         self.set_status(now, MigrationStatus::Setup, events);
+    }
+
+    /// A migration saved `path` completely: a destination waiting for that
+    /// file loads it.
+    pub(crate) fn file_saved(&mut self, now: Nanos, path: &str, file: SavedFile, events: &mut EventLog) {
+        if self.listening && self.from_file.as_deref() == Some(path) {
+            self.load_file(now, file, events);
+        }
+    }
+
+    /// Load a saved migration from its file: `setup`, `active` as it opens
+    /// it, `completed` once everything is loaded and the VM started.
+    pub(crate) fn load_file(&mut self, now: Nanos, file: SavedFile, events: &mut EventLog) {
+        self.restart(now, events);
+        self.schedule(now, DestAction::Status(MigrationStatus::Active));
+        let done = now + file.load_ns;
+        self.schedule(done, DestAction::VmStart);
+        self.schedule(done, DestAction::Complete(file.stats));
     }
 
     fn set_status(&mut self, now: Nanos, to: MigrationStatus, events: &mut EventLog) {
@@ -247,5 +284,13 @@ impl Destination {
             }
         }
         info
+    }
+}
+
+/// The file of a `file:PATH[,offset=N]` URI.
+fn file_path(uri: &str) -> Option<String> {
+    match crate::transport::Transport::parse(uri) {
+        Ok(crate::transport::Transport::File { path, .. }) => Some(path),
+        _ => None,
     }
 }

@@ -42,6 +42,7 @@ use crate::qapi::{
 };
 use crate::sim::{CommandError, SimError, Simulation};
 use crate::status::{MigrationStatus, RunState};
+use crate::transport::Transport;
 use crate::units::Nanos;
 
 /// How the simulation is served.
@@ -269,27 +270,9 @@ fn qmp_error(e: CommandError) -> Error {
     Error::generic(e.desc)
 }
 
-/// What follows the URI's scheme, if the URI is one QEMU's
-/// `migrate_uri_parse` accepts; QEMU's error otherwise.
-fn check_uri(uri: &str) -> Result<(), Error> {
-    let (scheme, rest) = uri.split_once(':').unwrap_or(("", uri));
-    match scheme {
-        "tcp" => {
-            // inet_parse: HOST:PORT or [V6HOST]:PORT, options after a comma.
-            let addr = rest.split(',').next().unwrap_or("");
-            let ok = match addr.strip_prefix('[') {
-                Some(v6) => v6.split_once("]:").is_some_and(|(h, p)| !h.is_empty() && !p.is_empty()),
-                None => addr.split_once(':').is_some_and(|(_, p)| !p.is_empty()),
-            };
-            if ok {
-                Ok(())
-            } else {
-                Err(Error::generic(format!("error parsing address '{rest}'")))
-            }
-        }
-        "unix" | "vsock" | "fd" | "exec" | "file" | "rdma" => Ok(()),
-        _ => Err(Error::generic(format!("unknown migration protocol: {uri}"))),
-    }
+/// QEMU's error for a URI `migrate_uri_parse` refuses.
+fn check_uri(uri: &str) -> Result<Transport, Error> {
+    Transport::parse(uri).map_err(Error::generic)
 }
 
 /// The URI equivalent of a channel list (QEMU accepts either form).
@@ -310,7 +293,7 @@ fn channels_uri(channels: &[MigrationChannel]) -> Result<String, Error> {
         MigrationAddress::Socket(s) => crate::report::socket_uri(s),
         MigrationAddress::Exec(e) => format!("exec:{}", e.args.join(" ")),
         MigrationAddress::Rdma(a) => format!("rdma:{}:{}", a.host, a.port),
-        MigrationAddress::File(f) => format!("file:{},{}", f.filename, f.offset),
+        MigrationAddress::File(f) => format!("file:{},offset={}", f.filename, f.offset),
     })
 }
 
@@ -483,7 +466,9 @@ impl CommandServer for Monitor {
                 st.sim.migrate_set_parameters(&update).map_err(qmp_error)?;
             } else {
                 let merged = update.apply_to(&st.dest_params);
-                merged.check(st.page_size, &st.dest_caps).map_err(|e| Error::generic(e.message))?;
+                merged
+                    .check_update(&st.dest_params, st.page_size, &st.dest_caps)
+                    .map_err(|e| Error::generic(e.message))?;
                 st.dest_params = merged;
             }
             Ok(Empty {})
@@ -557,7 +542,8 @@ impl CommandServer for Monitor {
                 return Err(Error::generic("The incoming migration has already been started"));
             }
             let uri = target_uri("migrate-incoming", arguments.uri, arguments.channels)?;
-            st.sim.migrate_incoming(&uri);
+            check_uri(&uri)?.check_capabilities(&st.dest_caps, &st.dest_params).map_err(Error::generic)?;
+            st.sim.migrate_incoming(&uri).map_err(qmp_error)?;
             st.incoming_started = true;
             Ok(Empty {})
         })
@@ -696,11 +682,8 @@ mod tests {
     #[test]
     fn uris_are_checked_as_qemu_checks_them() {
         assert!(check_uri("tcp:192.0.2.2:4444").is_ok());
-        assert!(check_uri("tcp:[2001:db8::1]:4444").is_ok());
-        assert!(check_uri("unix:/tmp/x").is_ok());
         assert_eq!(check_uri("tcp:192.0.2.2").unwrap_err().desc, "error parsing address '192.0.2.2'");
         assert_eq!(check_uri("foo:bar").unwrap_err().desc, "unknown migration protocol: foo:bar");
-        assert_eq!(check_uri("nonsense").unwrap_err().desc, "unknown migration protocol: nonsense");
     }
 
     #[test]

@@ -70,7 +70,8 @@ pub struct Internals {
     /// Device state bytes (vmstate sections and VFIO data) sent so far.
     pub device_bytes: u64,
     /// RAM accounting bytes that are not page records: the 8-byte
-    /// end-of-section markers of RAM iterate calls.
+    /// end-of-section markers of RAM iterate calls, and with `mapped-ram`
+    /// the file's page bitmaps written at completion.
     pub ram_marker_bytes: u64,
     /// Multifd on.
     pub multifd: bool,

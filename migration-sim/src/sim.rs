@@ -16,6 +16,7 @@ use crate::memory::{MemoryEngine, MemoryLayout};
 use crate::report::{MigrationInfo, Snapshot, StatusInfo};
 use crate::source::{Shared, Source};
 use crate::status::MigrationStatus;
+use crate::transport::Transport;
 use crate::units::{ms_to_ns, Nanos, NS_PER_S};
 
 /// A simulation could not be built.
@@ -125,7 +126,12 @@ impl Simulation {
             total_bytes,
             &scenario.migration.uri,
         );
-        let sh = Shared { events: EventLog::new(scenario.start_time_unix), dest, status_changed: false };
+        let sh = Shared {
+            events: EventLog::new(scenario.start_time_unix),
+            dest,
+            saved_files: std::collections::BTreeMap::new(),
+            status_changed: false,
+        };
         let mut actions = Vec::new();
         if scenario.migration.auto_start {
             actions.push((ms_to_ns(scenario.migration.start_at_ms), None, Command::Migrate));
@@ -466,13 +472,14 @@ impl Simulation {
         if self.src.status.is_running() {
             return Err(CommandError::generic("There's a migration process in progress".into()));
         }
-        let old = std::mem::replace(
-            &mut self.src.uri_target,
-            uri.split_once(':').map_or(String::new(), |(_, t)| t.to_string()),
-        );
+        let transport = Transport::parse(uri).map_err(CommandError::generic)?;
+        let target = uri.split_once(':').map_or(String::new(), |(_, t)| t.to_string());
+        let old_target = std::mem::replace(&mut self.src.uri_target, target);
+        let old_transport = std::mem::replace(&mut self.src.transport, transport);
         let r = self.command(Command::Migrate);
         if r.is_err() {
-            self.src.uri_target = old;
+            self.src.uri_target = old_target;
+            self.src.transport = old_transport;
         }
         r
     }
@@ -496,14 +503,36 @@ impl Simulation {
     /// QMP `migrate-incoming` on a destination started with
     /// `-incoming defer`: start listening on `uri` now. The caller checks
     /// QEMU's preconditions (deferred, not started yet); a socket URI
-    /// becomes the reported listening address.
-    pub fn migrate_incoming(&mut self, uri: &str) {
+    /// becomes the reported listening address. A `file:` URI loads a file a
+    /// migration of this simulation saved completely (QEMU's error when
+    /// there is no such file).
+    pub fn migrate_incoming(&mut self, uri: &str) -> Result<(), CommandError> {
         self.process_due();
+        let transport = Transport::parse(uri).map_err(CommandError::generic)?;
+        let saved = match &transport {
+            Transport::File { path, .. } => match self.sh.saved_files.get(path) {
+                Some(file) => Some(*file),
+                None => {
+                    return Err(CommandError::generic(format!("Could not open '{path}': No such file or directory")))
+                }
+            },
+            _ => None,
+        };
         self.sh.dest.address = crate::report::listening_address(uri);
         self.sh.dest.listening = true;
-        self.sh.dest.start_incoming(self.now, &mut self.sh.events);
+        match (saved, transport) {
+            (Some(file), Transport::File { path, .. }) => {
+                self.sh.dest.from_file = Some(path);
+                self.sh.dest.load_file(self.now, file, &mut self.sh.events);
+            }
+            _ => {
+                self.sh.dest.from_file = None;
+                self.sh.dest.start_incoming(self.now, &mut self.sh.events);
+            }
+        }
         self.snapshot_if_changed();
         self.process_due();
+        Ok(())
     }
 
     /// The destination's `events` capability (each side has its own).

@@ -513,3 +513,52 @@ async fn builtins_and_introspection() {
     assert!(entries.iter().all(|e| e["name"] != "MigrationInfo"));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_to_a_file_and_load_it() {
+    let s = start(&scenario(), true, "file").await;
+    events_on(&s.dst).await;
+    // mapped-ram needs a seekable transport, on either side (QEMU 10.0.2).
+    ok(
+        &s.dst,
+        "migrate-set-capabilities",
+        json!({ "capabilities": [ { "capability": "mapped-ram", "state": true } ] }),
+    )
+    .await;
+    assert_eq!(
+        refused(&s.dst, "migrate-incoming", json!({ "uri": "tcp:0.0.0.0:4446" })).await,
+        "Migration requires seekable transport (e.g. file)"
+    );
+    ok(
+        &s.src,
+        "migrate-set-capabilities",
+        json!({ "capabilities": [ { "capability": "mapped-ram", "state": true } ] }),
+    )
+    .await;
+    assert_eq!(
+        refused(&s.src, "migrate", json!({ "uri": "exec:cat > /tmp/vm" })).await,
+        "Migration requires seekable transport (e.g. file)"
+    );
+    assert_eq!(
+        refused(&s.dst, "migrate-incoming", json!({ "uri": "file:/tmp/vm.mig" })).await,
+        "Could not open '/tmp/vm.mig': No such file or directory"
+    );
+    ok(
+        &s.src,
+        "migrate",
+        json!({ "channels": [ { "channel-type": "main",
+                                "addr": { "transport": "file", "filename": "/tmp/vm.mig", "offset": 0 } } ] }),
+    )
+    .await;
+    let mut ev = Vec::new();
+    poll_until(&s.src, "completed", &mut ev).await;
+    // Nothing listened for the save.
+    assert_eq!(ok(&s.dst, "query-migrate", Value::Null).await, json!({}));
+    ok(&s.dst, "migrate-incoming", json!({ "uri": "file:/tmp/vm.mig,offset=0" })).await;
+    let mut dst_events = Vec::new();
+    let samples = poll_until(&s.dst, "completed", &mut dst_events).await;
+    assert!(samples.iter().all(|x| x.get("socket-address").is_none()));
+    assert_eq!(statuses(&dst_events), ["setup", "active", "completed"]);
+    assert_eq!(ok(&s.dst, "query-status", Value::Null).await["status"], "running");
+    s.stop().await;
+}

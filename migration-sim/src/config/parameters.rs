@@ -10,7 +10,11 @@ use crate::units::MIB;
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct MigrationConfig {
-    /// The `migrate` URI (only `tcp:HOST:PORT` and `unix:PATH` are modelled).
+    /// The `migrate` URI: `tcp:HOST:PORT`, `unix:PATH`, `exec:COMMAND` or
+    /// `file:PATH[,offset=N]` (what the `link` stands for with each:
+    /// [`crate::transport`]). The destination listens on it (with
+    /// `destination.listening`); for a file it loads the file once a
+    /// migration saved it.
     pub uri: String,
     /// Issue `migrate` automatically at `start-at-ms`.
     pub auto_start: bool,
@@ -193,8 +197,18 @@ impl MigrationParameters {
     /// including the misplaced prefix of the max_cpu_throttle message, which
     /// clients may match on and is therefore reproduced as is).
     pub fn check(&self, page_size: u64, caps: &Capabilities) -> Result<(), ParamError> {
+        self.check_update(self, page_size, caps)
+    }
+
+    /// [`Self::check`] of parameters about to replace `current`
+    /// (`migrate-set-parameters`): QEMU checks mapped-ram's restriction
+    /// against the compression and TLS in force, not the new ones (QEMU
+    /// 10.0.2 accepts multifd-compression zlib with mapped-ram on, then
+    /// refuses tls-creds, and refuses the migrate: "Cannot use compression
+    /// with mapped-ram").
+    pub fn check_update(&self, current: &Self, page_size: u64, caps: &Capabilities) -> Result<(), ParamError> {
         first_violation(&self.throttle_and_stream_checks(page_size))?;
-        first_violation(&self.announce_and_mode_checks(caps))
+        first_violation(&self.announce_and_mode_checks(current, caps))
     }
 
     /// (violated, parameter, QEMU's text), in QEMU's order of checking.
@@ -255,8 +269,8 @@ impl MigrationParameters {
     }
 
     /// The checks that follow [`Self::throttle_and_stream_checks`].
-    fn announce_and_mode_checks(&self, caps: &Capabilities) -> [(bool, &'static str, &'static str); 9] {
-        let compressed_or_tls = self.multifd_compression != MultifdCompression::None || !self.tls_creds.is_empty();
+    fn announce_and_mode_checks(&self, current: &Self, caps: &Capabilities) -> [(bool, &'static str, &'static str); 8] {
+        let compressed_or_tls = |p: &Self| p.multifd_compression != MultifdCompression::None || !p.tls_creds.is_empty();
         [
             (
                 self.announce_initial > 100_000,
@@ -275,12 +289,12 @@ impl MigrationParameters {
                 "Option announce_step expects a value between 0 and 10000",
             ),
             (
-                caps.zero_copy_send && compressed_or_tls,
+                caps.zero_copy_send && compressed_or_tls(self),
                 "multifd-compression",
                 "Zero copy only available for non-compressed non-TLS multifd migration",
             ),
             (
-                caps.mapped_ram && compressed_or_tls,
+                caps.mapped_ram && compressed_or_tls(current),
                 "multifd-compression",
                 "Mapped-ram only available for non-compressed non-TLS multifd migration",
             ),
@@ -290,7 +304,6 @@ impl MigrationParameters {
                 "Option x-vcpu-dirty-limit-period expects a value between 1 and 1000",
             ),
             (self.vcpu_dirty_limit < 1, "vcpu-dirty-limit", "Parameter 'vcpu_dirty_limit' must be greater than 1 MB/s"),
-            (self.direct_io, "direct-io", "No build-time support for direct-io"),
         ]
     }
 }

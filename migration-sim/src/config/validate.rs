@@ -4,6 +4,8 @@
 
 use std::collections::HashSet;
 
+use crate::transport::Transport;
+
 use super::{
     action_name, ActionConfig, ActionKind, DeviceConfig, DeviceKind, GuestConfig, Issue, KeyPath, MigMode,
     MultifdCompression, Scenario,
@@ -112,11 +114,21 @@ impl Scenario {
         let mk = KeyPath::from_parts(&["migration"]);
         let m = &self.migration;
         let ps = self.guest.page_size;
-        if !(m.uri.starts_with("tcp:") || m.uri.starts_with("unix:")) {
-            p.bad(
+        let simulated = ["tcp:", "unix:", "exec:", "file:"].iter().any(|s| m.uri.starts_with(s));
+        match Transport::parse(&m.uri) {
+            Ok(_) if !simulated => p.bad(
                 mk.clone().key("uri"),
-                format!("unsupported migration URI `{}` (use tcp:HOST:PORT or unix:PATH)", m.uri),
-            );
+                format!(
+                    "unsupported migration URI `{}` (use tcp:HOST:PORT, unix:PATH, exec:COMMAND or file:PATH)",
+                    m.uri
+                ),
+            ),
+            Ok(t) => {
+                if let Err(e) = t.check_capabilities(&m.capabilities, &m.parameters) {
+                    p.bad(mk.clone().key("uri"), e);
+                }
+            }
+            Err(e) => p.bad(mk.clone().key("uri"), e),
         }
         if !finite_nonneg(m.start_at_ms) {
             p.bad(mk.clone().key("start-at-ms"), "must be a non-negative number of milliseconds".into());
@@ -131,7 +143,6 @@ impl Scenario {
         }
         let unmodelled = [
             ("rdma-pin-all", m.capabilities.rdma_pin_all),
-            ("mapped-ram", m.capabilities.mapped_ram),
             ("dirty-limit", m.capabilities.dirty_limit),
             ("dirty-bitmaps", m.capabilities.dirty_bitmaps),
             ("release-ram", m.capabilities.release_ram),
@@ -226,7 +237,7 @@ impl Scenario {
         let m = &self.migration;
         if let (Some(u), true) = (&a.parameters, page_size_ok(self.guest.page_size)) {
             let merged = u.apply_to(&m.parameters);
-            if let Err(e) = merged.check(self.guest.page_size, &m.capabilities) {
+            if let Err(e) = merged.check_update(&m.parameters, self.guest.page_size, &m.capabilities) {
                 p.bad(ak.key("parameters").key(e.key), e.message);
             }
         }

@@ -18,6 +18,7 @@ impl Source {
         if self.runstate == RunState::Postmigrate {
             return Err("Can't migrate the vm that was paused due to previous migration".into());
         }
+        self.transport.check_capabilities(&self.caps, &self.params)?;
         // A new migration overwrites the old terminal state with `none`
         // silently (no event), then goes `setup`.
         self.status = MigrationStatus::None;
@@ -30,7 +31,9 @@ impl Source {
         self.guest_running = self.runstate == RunState::Running;
         self.write_cursor = now;
         self.set_status(now, MigrationStatus::Setup, sh);
-        sh.dest.start_incoming(now, &mut sh.events);
+        if !self.transport.is_file() {
+            sh.dest.start_incoming(now, &mut sh.events);
+        }
         self.begin(now, self.connect_ns, Counters::default(), Pc::Connected);
         Ok(())
     }
@@ -74,7 +77,7 @@ impl Source {
     /// `migrate-set-parameters`.
     pub(crate) fn set_parameters(&mut self, now: Nanos, u: &ParameterUpdate) -> CmdResult {
         let merged = u.apply_to(&self.params);
-        merged.check(self.page_size, &self.caps).map_err(|e| e.message)?;
+        merged.check_update(&self.params, self.page_size, &self.caps).map_err(|e| e.message)?;
         let old = std::mem::replace(&mut self.params, merged);
         let running = self.status.is_running() && self.pc != Pc::Idle;
         if running

@@ -33,6 +33,7 @@ use crate::events::{Event, EventLog, Side};
 use crate::memory::MemoryEngine;
 use crate::report::DeviceSaveStateTime;
 use crate::status::{MigrationStatus, RunState};
+use crate::transport::Transport;
 use crate::units::{ms_to_ns, Nanos, GIB, MIB, NS_PER_MS, NS_PER_S};
 
 /// Statistics window length (QEMU's BUFFER_DELAY), ms.
@@ -121,6 +122,8 @@ enum Pc {
 pub(crate) struct Shared {
     pub events: EventLog,
     pub dest: Destination,
+    /// Files migrations were saved to, completely (`file:` URIs).
+    pub saved_files: std::collections::BTreeMap<String, crate::destination::SavedFile>,
     /// Set on every source state change (the driver snapshots there).
     pub status_changed: bool,
 }
@@ -142,6 +145,8 @@ pub struct Source {
     link_error: String,
     connect_error: String,
     pub(crate) uri_target: String,
+    /// What the `migrate` URI opens.
+    pub(crate) transport: Transport,
     throttle_sensitivity: f64,
     features: Features,
     dest_vm_start_ns: Nanos,
@@ -262,6 +267,8 @@ impl Source {
             link_error: String::new(),
             connect_error: s.destination.connect_error.clone(),
             uri_target: s.migration.uri.split_once(':').map_or(String::new(), |(_, t)| t.to_string()),
+            // A scenario's URI was validated.
+            transport: Transport::parse(&s.migration.uri).unwrap_or(Transport::Socket { multi_channel: true }),
             throttle_sensitivity: s.guest.throttle_sensitivity,
             features: s.features.clone(),
             dest_vm_start_ns: ms_to_ns(s.destination.vm_start_ms),

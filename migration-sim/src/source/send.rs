@@ -17,6 +17,21 @@ impl Source {
         self.multifd_active() && self.params.zero_page_detection == ZeroPageDetection::Multifd
     }
 
+    /// `mapped-ram`: every page has its place in the file; a page is
+    /// written there whole, a zero page not at all (its bit in the file's
+    /// bitmap stays clear), and multifd channels write without packets.
+    pub(super) fn mapped_ram(&self) -> bool {
+        self.caps.mapped_ram
+    }
+
+    /// The pages of each RAMBlock: guest RAM (the page classes and the
+    /// rest), then the other blocks (ROMs, VRAM) as one.
+    pub(super) fn ram_blocks(&self) -> [u64; 2] {
+        let layout = self.engine.layout();
+        let extra = layout.class_index("extra-ram-blocks").map_or(0, |i| layout.classes[i].pages);
+        [self.engine.total_pages() - extra, extra]
+    }
+
     pub(super) fn channels(&self) -> u64 {
         u64::from(self.params.multifd_channels.max(1))
     }
@@ -27,13 +42,14 @@ impl Source {
         let scan = p * 1e9 / self.costs.zero_scan_bandwidth.0;
         let zero_as_normal = self.params.zero_page_detection == ZeroPageDetection::None;
         let xbzrle_encode_ns = p * 1e9 / self.costs.xbzrle_encode_bandwidth.0;
+        let (page_header, zero_record) = if self.mapped_ram() { (0.0, 0.0) } else { (8.0, 9.0) };
         if self.multifd_active() {
             let ch = self.channels() as f64;
-            let hdr = MULTIFD_PACKET_HEADER as f64 / MULTIFD_PACKET_PAGES as f64;
+            let hdr = if self.mapped_ram() { 0.0 } else { MULTIFD_PACKET_HEADER as f64 / MULTIFD_PACKET_PAGES as f64 };
             let zero = if self.zero_in_channels() {
                 PageCost { wire: hdr, thread_ns: ovh, chan_ns: scan }
             } else {
-                PageCost { wire: 9.0, thread_ns: ovh + scan, chan_ns: 0.0 }
+                PageCost { wire: zero_record, thread_ns: ovh + scan, chan_ns: 0.0 }
             };
             SendCosts {
                 zero,
@@ -46,8 +62,8 @@ impl Source {
             }
         } else {
             SendCosts {
-                zero: PageCost { wire: 9.0, thread_ns: ovh + scan, chan_ns: 0.0 },
-                normal: PageCost { wire: p + 8.0, thread_ns: ovh, chan_ns: 0.0 },
+                zero: PageCost { wire: zero_record, thread_ns: ovh + scan, chan_ns: 0.0 },
+                normal: PageCost { wire: p + page_header, thread_ns: ovh, chan_ns: 0.0 },
                 zero_as_normal,
                 xbzrle_encode_ns,
                 xbzrle_record_overhead: 11.0,
@@ -68,22 +84,26 @@ impl Source {
         d.xbz_overflow += out.xbz_overflow;
         let main_before = d.main_bytes;
         let mf_before = d.multifd_bytes;
+        let (page_header, zero_record) = if self.mapped_ram() { (0, 0) } else { (8, 9) };
         if self.multifd_active() {
             let in_channels = self.zero_in_channels();
             let mf_pages = out.normal + if in_channels { out.zero } else { 0 };
-            if mf_pages > 0 {
+            let packets = if self.mapped_ram() || mf_pages == 0 {
+                0
+            } else {
                 let fill = self.run.mf_fill;
-                let packets = (fill + mf_pages).div_ceil(MULTIFD_PACKET_PAGES) - fill.div_ceil(MULTIFD_PACKET_PAGES);
                 self.run.mf_fill = (fill + mf_pages) % MULTIFD_PACKET_PAGES;
-                let bytes = packets * MULTIFD_PACKET_HEADER + out.normal * p;
-                d.multifd_bytes += bytes;
-                d.transferred += bytes;
-            }
+                (fill + mf_pages).div_ceil(MULTIFD_PACKET_PAGES) - fill.div_ceil(MULTIFD_PACKET_PAGES)
+            };
+            let bytes = packets * MULTIFD_PACKET_HEADER + out.normal * p;
+            d.multifd_bytes += bytes;
+            d.transferred += bytes;
             if !in_channels {
-                self.add_ram_main(d, out.zero * 9);
+                self.add_ram_main(d, out.zero * zero_record);
             }
         } else {
-            let bytes = out.zero * 9 + out.normal * (p + 8) + out.xbz_data_bytes + out.xbz_pages * 8;
+            let bytes =
+                out.zero * zero_record + out.normal * (p + page_header) + out.xbz_data_bytes + out.xbz_pages * 8;
             self.add_ram_main(d, bytes);
         }
         let main = (d.main_bytes - main_before) as f64;
@@ -140,7 +160,8 @@ impl Source {
     /// channel, an 8-byte flush marker on the main channel (in
     /// `transferred`, not in the RAM byte counters).
     pub(super) fn multifd_sync(&mut self, d: &mut Counters) {
-        if !self.multifd_active() {
+        // Writing a file, the channels only sync with the migration thread.
+        if !self.multifd_active() || self.mapped_ram() {
             return;
         }
         self.run.mf_fill = 0;

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::destination::DestAction;
 use crate::status::MigrationStatus;
+use crate::transport::Transport;
 use crate::units::{ceil_ns, ms_clock, ms_to_ns, us_to_ns, Nanos, NS_PER_MS};
 
 impl Source {
@@ -33,7 +34,7 @@ impl Source {
             Pc::CompleteVcpuSync => self.complete_vcpu_sync(now),
             Pc::CompleteDevice(i) => self.complete_device(now, i, sh),
             Pc::CompleteEof => self.complete_eof(now, sh),
-            Pc::CompleteWaitRp => self.complete_wait_rp(now),
+            Pc::CompleteWaitRp => self.complete_wait_rp(now, sh),
             Pc::CompleteFinish | Pc::PostcopyFinish => self.finish(now, sh),
             Pc::PostcopyStopped => self.postcopy_discard(now, sh),
             Pc::PostcopyPackage => self.postcopy_package(now, sh),
@@ -65,6 +66,12 @@ impl Source {
     }
 
     pub(super) fn setup_synced(&mut self, now: Nanos, sh: &mut Shared) {
+        if self.transport == Transport::Exec && !sh.dest.listening {
+            // The command started but nothing takes the stream: RAM's setup
+            // fails to write (QEMU 10.0.2 with exec:false).
+            self.thread_failed(now, "ram_save_setup failed: Input/output error".into(), sh);
+            return;
+        }
         self.set_status(now, MigrationStatus::Active, sh);
         self.run.setup_time_ms = Some(ms_clock(now) - ms_clock(self.run.thread_start_ns));
         self.pc = Pc::PassStart;
@@ -80,14 +87,53 @@ impl Source {
     }
 
     pub(super) fn on_connected(&mut self, now: Nanos, sh: &mut Shared) {
-        if !sh.dest.listening || !self.link_up {
-            let errno = if self.link_up { self.connect_error.clone() } else { self.link_error.clone() };
-            self.run.error_desc = Some(format!("Failed to connect to '{}': {errno}", self.uri_target));
-            self.set_status(now, MigrationStatus::Failed, sh);
-            self.pc = Pc::Idle;
-            return;
+        match &self.transport {
+            Transport::File { path, .. } if !self.link_up => {
+                let error = format!("Could not create '{path}': Input/output error");
+                self.connect_failed(now, error, sh);
+                return;
+            }
+            Transport::Socket { .. } if !sh.dest.listening || !self.link_up => {
+                let errno = if self.link_up { self.connect_error.clone() } else { self.link_error.clone() };
+                self.connect_failed(now, format!("Failed to connect to '{}': {errno}", self.uri_target), sh);
+                return;
+            }
+            _ => {}
         }
-        // The migration thread starts.
+        self.start_thread(now);
+        let mut d = Counters::default();
+        // Stream header, configuration section, RAM block list.
+        let blocks = self.engine.layout().classes.len() as u64;
+        Self::add_non_ram(&mut d, 64 + 32 * blocks);
+        for dev in &self.devices {
+            if dev.vfio.is_some() {
+                Self::add_non_ram(&mut d, 32);
+            }
+        }
+        if self.multifd_active() && !self.mapped_ram() {
+            let bytes = self.channels() * (MULTIFD_HANDSHAKE + MULTIFD_PACKET_HEADER);
+            d.multifd_bytes += bytes;
+            d.transferred += bytes;
+        }
+        let setup = ms_to_ns(self.costs.setup_fixed_ms + self.costs.setup_ms_per_gib * self.ram_gib);
+        let dur = setup.max(self.link_ns(d.main_bytes));
+        if !self.transport.is_file() && sh.dest.listening {
+            // The destination goes active when the first byte arrives.
+            sh.dest.schedule(now + self.latency_ns, DestAction::Status(MigrationStatus::Active));
+        }
+        self.begin(now, dur, d, Pc::SetupWork);
+    }
+
+    /// The main channel could not be opened: the thread never starts.
+    fn connect_failed(&mut self, now: Nanos, error: String, sh: &mut Shared) {
+        self.run.error_desc = Some(error);
+        self.set_status(now, MigrationStatus::Failed, sh);
+        self.pc = Pc::Idle;
+    }
+
+    /// The migration thread starts: the first statistics window and the
+    /// rate limit begin.
+    fn start_thread(&mut self, now: Nanos) {
         self.run.thread_start_ns = now;
         let now_ms = ms_clock(now);
         self.run.win_start_ms = now_ms;
@@ -100,25 +146,6 @@ impl Source {
         self.run.period_xfer_start = 0;
         self.run.ac_next_tick = now + DIRTY_SYNC_TIMER_NS;
         self.run.ac_count_at_tick = 0;
-        let mut d = Counters::default();
-        // Stream header, configuration section, RAM block list.
-        let blocks = self.engine.layout().classes.len() as u64;
-        Self::add_non_ram(&mut d, 64 + 32 * blocks);
-        for dev in &self.devices {
-            if dev.vfio.is_some() {
-                Self::add_non_ram(&mut d, 32);
-            }
-        }
-        if self.multifd_active() {
-            let bytes = self.channels() * (MULTIFD_HANDSHAKE + MULTIFD_PACKET_HEADER);
-            d.multifd_bytes += bytes;
-            d.transferred += bytes;
-        }
-        let setup = ms_to_ns(self.costs.setup_fixed_ms + self.costs.setup_ms_per_gib * self.ram_gib);
-        let dur = setup.max(self.link_ns(d.main_bytes));
-        // The destination goes active when the first byte arrives.
-        sh.dest.schedule(now + self.latency_ns, DestAction::Status(MigrationStatus::Active));
-        self.begin(now, dur, d, Pc::SetupWork);
     }
 
     pub(super) fn pass_start(&mut self, now: Nanos, sh: &mut Shared) {
