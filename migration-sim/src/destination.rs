@@ -166,6 +166,17 @@ impl Destination {
         self.queue.push((t, self.seq, action));
     }
 
+    /// The destination fails now (an injected fault: its load fails and
+    /// the process exits, so nothing listens any more).
+    pub(crate) fn fail_now(&mut self, now: Nanos, error: String, events: &mut EventLog) {
+        self.listening = false;
+        if self.status.is_running() {
+            self.queue.clear();
+            self.error_desc = Some(error);
+            self.set_status(now, MigrationStatus::Failed, events);
+        }
+    }
+
     /// Drop what was scheduled after `t` (the stream broke).
     pub(crate) fn cancel_after(&mut self, t: Nanos) {
         self.queue.retain(|(at, _, _)| *at <= t);

@@ -97,6 +97,16 @@ impl Transport {
         }
     }
 
+    /// What a write reports when the other end of the channel is gone.
+    pub fn write_error(&self) -> &'static str {
+        match self {
+            Transport::Socket { .. } => "Unable to write to socket: Connection reset by peer",
+            // QEMU 10.0.2 with a command that does not read its input.
+            Transport::Exec => "Unable to write to command: Broken pipe",
+            Transport::File { .. } => "Unable to write to file: Input/output error",
+        }
+    }
+
     /// Whether the stream goes to a file rather than to a live destination.
     pub fn is_file(&self) -> bool {
         self.seekable()

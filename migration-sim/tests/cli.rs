@@ -258,6 +258,7 @@ fn shipped_scenarios_run_as_documented() {
         ("never-converges.toml", "active", 1),
         ("vfio-multifd.toml", "completed", 0),
         ("postcopy.toml", "completed", 0),
+        ("postcopy-link-loss.toml", "completed", 0),
     ];
     for (file, status, code) in expect {
         let path = scenarios_dir().join(file);
@@ -275,6 +276,10 @@ fn shipped_scenarios_run_as_documented() {
         }
         if code == 1 {
             assert_eq!(doc["outcome"]["timed-out"], true);
+        }
+        if file == "postcopy-link-loss.toml" {
+            // Paused until the resume at 6 s.
+            assert!(doc["source"]["total-time"].as_i64().expect("total-time") > 6_000);
         }
     }
 }

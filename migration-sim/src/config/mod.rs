@@ -3,8 +3,8 @@
 //! A [`Scenario`] describes the guest (RAM, page classes and how they are
 //! written), the link, the host CPU costs, QEMU's migration parameters and
 //! capabilities (with the QEMU 10.2 defaults), the devices whose state is
-//! saved at switchover, the destination, timed management actions and the
-//! seed features. It deserializes from TOML with unknown keys refused
+//! saved at switchover, the destination, timed management actions,
+//! injected faults ([`FaultConfig`]) and the seed features. It deserializes from TOML with unknown keys refused
 //! (`deny_unknown_fields`), and [`Scenario::validate`] applies QEMU's own
 //! parameter and capability checks (model §1.13) with QEMU's error texts,
 //! plus the simulator's sanity checks. [`Scenario::from_toml_str`] does both
@@ -36,11 +36,16 @@
 //! [[actions]]
 //! at-ms = 60000
 //! action = "cancel"
+//!
+//! [[faults]]
+//! fault = "link-loss"           # or "save-setup", "destination"
+//! when = "device"
 //! ```
 
 mod actions;
 mod capabilities;
 mod devices;
+mod faults;
 mod guest;
 mod load;
 mod parameters;
@@ -53,6 +58,7 @@ use actions::action_name;
 pub use actions::{ActionConfig, ActionKind};
 pub use capabilities::{Capabilities, CapabilityError};
 pub use devices::{DestinationConfig, DeviceConfig, DeviceKind, Features, MultifdTransfer};
+pub use faults::{FaultConfig, FaultKind};
 pub use guest::{CpuCosts, GuestConfig, GuestRunState, LinkConfig, PageClassConfig, RestContent, ZeroLayout};
 pub use load::{ConfigError, Issue, KeyPath, PathSeg};
 pub use parameters::{
@@ -101,6 +107,8 @@ pub struct Scenario {
     pub destination: DestinationConfig,
     /// Timed management actions.
     pub actions: Vec<ActionConfig>,
+    /// Injected faults (see [`FaultConfig`]).
+    pub faults: Vec<FaultConfig>,
     /// The seed extensions (all on by default; off = vanilla 10.2 output).
     pub features: Features,
 }
@@ -120,6 +128,7 @@ impl Default for Scenario {
             devices: Vec::new(),
             destination: DestinationConfig::default(),
             actions: Vec::new(),
+            faults: Vec::new(),
             features: Features::default(),
         }
     }

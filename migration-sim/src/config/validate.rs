@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use crate::transport::Transport;
 
 use super::{
-    action_name, ActionConfig, ActionKind, DeviceConfig, DeviceKind, GuestConfig, Issue, KeyPath, MigMode,
-    MultifdCompression, Scenario,
+    action_name, ActionConfig, ActionKind, DeviceConfig, DeviceKind, FaultConfig, FaultKind, GuestConfig, Issue,
+    KeyPath, MigMode, MultifdCompression, Scenario,
 };
 
 /// The problems found so far.
@@ -56,6 +56,9 @@ impl Scenario {
         }
         for (i, a) in self.actions.iter().enumerate() {
             self.check_action(i, a, &mut p);
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            self.check_fault(i, f, &mut p);
         }
         if p.0.is_empty() {
             Ok(())
@@ -241,6 +244,52 @@ impl Scenario {
                 p.bad(ak.key("parameters").key(e.key), e.message);
             }
         }
+    }
+}
+
+impl Scenario {
+    fn check_fault(&self, i: usize, f: &FaultConfig, p: &mut Problems) {
+        let fk = KeyPath::from_parts(&["faults"]).index(i);
+        let save_setup = f.fault == FaultKind::SaveSetup;
+        let not_used = [
+            ("when", f.when.is_some() && save_setup),
+            ("after-ms", f.after_ms.is_some() && save_setup),
+            ("duration-ms", f.duration_ms.is_some() && f.fault != FaultKind::LinkLoss),
+            ("device", f.device.is_some() && !save_setup),
+        ];
+        for (k, set) in not_used {
+            if set {
+                p.bad(fk.clone().key(k), format!("not used by a {} fault", fault_name(f.fault)));
+            }
+        }
+        if f.when.is_some_and(|w| !FaultConfig::ARMING_STATES.contains(&w)) {
+            let states: Vec<&str> = FaultConfig::ARMING_STATES.iter().map(|s| s.as_str()).collect();
+            p.bad(fk.clone().key("when"), format!("must be one of {}", states.join(", ")));
+        }
+        for (k, v) in [("after-ms", f.after_ms), ("duration-ms", f.duration_ms)] {
+            if v.is_some_and(|v| !finite_nonneg(v)) {
+                p.bad(fk.clone().key(k), "must be a non-negative number of milliseconds".into());
+            }
+        }
+        if save_setup {
+            match f.device.as_deref() {
+                None => p.bad(fk.key("fault"), "a save-setup fault needs `device` (ram or a VFIO device)".into()),
+                Some("ram") => {}
+                Some(d) if self.devices.iter().any(|x| x.name == d && x.kind == DeviceKind::Vfio) => {}
+                Some(d) => p.bad(
+                    fk.key("device"),
+                    format!("no VFIO device `{d}`: only RAM and VFIO devices have a save_setup"),
+                ),
+            }
+        }
+    }
+}
+
+fn fault_name(f: FaultKind) -> &'static str {
+    match f {
+        FaultKind::LinkLoss => "link-loss",
+        FaultKind::SaveSetup => "save-setup",
+        FaultKind::Destination => "destination",
     }
 }
 

@@ -208,6 +208,15 @@ impl Source {
         Ok(())
     }
 
+    /// The destination failed and closed the stream (the network is fine):
+    /// a source still writing fails as on a broken connection.
+    pub(crate) fn peer_lost(&mut self, now: Nanos, sh: &mut Shared) {
+        let (up, error) = (self.link_up, self.link_error.clone());
+        self.link_fail(now, self.transport.write_error().to_string(), sh);
+        self.link_up = up;
+        self.link_error = error;
+    }
+
     /// The link works again.
     pub(crate) fn link_restore(&mut self) {
         self.link_up = true;

@@ -126,6 +126,9 @@ pub(crate) struct Shared {
     pub saved_files: std::collections::BTreeMap<String, crate::destination::SavedFile>,
     /// Set on every source state change (the driver snapshots there).
     pub status_changed: bool,
+    /// The source states entered since the driver last looked (faults
+    /// armed by a state).
+    pub entered: Vec<(Nanos, MigrationStatus)>,
 }
 
 /// Why a command was refused (QEMU's error text).
@@ -174,6 +177,8 @@ pub struct Source {
     write_cursor: Nanos,
     /// What the current (or last) migration accumulated.
     run: Run,
+    /// An injected save_setup failure still to strike: its error text.
+    pub(crate) save_setup_fault: Option<String>,
 }
 
 /// The state of one migration: everything `migrate` resets.
@@ -289,6 +294,7 @@ impl Source {
             seg: None,
             write_cursor: 0,
             run: Run::default(),
+            save_setup_fault: None,
         }
     }
 
@@ -347,6 +353,7 @@ impl Source {
             sh.events.emit(Side::Source, now, Event::Migration { status: to });
         }
         sh.status_changed = true;
+        sh.entered.push((now, to));
     }
 
     fn begin(&mut self, now: Nanos, dur: Nanos, delta: Counters, next: Pc) {

@@ -72,6 +72,10 @@ impl Source {
             self.thread_failed(now, "ram_save_setup failed: Input/output error".into(), sh);
             return;
         }
+        if let Some(error) = self.save_setup_fault.take() {
+            self.thread_failed(now, error, sh);
+            return;
+        }
         self.set_status(now, MigrationStatus::Active, sh);
         self.run.setup_time_ms = Some(ms_clock(now) - ms_clock(self.run.thread_start_ns));
         self.pc = Pc::PassStart;
