@@ -76,6 +76,9 @@ pub enum ServeError {
     /// The generated introspection is not valid JSON (a build problem).
     #[error("the generated query-qmp-schema value is not JSON: {0}")]
     Schema(#[from] serde_json::Error),
+    /// Both monitors were given the same address.
+    #[error("the source and destination monitors cannot both listen on {0}")]
+    SameAddress(String),
     /// A monitor socket could not be set up.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -122,6 +125,8 @@ struct HostState {
     dest_params: SimParameters,
     page_size: u64,
     dirty_ring_size: u32,
+    /// The URI the destination was started with (`-incoming URI`).
+    incoming_uri: String,
 }
 
 impl HostState {
@@ -142,6 +147,9 @@ impl HostState {
                 Side::Source => &self.source_sink,
                 Side::Destination => &self.destination_sink,
             };
+            if let Event::Migration { status } = rec.event {
+                tracing::info!(side = side_name(rec.side), status = status.as_str(), "migration state");
+            }
             if let Some(sink) = sink {
                 sink.send(&event_message(&rec.event, rec.timestamp.seconds, rec.timestamp.microseconds));
             }
@@ -205,6 +213,7 @@ impl SimHost {
             dest_params: sc.migration.parameters.clone(),
             page_size: sc.guest.page_size,
             dirty_ring_size: sc.guest.dirty_ring_size,
+            incoming_uri: sc.migration.uri.clone(),
         };
         let (quit, _) = tokio::sync::watch::channel(false);
         Ok(Arc::new(SimHost { state: Mutex::new(state), quit }))
@@ -214,6 +223,14 @@ impl SimHost {
         // A panic while holding the lock leaves a simulation that is still
         // consistent between commands; keep serving it.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The URI a client gives the source's `migrate`: where the destination
+    /// listens (`-incoming URI`); none while a deferred destination waits
+    /// for `migrate-incoming`, whose URI it is then.
+    pub fn incoming_uri(&self) -> Option<String> {
+        let st = self.lock();
+        (!st.deferred).then(|| st.incoming_uri.clone())
     }
 
     /// Where each side's events go.
@@ -419,11 +436,29 @@ impl Monitor {
     fn is_source(&self) -> bool {
         self.side == Side::Source
     }
+
+    /// Run one QMP command on the shared state, with a trace of it.
+    fn run<R>(&self, command: &'static str, f: impl FnOnce(&mut HostState) -> Result<R, Error>) -> Result<R, Error> {
+        let side = side_name(self.side);
+        tracing::debug!(side, command, "QMP command");
+        let r = self.host.run(f);
+        if let Err(e) = &r {
+            tracing::info!(side, command, error = %e.desc, "QMP command refused");
+        }
+        r
+    }
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Source => "source",
+        Side::Destination => "destination",
+    }
 }
 
 impl CommandServer for Monitor {
     fn query_status(&self) -> Result<StatusInfo, Error> {
-        self.host.run(|st| {
+        self.run("query-status", |st| {
             Ok(match self.side {
                 Side::Source => st.sim.query_status_source(),
                 Side::Destination => st.sim.query_status_destination(),
@@ -432,7 +467,7 @@ impl CommandServer for Monitor {
     }
 
     fn query_migrate(&self) -> Result<MigrationInfo, Error> {
-        self.host.run(|st| {
+        self.run("query-migrate", |st| {
             Ok(match self.side {
                 Side::Source => st.sim.query_migrate_source(),
                 Side::Destination => st.sim.query_migrate_destination(),
@@ -441,7 +476,7 @@ impl CommandServer for Monitor {
     }
 
     fn migrate_set_capabilities(&self, arguments: MigrateSetCapabilitiesArguments) -> Result<Empty, Error> {
-        self.host.run(|st| {
+        self.run("migrate-set-capabilities", |st| {
             if self.is_source() {
                 let caps = capabilities_update(st.sim.capabilities(), &arguments.capabilities)?;
                 st.sim.migrate_set_capabilities(caps).map_err(qmp_error)?;
@@ -456,12 +491,12 @@ impl CommandServer for Monitor {
     }
 
     fn query_migrate_capabilities(&self) -> Result<Vec<MigrationCapabilityStatus>, Error> {
-        self.host.run(|st| st.capabilities(self.side))
+        self.run("query-migrate-capabilities", |st| st.capabilities(self.side))
     }
 
     fn migrate_set_parameters(&self, arguments: MigrationParameters) -> Result<Empty, Error> {
         let update = parameter_update(&arguments)?;
-        self.host.run(|st| {
+        self.run("migrate-set-parameters", |st| {
             if self.is_source() {
                 st.sim.migrate_set_parameters(&update).map_err(qmp_error)?;
             } else {
@@ -476,11 +511,11 @@ impl CommandServer for Monitor {
     }
 
     fn query_migrate_parameters(&self) -> Result<MigrationParameters, Error> {
-        self.host.run(|st| st.parameters(self.side))
+        self.run("query-migrate-parameters", |st| st.parameters(self.side))
     }
 
     fn migrate_start_postcopy(&self) -> Result<Empty, Error> {
-        self.host.run(|st| {
+        self.run("migrate-start-postcopy", |st| {
             if !self.is_source() {
                 return Err(Error::generic("Postcopy must be started after migration has been started"));
             }
@@ -490,7 +525,7 @@ impl CommandServer for Monitor {
     }
 
     fn migrate_cancel(&self) -> Result<Empty, Error> {
-        self.host.run(|st| {
+        self.run("migrate_cancel", |st| {
             if self.is_source() {
                 st.sim.migrate_cancel().map_err(qmp_error)?;
             } else if st.sim.destination_status().is_postcopy() {
@@ -503,7 +538,7 @@ impl CommandServer for Monitor {
     }
 
     fn migrate_continue(&self, arguments: MigrateContinueArguments) -> Result<Empty, Error> {
-        self.host.run(|st| {
+        self.run("migrate-continue", |st| {
             if self.is_source() {
                 st.sim.migrate_continue(arguments.state).map_err(qmp_error)?;
                 Ok(Empty {})
@@ -515,7 +550,7 @@ impl CommandServer for Monitor {
 
     fn migrate(&self, arguments: MigrateArguments) -> Result<Empty, Error> {
         let uri = target_uri("migrate", arguments.uri, arguments.channels)?;
-        self.host.run(|st| {
+        self.run("migrate", |st| {
             if !self.is_source() {
                 return Err(Error::generic(if st.sim.query_status_destination().status == RunState::Inmigrate {
                     "Guest is waiting for an incoming migration"
@@ -533,7 +568,7 @@ impl CommandServer for Monitor {
     }
 
     fn migrate_incoming(&self, arguments: MigrateIncomingArguments) -> Result<Empty, Error> {
-        self.host.run(|st| {
+        self.run("migrate-incoming", |st| {
             if self.is_source() {
                 // The source QEMU was not started with -incoming.
                 return Err(Error::generic("'-incoming' was not specified on the command line"));
@@ -550,7 +585,7 @@ impl CommandServer for Monitor {
     }
 
     fn migrate_recover(&self, arguments: MigrateRecoverArguments) -> Result<Empty, Error> {
-        self.host.run(|st| {
+        self.run("migrate-recover", |st| {
             if self.is_source() || st.sim.destination_status() != MigrationStatus::PostcopyPaused {
                 return Err(Error::generic("Migrate recover can only be run when postcopy is paused."));
             }
@@ -561,7 +596,7 @@ impl CommandServer for Monitor {
     }
 
     fn migrate_pause(&self) -> Result<Empty, Error> {
-        self.host.run(|st| {
+        self.run("migrate-pause", |st| {
             let status = match self.side {
                 Side::Source => st.sim.source_status(),
                 Side::Destination => st.sim.destination_status(),
@@ -583,7 +618,9 @@ impl CommandServer for Monitor {
     }
 
     fn human_monitor_command(&self, arguments: HumanMonitorCommandArguments) -> Result<String, Error> {
-        self.host.run(|st| Ok(hmp::execute(&arguments.command_line, &mut HmpView { st, side: self.side })))
+        self.run("human-monitor-command", |st| {
+            Ok(hmp::execute(&arguments.command_line, &mut HmpView { st, side: self.side }))
+        })
     }
 }
 
@@ -624,6 +661,34 @@ fn listen_name(addr: &ListenAddr) -> String {
     }
 }
 
+/// Whether two monitor addresses would be the same socket (a TCP port 0 is
+/// a fresh port each time).
+fn same_address(a: &ListenAddr, b: &ListenAddr) -> bool {
+    match (a, b) {
+        (ListenAddr::Unix(p), ListenAddr::Unix(q)) => lexical_absolute(p) == lexical_absolute(q),
+        (ListenAddr::Tcp(x), ListenAddr::Tcp(y)) => x == y && x.port() != 0,
+        _ => false,
+    }
+}
+
+/// `p` made absolute, `.` and `..` resolved without looking at the file
+/// system (the sockets do not exist yet).
+fn lexical_absolute(p: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = std::path::PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Serves `host` on two monitors (call inside a tokio runtime): QMP
 /// built-ins from the runtime, `query-qmp-schema` from the generated
 /// introspection, everything else from [`Monitor`]; a task advances the
@@ -634,6 +699,9 @@ pub async fn serve(
     destination_addr: &ListenAddr,
     options: &ServeOptions,
 ) -> Result<Served, ServeError> {
+    if same_address(source_addr, destination_addr) {
+        return Err(ServeError::SameAddress(listen_name(source_addr)));
+    }
     let schema: Value = serde_json::from_str(crate::QMP_SCHEMA_JSON)?;
     let config = ServerConfig::new().version(version_info()).schema(schema);
     let source = Server::new(Arc::new(CommandDispatcher(host.monitor(Side::Source))), config.clone());
@@ -645,8 +713,12 @@ pub async fn serve(
         async move { server.listen(&addr).await.map_err(|source| ServeError::Listen { addr: listen_name(&addr), source }) }
     };
     let source_listening = listen(&source, source_addr).await?;
+    tracing::info!(side = "source", addr = %listen_name(source_addr), "QMP monitor listening");
     let destination_listening = match listen(&destination, destination_addr).await {
-        Ok(l) => l,
+        Ok(l) => {
+            tracing::info!(side = "destination", addr = %listen_name(destination_addr), "QMP monitor listening");
+            l
+        }
         Err(e) => {
             source.shutdown().await;
             return Err(e);
@@ -706,6 +778,17 @@ mod tests {
         assert!(list.iter().any(|c| c.capability == MigrationCapability::Events && c.state));
         let back = capabilities_update(&Capabilities::default(), &list).unwrap();
         assert_eq!(back, caps);
+    }
+
+    #[test]
+    fn both_monitors_cannot_share_an_address() {
+        let unix = |p: &str| ListenAddr::Unix(p.into());
+        assert!(same_address(&unix("/tmp/m.sock"), &unix("/tmp/m.sock")));
+        assert!(same_address(&unix("/tmp/../tmp/./m.sock"), &unix("/tmp/m.sock")));
+        assert!(!same_address(&unix("/tmp/a.sock"), &unix("/tmp/b.sock")));
+        let tcp = |s: &str| ListenAddr::Tcp(s.parse().unwrap());
+        assert!(same_address(&tcp("127.0.0.1:4444"), &tcp("127.0.0.1:4444")));
+        assert!(!same_address(&tcp("127.0.0.1:0"), &tcp("127.0.0.1:0")));
     }
 
     #[test]
