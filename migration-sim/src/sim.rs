@@ -182,10 +182,13 @@ impl Simulation {
 
     /// Fast-forward steady rate-limited windows in one step (on by default).
     ///
-    /// Batches never cross a scheduled action or the time limit, so runs
-    /// stay deterministic whatever the sampling; but a command issued
-    /// through the methods below in the middle of a batch takes effect at
-    /// its end (at most a second later). A server that takes commands at
+    /// A batch makes the takes window-by-window stepping makes and shows
+    /// every burst and window update where stepping shows them, so batching
+    /// never changes what is reported; it ends before a scheduled action.
+    /// A command issued through the methods below in the middle of a batch
+    /// that changes how the thread sends (parameters, link bandwidth, write
+    /// rates) takes effect when the batch ends (within a second); a cancel
+    /// or a link failure cuts it at once. A server that takes commands at
     /// arbitrary times should turn batching off.
     pub fn set_batching(&mut self, on: bool) {
         self.src.batching = on;

@@ -29,21 +29,22 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use qapi_runtime::server::{EventSink, ListenAddr, Listening, Server, ServerConfig, VersionInfo};
 use qapi_runtime::wire::{EventMessage, Timestamp};
 use qapi_runtime::{Empty, Error};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::config::{Capabilities, MigrationParameters as SimParameters, ParameterUpdate, Scenario};
+mod args;
+
+use crate::config::{Capabilities, MigrationParameters as SimParameters, Scenario};
 use crate::events::{Event, Side};
 use crate::hmp::{self, HmpContext};
 use crate::qapi::{
     CommandDispatcher, CommandServer, HumanMonitorCommandArguments, MigrateArguments, MigrateContinueArguments,
-    MigrateIncomingArguments, MigrateRecoverArguments, MigrateSetCapabilitiesArguments, MigrationAddress,
-    MigrationCapability, MigrationCapabilityStatus, MigrationChannel, MigrationChannelType, MigrationInfo,
-    MigrationParameters, StatusInfo,
+    MigrateIncomingArguments, MigrateRecoverArguments, MigrateSetCapabilitiesArguments, MigrationCapabilityStatus,
+    MigrationInfo, MigrationParameters, StatusInfo,
 };
 use crate::sim::{CommandError, SimError, Simulation};
 use crate::status::{MigrationStatus, RunState};
-use crate::transport::Transport;
 use crate::units::Nanos;
+use args::{capabilities_reply, capabilities_update, check_uri, parameter_update, parameters_reply, target_uri};
 
 /// How the simulation is served.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,102 +286,6 @@ pub struct Monitor {
 fn qmp_error(e: CommandError) -> Error {
     // Every refusal the simulator models is a GenericError in QEMU.
     Error::generic(e.desc)
-}
-
-/// QEMU's error for a URI `migrate_uri_parse` refuses.
-fn check_uri(uri: &str) -> Result<Transport, Error> {
-    Transport::parse(uri).map_err(Error::generic)
-}
-
-/// The URI equivalent of a channel list (QEMU accepts either form).
-fn channels_uri(channels: &[MigrationChannel]) -> Result<String, Error> {
-    let mut main = None;
-    for c in channels {
-        if c.channel_type == MigrationChannelType::Main {
-            if main.is_some() {
-                return Err(Error::generic("Channel list has more than one main entry"));
-            }
-            main = Some(&c.addr);
-        }
-    }
-    let Some(addr) = main else {
-        return Err(Error::generic("Channel list has no main entry"));
-    };
-    Ok(match addr {
-        MigrationAddress::Socket(s) => crate::report::socket_uri(s),
-        MigrationAddress::Exec(e) => format!("exec:{}", e.args.join(" ")),
-        MigrationAddress::Rdma(a) => format!("rdma:{}:{}", a.host, a.port),
-        MigrationAddress::File(f) => format!("file:{},offset={}", f.filename, f.offset),
-    })
-}
-
-/// The URI of a `migrate` or `migrate-incoming`, with QEMU's checks.
-fn target_uri(command: &str, uri: Option<String>, channels: Option<Vec<MigrationChannel>>) -> Result<String, Error> {
-    let uri = match (uri, channels) {
-        (Some(_), Some(_)) => {
-            return Err(Error::generic(format!(
-                "'uri' and 'channels' arguments are mutually exclusive; exactly one of the two should be present in '{command}' qmp command "
-            )))
-        }
-        (None, None) => return Err(Error::generic("Need either 'uri' or 'channels' argument")),
-        (Some(u), None) => u,
-        (None, Some(c)) => channels_uri(&c)?,
-    };
-    check_uri(&uri)?;
-    Ok(uri)
-}
-
-/// A JSON object's members (the serialized form of a config struct).
-fn members(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-/// `query-migrate-parameters`' answer for a set of simulator parameters.
-fn parameters_reply(p: &SimParameters) -> Result<MigrationParameters, Error> {
-    let mut m = members(serde_json::to_value(p).map_err(|e| Error::generic(e.to_string()))?);
-    // Not modelled, but QEMU always reports it.
-    m.insert("cpr-exec-command".into(), Value::Array(Vec::new()));
-    qapi_runtime::dispatch::decode(Value::Object(m))
-}
-
-/// A `migrate-set-parameters` request as the simulator's update.
-fn parameter_update(p: &MigrationParameters) -> Result<ParameterUpdate, Error> {
-    let mut m = members(serde_json::to_value(p).map_err(|e| Error::generic(e.to_string()))?);
-    // Block dirty bitmaps and CPR exec are not simulated: accepted, no
-    // effect on the model.
-    m.remove("block-bitmap-mapping");
-    m.remove("cpr-exec-command");
-    for key in ["tls-creds", "tls-hostname", "tls-authz"] {
-        // null resets to the empty string, as in QEMU.
-        if m.get(key) == Some(&Value::Null) {
-            m.insert(key.into(), Value::String(String::new()));
-        }
-    }
-    serde_json::from_value(Value::Object(m)).map_err(|e| Error::generic(e.to_string()))
-}
-
-/// `query-migrate-capabilities`' answer: every capability, in schema order.
-fn capabilities_reply(c: &Capabilities) -> Result<Vec<MigrationCapabilityStatus>, Error> {
-    let m = members(serde_json::to_value(c).map_err(|e| Error::generic(e.to_string()))?);
-    m.into_iter()
-        .map(|(name, on)| {
-            let capability = MigrationCapability::from_wire(&name)
-                .ok_or_else(|| Error::generic(format!("capability '{name}' is not in the schema")))?;
-            Ok(MigrationCapabilityStatus { capability, state: on.as_bool().unwrap_or(false) })
-        })
-        .collect()
-}
-
-/// `c` with a `migrate-set-capabilities` request applied.
-fn capabilities_update(c: &Capabilities, list: &[MigrationCapabilityStatus]) -> Result<Capabilities, Error> {
-    let mut m = members(serde_json::to_value(c).map_err(|e| Error::generic(e.to_string()))?);
-    for cap in list {
-        m.insert(cap.capability.as_str().to_string(), Value::Bool(cap.state));
-    }
-    serde_json::from_value(Value::Object(m)).map_err(|e| Error::generic(e.to_string()))
 }
 
 impl HostState {
@@ -748,8 +653,10 @@ pub async fn serve(
 
 #[cfg(test)]
 mod tests {
+    use super::args::channels_uri;
     use super::*;
     use crate::qapi::StrOrNull;
+    use crate::qapi::{MigrationAddress, MigrationCapability, MigrationChannel, MigrationChannelType};
 
     #[test]
     fn uris_are_checked_as_qemu_checks_them() {
