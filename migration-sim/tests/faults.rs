@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::{assert_invariants, both_engines, trace, Trace};
+use common::{action, assert_invariants, both_engines, statuses, trace, Trace};
 use migration_sim::config::{
-    ActionConfig, ActionKind, ByteSize, DeviceConfig, DeviceKind, FaultConfig, FaultKind, PageClassConfig, Rate,
+    ActionKind, ByteSize, DeviceConfig, DeviceKind, FaultConfig, FaultKind, PageClassConfig, Rate,
 };
 use migration_sim::events::{Event, Side};
 use migration_sim::presets::pc_devices;
@@ -37,17 +37,6 @@ fn base(name: &str, engine: EngineKind) -> Scenario {
 
 fn fault(kind: FaultKind, when: Option<MigrationStatus>, after_ms: Option<f64>) -> FaultConfig {
     FaultConfig { fault: kind, when, after_ms, duration_ms: None, device: None, error: None }
-}
-
-fn statuses(t: &Trace, side: Side) -> Vec<MigrationStatus> {
-    t.events
-        .iter()
-        .filter(|e| e.side == side)
-        .filter_map(|e| match e.event {
-            Event::Migration { status } => Some(status),
-            _ => None,
-        })
-        .collect()
 }
 
 fn source_names(t: &Trace) -> Vec<&'static str> {
@@ -144,16 +133,6 @@ both_engines!(link_lost_in_postcopy_and_recovered, |e| {
     let mut s = base("link-loss-postcopy", e);
     s.guest.classes[1].write_rate = 200_000.0;
     s.migration.capabilities.postcopy_ram = true;
-    let action = |at_ms, action| ActionConfig {
-        at_ms,
-        action,
-        parameters: None,
-        state: None,
-        bandwidth: None,
-        error: None,
-        class: None,
-        write_rate: None,
-    };
     s.migration.parameters.max_bandwidth = ByteSize(64 * MIB);
     s.actions.push(action(400.0, ActionKind::StartPostcopy));
     s.faults.push(FaultConfig {

@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{assert_invariants, both_engines, steady_span_count, trace, Trace};
+use common::{action, assert_invariants, both_engines, statuses, steady_span_count, trace, Trace};
 use migration_sim::config::{
-    ActionConfig, ActionKind, ByteSize, DeviceConfig, DeviceKind, GuestRunState, PageClassConfig, ParameterUpdate, Rate,
+    ActionKind, ByteSize, DeviceConfig, DeviceKind, GuestRunState, PageClassConfig, ParameterUpdate, Rate,
 };
 use migration_sim::events::{Event, Side};
 use migration_sim::presets::pc_devices;
@@ -28,30 +28,6 @@ fn base(name: &str, engine: EngineKind) -> Scenario {
 
 fn class(name: &str, size: u64, rate: f64) -> PageClassConfig {
     PageClassConfig { name: name.into(), size: ByteSize(size), write_rate: rate, ..PageClassConfig::default() }
-}
-
-fn action(at_ms: f64, kind: ActionKind) -> ActionConfig {
-    ActionConfig {
-        at_ms,
-        action: kind,
-        parameters: None,
-        state: None,
-        bandwidth: None,
-        error: None,
-        class: None,
-        write_rate: None,
-    }
-}
-
-fn statuses(t: &Trace, side: Side) -> Vec<MigrationStatus> {
-    t.events
-        .iter()
-        .filter(|e| e.side == side)
-        .filter_map(|e| match e.event {
-            Event::Migration { status } => Some(status),
-            _ => None,
-        })
-        .collect()
 }
 
 fn last_ram(t: &Trace) -> migration_sim::MigrationStats {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_invariants, both_engines, trace, Trace};
+use common::{assert_invariants, both_engines, timed_statuses, trace};
 use migration_sim::config::{ByteSize, MultifdCompression, PageClassConfig, ParameterUpdate};
 use migration_sim::events::{Event, Side};
 use migration_sim::presets::pc_devices;
@@ -34,17 +34,6 @@ fn base(name: &str, engine: EngineKind, uri: &str) -> Scenario {
     s
 }
 
-fn statuses(t: &Trace, side: Side) -> Vec<(u64, MigrationStatus)> {
-    t.events
-        .iter()
-        .filter(|e| e.side == side)
-        .filter_map(|e| match e.event {
-            Event::Migration { status } => Some((e.time_ns, status)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn only(v: &[(u64, MigrationStatus)]) -> Vec<MigrationStatus> {
     v.iter().map(|(_, s)| *s).collect()
 }
@@ -61,11 +50,11 @@ both_engines!(file_then_load, |e| {
     let t = trace(&s, 100);
     assert_invariants(&t);
     use MigrationStatus as S;
-    let src = statuses(&t, Side::Source);
+    let src = timed_statuses(&t, Side::Source);
     assert_eq!(only(&src), [S::Setup, S::Active, S::Device, S::Completed]);
     // Nobody receives a file live: the destination (started with -incoming
     // file:PATH) loads it once it is complete.
-    let dst = statuses(&t, Side::Destination);
+    let dst = timed_statuses(&t, Side::Destination);
     assert_eq!(only(&dst), [S::Setup, S::Active, S::Completed]);
     assert!(dst[0].0 >= src[3].0, "{dst:?} {src:?}");
     assert!(t.samples.iter().all(|s| s.destination.socket_address.is_none()));
@@ -110,10 +99,10 @@ both_engines!(file_has_no_return_path, |e| {
     use MigrationStatus as S;
     // QEMU 10.0.2 sends everything, then fails waiting for the return path
     // and runs the VM again.
-    assert_eq!(only(&statuses(&t, Side::Source)), [S::Setup, S::Active, S::Device, S::Failed]);
+    assert_eq!(only(&timed_statuses(&t, Side::Source)), [S::Setup, S::Active, S::Device, S::Failed]);
     assert_eq!(t.last().source.error_desc.as_deref(), Some("Unable to read from file: Bad file descriptor"));
     assert!(t.last().source_status.running);
-    assert!(statuses(&t, Side::Destination).is_empty());
+    assert!(timed_statuses(&t, Side::Destination).is_empty());
 });
 
 both_engines!(exec_is_a_pipe_to_the_destination, |e| {
@@ -121,8 +110,8 @@ both_engines!(exec_is_a_pipe_to_the_destination, |e| {
     let t = trace(&s, 100);
     assert_invariants(&t);
     use MigrationStatus as S;
-    assert_eq!(only(&statuses(&t, Side::Source)), [S::Setup, S::Active, S::Device, S::Completed]);
-    assert_eq!(only(&statuses(&t, Side::Destination)), [S::Setup, S::Active, S::Completed]);
+    assert_eq!(only(&timed_statuses(&t, Side::Source)), [S::Setup, S::Active, S::Device, S::Completed]);
+    assert_eq!(only(&timed_statuses(&t, Side::Destination)), [S::Setup, S::Active, S::Completed]);
     assert!(t.samples.iter().all(|s| s.destination.socket_address.is_none()));
 });
 
@@ -133,7 +122,7 @@ both_engines!(exec_to_nobody_fails_in_setup, |e| {
     assert_invariants(&t);
     use MigrationStatus as S;
     // QEMU 10.0.2 with exec:false.
-    assert_eq!(only(&statuses(&t, Side::Source)), [S::Setup, S::Active, S::Failed]);
+    assert_eq!(only(&timed_statuses(&t, Side::Source)), [S::Setup, S::Active, S::Failed]);
     assert_eq!(t.last().source.error_desc.as_deref(), Some("ram_save_setup failed: Input/output error"));
 });
 

@@ -116,6 +116,37 @@ pub fn trace(scenario: &Scenario, period_ms: u64) -> Trace {
     }
 }
 
+/// A scheduled action of `kind` at `at_ms`, with no arguments.
+pub fn action(at_ms: f64, kind: migration_sim::config::ActionKind) -> migration_sim::config::ActionConfig {
+    migration_sim::config::ActionConfig {
+        at_ms,
+        action: kind,
+        parameters: None,
+        state: None,
+        bandwidth: None,
+        error: None,
+        class: None,
+        write_rate: None,
+    }
+}
+
+/// The statuses of one side's MIGRATION events, with their times.
+pub fn timed_statuses(t: &Trace, side: Side) -> Vec<(u64, MigrationStatus)> {
+    t.events
+        .iter()
+        .filter(|e| e.side == side)
+        .filter_map(|e| match e.event {
+            Event::Migration { status } => Some((e.time_ns, status)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The statuses of one side's MIGRATION events.
+pub fn statuses(t: &Trace, side: Side) -> Vec<MigrationStatus> {
+    timed_statuses(t, side).into_iter().map(|(_, s)| s).collect()
+}
+
 /// Check a trace; panics listing every violation.
 pub fn assert_invariants(t: &Trace) {
     let v = check(t);
