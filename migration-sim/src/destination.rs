@@ -9,7 +9,7 @@
 //! (switchover ACK, postcopy PONG, SHUT) from the same schedule.
 
 use crate::events::{Event, EventLog, Side};
-use crate::report::{inet_address, MigrationInfo, MigrationStats, StatusInfo};
+use crate::report::{listening_address, MigrationInfo, MigrationStats, SocketAddress, StatusInfo};
 use crate::status::{MigrationStatus, RunState};
 use crate::units::{ms_clock, Nanos};
 
@@ -24,6 +24,15 @@ pub struct DestStats {
     pub zero: u64,
     /// XBZRLE records received.
     pub xbzrle: u64,
+}
+
+/// A migration saved completely to a file (`file:` URI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SavedFile {
+    /// What a destination loading it receives.
+    pub stats: DestStats,
+    /// How long loading it takes (read, device loads, VM start).
+    pub load_ns: Nanos,
 }
 
 /// A scheduled change on the destination.
@@ -51,8 +60,11 @@ pub struct Destination {
     pub(crate) dest_stats: bool,
     page_size: u64,
     total_bytes: u64,
-    pub(crate) host: String,
-    pub(crate) port: String,
+    /// Where it listens (QMP `socket-address`), if on a socket.
+    pub(crate) address: Option<SocketAddress>,
+    /// Started with `-incoming file:PATH` (or `migrate-incoming file:`):
+    /// it loads that file once a migration saved it.
+    pub(crate) from_file: Option<String>,
     queue: Vec<(Nanos, u64, DestAction)>,
     seq: u64,
     pub(crate) active_ns: Option<Nanos>,
@@ -74,7 +86,6 @@ impl Destination {
         total_bytes: u64,
         uri: &str,
     ) -> Self {
-        let (host, port) = split_uri(uri);
         Destination {
             status: MigrationStatus::None,
             runstate: RunState::Inmigrate,
@@ -84,8 +95,8 @@ impl Destination {
             dest_stats,
             page_size,
             total_bytes,
-            host,
-            port,
+            address: listening_address(uri),
+            from_file: file_path(uri),
             queue: Vec::new(),
             seq: 0,
             active_ns: None,
@@ -99,9 +110,15 @@ impl Destination {
     /// `migrate-incoming`: a fresh incoming state listening for a stream
     /// (a destination process is used once; a new migration gets a new one).
     pub(crate) fn start_incoming(&mut self, now: Nanos, events: &mut EventLog) {
-        if !self.listening {
+        // A destination reading a file starts when the file is complete.
+        if !self.listening || self.from_file.is_some() {
             return;
         }
+        self.restart(now, events);
+    }
+
+    /// A fresh incoming state in `setup`.
+    fn restart(&mut self, now: Nanos, events: &mut EventLog) {
         if self.status != MigrationStatus::None && !self.status.is_terminal() {
             return;
         }
@@ -114,6 +131,24 @@ impl Destination {
         self.runstate = RunState::Inmigrate;
         self.status = MigrationStatus::None;
         self.set_status(now, MigrationStatus::Setup, events);
+    }
+
+    /// A migration saved `path` completely: a destination waiting for that
+    /// file loads it.
+    pub(crate) fn file_saved(&mut self, now: Nanos, path: &str, file: SavedFile, events: &mut EventLog) {
+        if self.listening && self.from_file.as_deref() == Some(path) {
+            self.load_file(now, file, events);
+        }
+    }
+
+    /// Load a saved migration from its file: `setup`, `active` as it opens
+    /// it, `completed` once everything is loaded and the VM started.
+    pub(crate) fn load_file(&mut self, now: Nanos, file: SavedFile, events: &mut EventLog) {
+        self.restart(now, events);
+        self.schedule(now, DestAction::Status(MigrationStatus::Active));
+        let done = now + file.load_ns;
+        self.schedule(done, DestAction::VmStart);
+        self.schedule(done, DestAction::Complete(file.stats));
     }
 
     fn set_status(&mut self, now: Nanos, to: MigrationStatus, events: &mut EventLog) {
@@ -129,6 +164,17 @@ impl Destination {
     pub(crate) fn schedule(&mut self, t: Nanos, action: DestAction) {
         self.seq += 1;
         self.queue.push((t, self.seq, action));
+    }
+
+    /// The destination fails now (an injected fault: its load fails and
+    /// the process exits, so nothing listens any more).
+    pub(crate) fn fail_now(&mut self, now: Nanos, error: String, events: &mut EventLog) {
+        self.listening = false;
+        if self.status.is_running() {
+            self.queue.clear();
+            self.error_desc = Some(error);
+            self.set_status(now, MigrationStatus::Failed, events);
+        }
     }
 
     /// Drop what was scheduled after `t` (the stream broke).
@@ -208,8 +254,8 @@ impl Destination {
         info.status = Some(self.status);
         let listening =
             matches!(self.status, MigrationStatus::Setup | MigrationStatus::Active) || self.status.is_postcopy();
-        if listening && !self.host.is_empty() {
-            info.socket_address = Some(vec![inet_address(self.host.clone(), self.port.clone())]);
+        if listening {
+            info.socket_address = self.address.clone().map(|a| vec![a]);
         }
         if self.status == MigrationStatus::Failed {
             info.error_desc = self.error_desc.clone();
@@ -252,12 +298,10 @@ impl Destination {
     }
 }
 
-fn split_uri(uri: &str) -> (String, String) {
-    match uri.strip_prefix("tcp:") {
-        Some(rest) => match rest.rsplit_once(':') {
-            Some((h, p)) => (h.trim_start_matches('[').trim_end_matches(']').to_string(), p.to_string()),
-            None => (rest.to_string(), String::new()),
-        },
-        None => (String::new(), String::new()),
+/// The file of a `file:PATH[,offset=N]` URI.
+fn file_path(uri: &str) -> Option<String> {
+    match crate::transport::Transport::parse(uri) {
+        Ok(crate::transport::Transport::File { path, .. }) => Some(path),
+        _ => None,
     }
 }

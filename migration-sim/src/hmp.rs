@@ -6,6 +6,9 @@
 //! output is captured for `human-monitor-command`, so every answer here
 //! ends its lines with CRLF.
 
+use std::fmt::Write as _;
+
+use crate::qapi::{MigrationCapabilityStatus, MigrationParameters, StrOrNull};
 use crate::report::{render_info_migrate, render_info_status, MigrationInfo, StatusInfo};
 
 /// What an HMP command can look at on one simulated QEMU.
@@ -14,11 +17,17 @@ pub trait HmpContext {
     fn query_migrate(&mut self) -> MigrationInfo;
     /// `query-status` now.
     fn query_status(&mut self) -> StatusInfo;
+    /// `query-migrate-parameters` now.
+    fn query_migrate_parameters(&mut self) -> MigrationParameters;
+    /// `query-migrate-capabilities` now.
+    fn query_migrate_capabilities(&mut self) -> Vec<MigrationCapabilityStatus>;
 }
 
 /// The `info` subcommands served, with QEMU's help text.
-const INFO_COMMANDS: [(&str, &str, &str); 2] = [
+const INFO_COMMANDS: [(&str, &str, &str); 4] = [
     ("migrate", "[-a]", "show migration status (-a: all the statistics)"),
+    ("migrate_capabilities", "", "show current migration capabilities"),
+    ("migrate_parameters", "", "show current migration parameters"),
     ("status", "", "show the current VM status (running|paused)"),
 ];
 
@@ -29,10 +38,13 @@ const INFO_COMMANDS: [(&str, &str, &str); 2] = [
 /// # use migration_sim::hmp::{execute, HmpContext};
 /// # use migration_sim::report::{MigrationInfo, StatusInfo};
 /// # use migration_sim::status::RunState;
+/// # use migration_sim::qapi::{MigrationCapabilityStatus, MigrationParameters};
 /// struct Idle;
 /// impl HmpContext for Idle {
 ///     fn query_migrate(&mut self) -> MigrationInfo { MigrationInfo::default() }
 ///     fn query_status(&mut self) -> StatusInfo { StatusInfo { running: true, status: RunState::Running } }
+///     fn query_migrate_parameters(&mut self) -> MigrationParameters { MigrationParameters::default() }
+///     fn query_migrate_capabilities(&mut self) -> Vec<MigrationCapabilityStatus> { Vec::new() }
 /// }
 /// assert_eq!(execute("info status", &mut Idle), "VM status: running\r\n");
 /// assert_eq!(execute("foo bar", &mut Idle), "unknown command: 'foo'\r\n");
@@ -69,14 +81,72 @@ fn run(line: &str, ctx: &mut dyn HmpContext) -> String {
                 _ => format!("{so_far}: extraneous characters at the end of line\n"),
             }
         }
-        "status" => {
-            if sub_rest.trim().is_empty() {
-                render_info_status(&ctx.query_status())
-            } else {
-                format!("{so_far}: extraneous characters at the end of line\n")
-            }
+        "status" | "migrate_parameters" | "migrate_capabilities" if !sub_rest.trim().is_empty() => {
+            format!("{so_far}: extraneous characters at the end of line\n")
         }
+        "status" => render_info_status(&ctx.query_status()),
+        "migrate_parameters" => render_migrate_parameters(&ctx.query_migrate_parameters()),
+        "migrate_capabilities" => render_migrate_capabilities(&ctx.query_migrate_capabilities()),
         _ => unknown(so_far),
+    }
+}
+
+/// HMP `info migrate_capabilities`: one `name: on|off` line per
+/// capability, in `query-migrate-capabilities` order.
+pub fn render_migrate_capabilities(caps: &[MigrationCapabilityStatus]) -> String {
+    caps.iter().map(|c| format!("{}: {}\n", c.capability, on_off(c.state))).collect()
+}
+
+/// HMP `info migrate_parameters` (QEMU 10.2 layout: the parameters in
+/// QEMU's order with their units; the compression levels are not shown).
+pub fn render_migrate_parameters(p: &MigrationParameters) -> String {
+    let mut s = String::new();
+    let mut line = |name: &str, value: String| {
+        let _ = writeln!(s, "{name}: {value}");
+    };
+    let n = |v: Option<u64>| v.unwrap_or(0);
+    let n8 = |v: Option<u8>| u64::from(v.unwrap_or(0));
+    let text = |v: &Option<StrOrNull>| match v {
+        Some(StrOrNull::S(t)) => format!("'{t}'"),
+        _ => "''".to_string(),
+    };
+    line("announce-initial", format!("{} ms", n(p.announce_initial)));
+    line("announce-max", format!("{} ms", n(p.announce_max)));
+    line("announce-rounds", n(p.announce_rounds).to_string());
+    line("announce-step", format!("{} ms", n(p.announce_step)));
+    line("throttle-trigger-threshold", n8(p.throttle_trigger_threshold).to_string());
+    line("cpu-throttle-initial", n8(p.cpu_throttle_initial).to_string());
+    line("cpu-throttle-increment", n8(p.cpu_throttle_increment).to_string());
+    line("cpu-throttle-tailslow", on_off(p.cpu_throttle_tailslow.unwrap_or(false)).to_string());
+    line("max-cpu-throttle", n8(p.max_cpu_throttle).to_string());
+    line("tls-creds", text(&p.tls_creds));
+    line("tls-hostname", text(&p.tls_hostname));
+    line("tls-authz", text(&p.tls_authz));
+    line("max-bandwidth", format!("{} bytes/second", n(p.max_bandwidth)));
+    line("avail-switchover-bandwidth", format!("{} bytes/second", n(p.avail_switchover_bandwidth)));
+    line("max-postcopy-bandwidth", format!("{} bytes/second", n(p.max_postcopy_bandwidth)));
+    line("downtime-limit", format!("{} ms", n(p.downtime_limit)));
+    line("x-checkpoint-delay", format!("{} ms", p.x_checkpoint_delay.unwrap_or(0)));
+    line("multifd-channels", n8(p.multifd_channels).to_string());
+    line("multifd-compression", p.multifd_compression.map_or(String::new(), |c| c.to_string()));
+    line("zero-page-detection", p.zero_page_detection.map_or(String::new(), |z| z.to_string()));
+    line("xbzrle-cache-size", format!("{} bytes", n(p.xbzrle_cache_size)));
+    line("x-vcpu-dirty-limit-period", format!("{} ms", n(p.x_vcpu_dirty_limit_period)));
+    line("vcpu-dirty-limit", format!("{} MB/s", n(p.vcpu_dirty_limit)));
+    line("mode", p.mode.map_or(String::new(), |m| m.to_string()));
+    if let Some(d) = p.direct_io {
+        line("direct-io", on_off(d).to_string());
+    }
+    let args: String = p.cpr_exec_command.iter().flatten().map(|a| format!(" {a}")).collect();
+    let _ = writeln!(s, "cpr-exec-command:{args}");
+    s
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
     }
 }
 
@@ -121,6 +191,12 @@ mod tests {
         }
         fn query_status(&mut self) -> StatusInfo {
             self.1.clone()
+        }
+        fn query_migrate_parameters(&mut self) -> MigrationParameters {
+            MigrationParameters::default()
+        }
+        fn query_migrate_capabilities(&mut self) -> Vec<MigrationCapabilityStatus> {
+            Vec::new()
         }
     }
 

@@ -45,6 +45,7 @@ pub mod rng;
 pub mod sim;
 pub mod source;
 pub mod status;
+pub mod transport;
 pub mod units;
 
 /// The QMP types, commands and events of the project schema

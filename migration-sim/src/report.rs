@@ -17,16 +17,20 @@ pub use crate::qapi::{
 use crate::status::{MigrationStatus, RunState};
 use crate::units::Nanos;
 
-/// A `SocketAddress` of type `inet` with only `host` and `port` set (what
-/// QEMU reports as a destination's listening address).
+/// A `SocketAddress` of type `inet` as QEMU reports a destination's
+/// listening address: `host`, `port`, and `ipv4` or `ipv6` set to true for
+/// a numeric address of that family (QEMU lists the addresses it bound,
+/// which are numeric; a host name is kept as given, with neither).
 pub fn inet_address(host: impl Into<String>, port: impl Into<String>) -> SocketAddress {
+    let host = host.into();
+    let family = host.parse::<std::net::IpAddr>().ok();
     SocketAddress::Inet(InetSocketAddress {
-        host: host.into(),
+        host,
         port: port.into(),
         numeric: None,
         to: None,
-        ipv4: None,
-        ipv6: None,
+        ipv4: family.filter(std::net::IpAddr::is_ipv4).map(|_| true),
+        ipv6: family.filter(std::net::IpAddr::is_ipv6).map(|_| true),
         keep_alive: None,
         keep_alive_count: None,
         keep_alive_idle: None,
@@ -65,8 +69,9 @@ pub struct Internals {
     pub non_ram_bytes: u64,
     /// Device state bytes (vmstate sections and VFIO data) sent so far.
     pub device_bytes: u64,
-    /// RAM accounting bytes that are not page records (8-byte end-of-section
-    /// and multifd flush markers).
+    /// RAM accounting bytes that are not page records: the 8-byte
+    /// end-of-section markers of RAM iterate calls, and with `mapped-ram`
+    /// the file's page bitmaps written at completion.
     pub ram_marker_bytes: u64,
     /// Multifd on.
     pub multifd: bool,
@@ -83,18 +88,17 @@ pub struct Internals {
     /// Entries of `device-state-times` that ran concurrently with others
     /// (multifd device-state transfer) and so do not add up to downtime.
     pub concurrent_entries: Vec<(String, u32)>,
+    /// Multifd SYNC rounds (a SYNC packet on every channel) after the one
+    /// of the setup: one per complete round of the page scanner, one at
+    /// completion.
+    pub multifd_syncs: u64,
     /// Dirty bitmap syncs, with their times (ns).
     pub sync_times: Vec<Nanos>,
     /// Heap held by the RAM engine, bytes.
     pub engine_bytes: usize,
     /// The migration thread is in the middle of a burst of writes (the
-    /// counters shown are interpolated within it). Fast-forwarded windows
-    /// (see [`crate::Simulation::set_batching`]) spread their bytes evenly
-    /// and do not count as a burst.
+    /// counters shown are interpolated within it).
     pub sending: bool,
-    /// A fast-forwarded batch of steady windows in flight: (start, end) on
-    /// the ms clock. Its windows are closed when it ends.
-    pub batch_ms: Option<(u64, u64)>,
 }
 
 /// Everything observable at one simulated instant.
@@ -161,6 +165,26 @@ pub fn size_to_str(val: u64) -> String {
     format!("{} {}B", format_g(val as f64 / div, 3), SUFFIXES[unit])
 }
 
+/// The listening address QEMU reports for a migration URI it listens on
+/// (`tcp:HOST:PORT`, `unix:PATH`); none for other transports.
+pub fn listening_address(uri: &str) -> Option<SocketAddress> {
+    let (scheme, rest) = uri.split_once(':')?;
+    match scheme {
+        "tcp" => {
+            // HOST:PORT or [V6HOST]:PORT, options after a comma.
+            let addr = rest.split(',').next().unwrap_or(rest);
+            let (host, port) = addr.rsplit_once(':')?;
+            Some(inet_address(host.trim_start_matches('[').trim_end_matches(']'), port))
+        }
+        "unix" => Some(SocketAddress::Unix(crate::qapi::UnixSocketAddress {
+            path: rest.to_string(),
+            r#abstract: None,
+            tight: None,
+        })),
+        _ => None,
+    }
+}
+
 /// A socket address as a URI, the way HMP lists listening sockets
 /// (`tcp:HOST:PORT`, `unix:PATH`, `vsock:CID:PORT`, `fd:NAME`).
 pub fn socket_uri(addr: &SocketAddress) -> String {
@@ -173,6 +197,11 @@ pub fn socket_uri(addr: &SocketAddress) -> String {
 }
 
 /// HMP `info migrate` (10.2 layout); `all` is `info migrate -a`.
+///
+/// A line made of members `query-migrate` leaves out is not printed: the
+/// destination's statistics (a seed extension) have no source-only members,
+/// so no `Channels` or `Others` line, where QEMU's HMP (whose members are all
+/// mandatory) would print zeros.
 pub fn render_info_migrate(info: &MigrationInfo, all: bool) -> String {
     let mut s = String::new();
     if let Some(reasons) = &info.blocked_reasons {
@@ -182,31 +211,7 @@ pub fn render_info_migrate(info: &MigrationInfo, all: bool) -> String {
         }
     }
     if let Some(status) = info.status {
-        let _ = write!(s, "Status: \t\t{status}");
-        match (&info.error_desc, status) {
-            (Some(e), MigrationStatus::Failed | MigrationStatus::PostcopyPaused) => {
-                let _ = writeln!(s, " ({e})");
-            }
-            _ => s.push('\n'),
-        }
-        if let Some(total) = info.total_time.filter(|&t| t != 0) {
-            let _ = write!(s, "Time (ms): \t\ttotal={total}");
-            if let Some(v) = info.setup_time {
-                let _ = write!(s, ", setup={v}");
-            }
-            if let Some(v) = info.expected_downtime {
-                let _ = write!(s, ", exp_down={v}");
-            }
-            if let Some(v) = info.downtime {
-                let _ = write!(s, ", down={v}");
-            }
-            s.push('\n');
-        }
-        // Seed: the system-wide remaining (RAM plus device state), in
-        // bytes, whenever query-migrate reports it.
-        if let Some(r) = info.remaining {
-            let _ = writeln!(s, "Remaining (bytes): \t{r}");
-        }
+        render_status(&mut s, info, status);
     }
     if let Some(addrs) = &info.socket_address {
         s.push_str("Sockets: [\n");
@@ -216,39 +221,7 @@ pub fn render_info_migrate(info: &MigrationInfo, all: bool) -> String {
         s.push_str("]\n");
     }
     if let Some(ram) = &info.ram {
-        let sz = |v: i64| size_to_str(v.max(0) as u64);
-        let _ = writeln!(s, "RAM info:");
-        let _ = writeln!(s, "  Throughput (Mbps): \t{:.2}", ram.mbps);
-        let _ = writeln!(s, "  Sizes: \t\tpagesize={}, total={}", sz(ram.page_size), sz(ram.total));
-        let _ = writeln!(s, "  Transfers: \t\ttransferred={}, remain={}", sz(ram.transferred), sz(ram.remaining));
-        let _ = write!(
-            s,
-            "    Channels: \t\tprecopy={}, multifd={}, postcopy={}",
-            size_to_str(ram.precopy_bytes.unwrap_or(0)),
-            size_to_str(ram.multifd_bytes.unwrap_or(0)),
-            size_to_str(ram.postcopy_bytes.unwrap_or(0))
-        );
-        if let Some(v) = &info.vfio {
-            let _ = write!(s, ", vfio={}", sz(v.transferred));
-        }
-        s.push('\n');
-        let _ = writeln!(s, "    Page Types: \tnormal={}, zero={}", ram.normal, ram.duplicate);
-        let _ = write!(s, "  Page Rates (pps): \ttransfer={}", ram.pages_per_second);
-        if let Some(r) = ram.dirty_pages_rate.filter(|&r| r != 0) {
-            let _ = write!(s, ", dirty={r}");
-        }
-        s.push('\n');
-        let _ = write!(s, "  Others: \t\tdirty_syncs={}", ram.dirty_sync_count.unwrap_or(0));
-        if let Some(v) = ram.postcopy_requests.filter(|&v| v != 0) {
-            let _ = write!(s, ", postcopy_req={v}");
-        }
-        if let Some(v) = ram.downtime_bytes.filter(|&v| v != 0) {
-            let _ = write!(s, ", downtime_bytes={v}");
-        }
-        if let Some(v) = ram.dirty_sync_missed_zero_copy.filter(|&v| v != 0) {
-            let _ = write!(s, ", zerocopy_fallbacks={v}");
-        }
-        s.push('\n');
+        render_ram(&mut s, ram, info.vfio.as_ref());
     }
     if all {
         if let Some(x) = &info.xbzrle_cache {
@@ -269,6 +242,72 @@ pub fn render_info_migrate(info: &MigrationInfo, all: bool) -> String {
         }
     }
     s
+}
+
+fn render_status(s: &mut String, info: &MigrationInfo, status: MigrationStatus) {
+    let _ = write!(s, "Status: \t\t{status}");
+    match (&info.error_desc, status) {
+        (Some(e), MigrationStatus::Failed | MigrationStatus::PostcopyPaused) => {
+            let _ = writeln!(s, " ({e})");
+        }
+        _ => s.push('\n'),
+    }
+    if let Some(total) = info.total_time.filter(|&t| t != 0) {
+        let _ = write!(s, "Time (ms): \t\ttotal={total}");
+        if let Some(v) = info.setup_time {
+            let _ = write!(s, ", setup={v}");
+        }
+        if let Some(v) = info.expected_downtime {
+            let _ = write!(s, ", exp_down={v}");
+        }
+        if let Some(v) = info.downtime {
+            let _ = write!(s, ", down={v}");
+        }
+        s.push('\n');
+    }
+    // Seed: the system-wide remaining (RAM plus device state), in bytes,
+    // whenever query-migrate reports it.
+    if let Some(r) = info.remaining {
+        let _ = writeln!(s, "Remaining (bytes): \t{r}");
+    }
+}
+
+fn render_ram(s: &mut String, ram: &MigrationStats, vfio: Option<&VfioStats>) {
+    let sz = |v: i64| size_to_str(v.max(0) as u64);
+    let _ = writeln!(s, "RAM info:");
+    let _ = writeln!(s, "  Throughput (Mbps): \t{:.2}", ram.mbps);
+    let _ = writeln!(s, "  Sizes: \t\tpagesize={}, total={}", sz(ram.page_size), sz(ram.total));
+    let _ = writeln!(s, "  Transfers: \t\ttransferred={}, remain={}", sz(ram.transferred), sz(ram.remaining));
+    let mut channels: Vec<String> =
+        [("precopy", ram.precopy_bytes), ("multifd", ram.multifd_bytes), ("postcopy", ram.postcopy_bytes)]
+            .into_iter()
+            .filter_map(|(name, v)| v.map(|v| format!("{name}={}", size_to_str(v))))
+            .collect();
+    if let Some(v) = vfio {
+        channels.push(format!("vfio={}", sz(v.transferred)));
+    }
+    if !channels.is_empty() {
+        let _ = writeln!(s, "    Channels: \t\t{}", channels.join(", "));
+    }
+    let _ = writeln!(s, "    Page Types: \tnormal={}, zero={}", ram.normal, ram.duplicate);
+    let _ = write!(s, "  Page Rates (pps): \ttransfer={}", ram.pages_per_second);
+    if let Some(r) = ram.dirty_pages_rate.filter(|&r| r != 0) {
+        let _ = write!(s, ", dirty={r}");
+    }
+    s.push('\n');
+    if let Some(syncs) = ram.dirty_sync_count {
+        let _ = write!(s, "  Others: \t\tdirty_syncs={syncs}");
+        for (name, v) in [
+            ("postcopy_req", ram.postcopy_requests.map(|v| v.max(0) as u64)),
+            ("downtime_bytes", ram.downtime_bytes),
+            ("zerocopy_fallbacks", ram.dirty_sync_missed_zero_copy),
+        ] {
+            if let Some(v) = v.filter(|&v| v != 0) {
+                let _ = write!(s, ", {name}={v}");
+            }
+        }
+        s.push('\n');
+    }
 }
 
 /// HMP `info status`.
@@ -328,6 +367,57 @@ mod tests {
             render_info_migrate(&info, false),
             "Status: \t\tactive\nTime (ms): \t\ttotal=1500, setup=2, exp_down=300\nRemaining (bytes): \t2147483648\n"
         );
+    }
+
+    #[test]
+    fn listening_addresses_as_qemu_reports_them() {
+        // QEMU 10.0.2 with -incoming tcp:0.0.0.0:P, tcp:[::1]:P, unix:PATH.
+        let json = |uri: &str| serde_json::to_value(listening_address(uri)).unwrap_or_default();
+        assert_eq!(
+            json("tcp:0.0.0.0:44442"),
+            serde_json::json!({ "type": "inet", "host": "0.0.0.0", "port": "44442", "ipv4": true })
+        );
+        assert_eq!(
+            json("tcp:[::1]:44445"),
+            serde_json::json!({ "type": "inet", "host": "::1", "port": "44445", "ipv6": true })
+        );
+        assert_eq!(json("unix:/tmp/mig.sock"), serde_json::json!({ "type": "unix", "path": "/tmp/mig.sock" }));
+        assert_eq!(listening_address("exec:cat"), None);
+        assert_eq!(socket_uri(&listening_address("tcp:[::1]:44445").expect("inet")), "tcp:::1:44445");
+    }
+
+    #[test]
+    fn destination_statistics_print_only_their_members() {
+        // What a destination reports at completion with the seed's
+        // statistics: no source-only member, so no Channels or Others line.
+        let ram = MigrationStats {
+            transferred: 1_000_000,
+            remaining: 0,
+            total: 554_508_288,
+            duplicate: 130_000,
+            normal: 200,
+            normal_bytes: 819_200,
+            dirty_pages_rate: None,
+            mbps: 97.96,
+            dirty_sync_count: None,
+            postcopy_requests: None,
+            page_size: 4096,
+            multifd_bytes: None,
+            pages_per_second: 1_440_234,
+            precopy_bytes: None,
+            downtime_bytes: None,
+            postcopy_bytes: None,
+            dirty_sync_missed_zero_copy: None,
+        };
+        let info = MigrationInfo {
+            status: Some(MigrationStatus::Completed),
+            total_time: Some(94),
+            ram: Some(ram),
+            ..MigrationInfo::default()
+        };
+        let text = render_info_migrate(&info, true);
+        assert!(!text.contains("Channels") && !text.contains("dirty_syncs"), "{text}");
+        assert!(text.contains("Time (ms): \t\ttotal=94\n") && text.contains("transfer=1440234\n"), "{text}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! the same results whatever the sampling: queries inside a segment
 //! interpolate and never split it.
 
-use crate::config::{ActionKind, Capabilities, EngineKind, Issue, ParameterUpdate, Scenario};
+use crate::config::{ActionKind, Capabilities, EngineKind, FaultConfig, FaultKind, Issue, ParameterUpdate, Scenario};
 use crate::destination::Destination;
 use crate::events::{EventLog, EventRecord};
 use crate::memory::aggregate::AggregateEngine;
@@ -16,6 +16,7 @@ use crate::memory::{MemoryEngine, MemoryLayout};
 use crate::report::{MigrationInfo, Snapshot, StatusInfo};
 use crate::source::{Shared, Source};
 use crate::status::MigrationStatus;
+use crate::transport::Transport;
 use crate::units::{ms_to_ns, Nanos, NS_PER_S};
 
 /// A simulation could not be built.
@@ -68,9 +69,13 @@ enum Command {
     Continue(MigrationStatus),
     Resume,
     LinkBandwidth(f64),
-    LinkFail(String),
+    /// The link breaks; the write's error (default: by transport).
+    LinkFail(Option<String>),
     LinkRestore,
     SetWriteRate(usize, f64),
+    Cont,
+    /// An injected fault: the destination fails with this error.
+    DestinationFail(String),
 }
 
 /// A record of a scheduled action that QEMU refused.
@@ -95,6 +100,8 @@ pub struct Simulation {
     record_transitions: bool,
     transitions: Vec<Snapshot>,
     refused: Vec<RefusedAction>,
+    /// Injected faults not armed yet.
+    faults: Vec<FaultConfig>,
 }
 
 impl Simulation {
@@ -124,34 +131,16 @@ impl Simulation {
             total_bytes,
             &scenario.migration.uri,
         );
-        let sh = Shared { events: EventLog::new(scenario.start_time_unix), dest, status_changed: false };
-        let mut actions = Vec::new();
-        if scenario.migration.auto_start {
-            actions.push((ms_to_ns(scenario.migration.start_at_ms), None, Command::Migrate));
-        }
-        let layout = src.engine.layout().clone();
-        for (i, a) in scenario.actions.iter().enumerate() {
-            let cmd = match a.action {
-                ActionKind::Migrate => Command::Migrate,
-                ActionKind::Cancel => Command::Cancel,
-                ActionKind::SetParameters => Command::SetParameters(Box::new(a.parameters.clone().unwrap_or_default())),
-                ActionKind::StartPostcopy => Command::StartPostcopy,
-                ActionKind::Continue => Command::Continue(a.state.unwrap_or(MigrationStatus::PreSwitchover)),
-                ActionKind::Resume => Command::Resume,
-                ActionKind::LinkBandwidth => Command::LinkBandwidth(a.bandwidth.map_or(0.0, |b| b.0)),
-                ActionKind::LinkFail => Command::LinkFail(
-                    a.error.clone().unwrap_or_else(|| "Unable to write to socket: Connection reset by peer".into()),
-                ),
-                ActionKind::LinkRestore => Command::LinkRestore,
-                ActionKind::SetWriteRate => {
-                    let Some(ci) = a.class.as_deref().and_then(|c| layout.class_index(c)) else { continue };
-                    Command::SetWriteRate(ci, a.write_rate.unwrap_or(0.0))
-                }
-            };
-            actions.push((ms_to_ns(a.at_ms), Some(i), cmd));
-        }
-        // Stable: actions at the same instant keep scenario order.
-        actions.sort_by_key(|(t, _, _)| *t);
+        let sh = Shared {
+            events: EventLog::new(scenario.start_time_unix),
+            dest,
+            saved_files: std::collections::BTreeMap::new(),
+            status_changed: false,
+            entered: Vec::new(),
+        };
+        let actions = scheduled_actions(scenario, src.engine.layout());
+        let (save_setup, faults): (Vec<FaultConfig>, Vec<FaultConfig>) =
+            scenario.faults.iter().cloned().partition(|f| f.fault == FaultKind::SaveSetup);
         let mut sim = Simulation {
             now: 0,
             src,
@@ -162,7 +151,14 @@ impl Simulation {
             record_transitions: false,
             transitions: Vec::new(),
             refused: Vec::new(),
+            faults,
         };
+        sim.src.save_setup_fault = save_setup.first().map(|f| {
+            f.error.clone().unwrap_or_else(|| match f.device.as_deref() {
+                Some("ram") | None => "ram_save_setup failed: Input/output error".into(),
+                Some(d) => format!("{d}: save_setup failed"),
+            })
+        });
         // The destination was started with -incoming before the source
         // migrates: it listens from time 0.
         sim.sh.dest.start_incoming(0, &mut sim.sh.events);
@@ -186,10 +182,13 @@ impl Simulation {
 
     /// Fast-forward steady rate-limited windows in one step (on by default).
     ///
-    /// Batches never cross a scheduled action or the time limit, so runs
-    /// stay deterministic whatever the sampling; but a command issued
-    /// through the methods below in the middle of a batch takes effect at
-    /// its end (at most a second later). A server that takes commands at
+    /// A batch makes the takes window-by-window stepping makes and shows
+    /// every burst and window update where stepping shows them, so batching
+    /// never changes what is reported; it ends before a scheduled action.
+    /// A command issued through the methods below in the middle of a batch
+    /// that changes how the thread sends (parameters, link bandwidth, write
+    /// rates) takes effect when the batch ends (within a second); a cancel
+    /// or a link failure cuts it at once. A server that takes commands at
     /// arbitrary times should turn batching off.
     pub fn set_batching(&mut self, on: bool) {
         self.src.batching = on;
@@ -273,11 +272,11 @@ impl Simulation {
                 self.snapshot_if_changed();
                 progressed = true;
             }
-            self.src.horizon_ns =
-                self.actions.get(self.next_action).map_or(self.time_limit_ns, |a| a.0.min(self.time_limit_ns));
             // Guard against a thread that would loop without time passing.
             let mut steps = 0u32;
             while self.src.ready() && steps < 10_000 {
+                self.src.horizon_ns =
+                    self.actions.get(self.next_action).map_or(self.time_limit_ns, |a| a.0.min(self.time_limit_ns));
                 self.src.step(now, &mut self.sh);
                 self.snapshot_if_changed();
                 steps += 1;
@@ -297,6 +296,40 @@ impl Simulation {
                 self.transitions.push(s);
             }
         }
+        for (t, status) in std::mem::take(&mut self.sh.entered) {
+            self.arm_faults(t, status);
+        }
+    }
+
+    /// Schedule the faults `status` arms, each once.
+    fn arm_faults(&mut self, t: Nanos, status: MigrationStatus) {
+        let (armed, rest): (Vec<FaultConfig>, Vec<FaultConfig>) =
+            std::mem::take(&mut self.faults).into_iter().partition(|f| f.arming_state() == status);
+        self.faults = rest;
+        for f in armed {
+            let at = t + ms_to_ns(f.after_ms.unwrap_or(0.0));
+            match f.fault {
+                FaultKind::LinkLoss => {
+                    self.schedule(at, Command::LinkFail(f.error.clone()));
+                    if let Some(d) = f.duration_ms {
+                        self.schedule(at + ms_to_ns(d), Command::LinkRestore);
+                    }
+                }
+                FaultKind::Destination => {
+                    let error = f.error.clone().unwrap_or_else(|| "load of migration failed: Invalid argument".into());
+                    self.schedule(at, Command::DestinationFail(error));
+                }
+                FaultKind::SaveSetup => {}
+            }
+        }
+    }
+
+    /// Insert a command among the pending actions (after those due at the
+    /// same instant).
+    fn schedule(&mut self, at: Nanos, cmd: Command) {
+        let pending = &self.actions[self.next_action..];
+        let pos = self.next_action + pending.partition_point(|(t, _, _)| *t <= at);
+        self.actions.insert(pos, (at, None, cmd));
     }
 
     /// Advance simulated time to `t`, processing everything due up to and
@@ -379,7 +412,13 @@ impl Simulation {
                 Ok(())
             }
             Command::LinkFail(e) => {
-                self.src.link_fail(now, e, &mut self.sh);
+                let error = e.unwrap_or_else(|| self.src.transport.write_error().to_string());
+                self.src.link_fail(now, error, &mut self.sh);
+                Ok(())
+            }
+            Command::DestinationFail(e) => {
+                self.sh.dest.fail_now(now, e, &mut self.sh.events);
+                self.src.peer_lost(now, &mut self.sh);
                 Ok(())
             }
             Command::LinkRestore => {
@@ -390,6 +429,7 @@ impl Simulation {
                 self.src.set_write_rate(now, c, r);
                 Ok(())
             }
+            Command::Cont => self.src.cont(now, &mut self.sh),
         };
         r.map_err(CommandError::generic)
     }
@@ -410,6 +450,13 @@ impl Simulation {
     /// QMP `migrate` with `resume: true` now.
     pub fn migrate_resume(&mut self) -> Result<(), CommandError> {
         self.command(Command::Resume)
+    }
+
+    /// `cont` on the source now: a VM paused, or in `postmigrate` after a
+    /// completed migration, runs again. (`cont` is not in the project
+    /// schema; this is for library users and scenario actions.)
+    pub fn cont(&mut self) -> Result<(), CommandError> {
+        self.command(Command::Cont)
     }
 
     /// QMP `migrate_cancel` now.
@@ -456,13 +503,14 @@ impl Simulation {
         if self.src.status.is_running() {
             return Err(CommandError::generic("There's a migration process in progress".into()));
         }
-        let old = std::mem::replace(
-            &mut self.src.uri_target,
-            uri.split_once(':').map_or(String::new(), |(_, t)| t.to_string()),
-        );
+        let transport = Transport::parse(uri).map_err(CommandError::generic)?;
+        let target = uri.split_once(':').map_or(String::new(), |(_, t)| t.to_string());
+        let old_target = std::mem::replace(&mut self.src.uri_target, target);
+        let old_transport = std::mem::replace(&mut self.src.transport, transport);
         let r = self.command(Command::Migrate);
         if r.is_err() {
-            self.src.uri_target = old;
+            self.src.uri_target = old_target;
+            self.src.transport = old_transport;
         }
         r
     }
@@ -485,23 +533,37 @@ impl Simulation {
 
     /// QMP `migrate-incoming` on a destination started with
     /// `-incoming defer`: start listening on `uri` now. The caller checks
-    /// QEMU's preconditions (deferred, not started yet); a `tcp:HOST:PORT`
-    /// URI becomes the reported listening address.
-    pub fn migrate_incoming(&mut self, uri: &str) {
+    /// QEMU's preconditions (deferred, not started yet); a socket URI
+    /// becomes the reported listening address. A `file:` URI loads a file a
+    /// migration of this simulation saved completely (QEMU's error when
+    /// there is no such file).
+    pub fn migrate_incoming(&mut self, uri: &str) -> Result<(), CommandError> {
         self.process_due();
-        if let Some(rest) = uri.strip_prefix("tcp:") {
-            if let Some((h, p)) = rest.rsplit_once(':') {
-                self.sh.dest.host = h.trim_start_matches('[').trim_end_matches(']').to_string();
-                self.sh.dest.port = p.to_string();
-            }
-        } else {
-            self.sh.dest.host.clear();
-            self.sh.dest.port.clear();
-        }
+        let transport = Transport::parse(uri).map_err(CommandError::generic)?;
+        let saved = match &transport {
+            Transport::File { path, .. } => match self.sh.saved_files.get(path) {
+                Some(file) => Some(*file),
+                None => {
+                    return Err(CommandError::generic(format!("Could not open '{path}': No such file or directory")))
+                }
+            },
+            _ => None,
+        };
+        self.sh.dest.address = crate::report::listening_address(uri);
         self.sh.dest.listening = true;
-        self.sh.dest.start_incoming(self.now, &mut self.sh.events);
+        match (saved, transport) {
+            (Some(file), Transport::File { path, .. }) => {
+                self.sh.dest.from_file = Some(path);
+                self.sh.dest.load_file(self.now, file, &mut self.sh.events);
+            }
+            _ => {
+                self.sh.dest.from_file = None;
+                self.sh.dest.start_incoming(self.now, &mut self.sh.events);
+            }
+        }
         self.snapshot_if_changed();
         self.process_due();
+        Ok(())
     }
 
     /// The destination's `events` capability (each side has its own).
@@ -522,7 +584,7 @@ impl Simulation {
 
     /// Break the link now (simulator control).
     pub fn link_fail(&mut self, error: &str) {
-        let _ = self.command(Command::LinkFail(error.to_string()));
+        let _ = self.command(Command::LinkFail(Some(error.to_string())));
     }
 
     /// Repair the link (simulator control).
@@ -545,4 +607,38 @@ impl Simulation {
             .ok_or_else(|| CommandError::generic(format!("no page class named '{class}'")))?;
         self.command(Command::SetWriteRate(ci, page_writes_per_s))
     }
+}
+
+/// The scenario's timed actions as commands, in time order (the automatic
+/// `migrate` first among equals).
+fn scheduled_actions(
+    scenario: &Scenario,
+    layout: &crate::memory::MemoryLayout,
+) -> Vec<(Nanos, Option<usize>, Command)> {
+    let mut actions = Vec::new();
+    if scenario.migration.auto_start {
+        actions.push((ms_to_ns(scenario.migration.start_at_ms), None, Command::Migrate));
+    }
+    for (i, a) in scenario.actions.iter().enumerate() {
+        let cmd = match a.action {
+            ActionKind::Migrate => Command::Migrate,
+            ActionKind::Cancel => Command::Cancel,
+            ActionKind::SetParameters => Command::SetParameters(Box::new(a.parameters.clone().unwrap_or_default())),
+            ActionKind::StartPostcopy => Command::StartPostcopy,
+            ActionKind::Continue => Command::Continue(a.state.unwrap_or(MigrationStatus::PreSwitchover)),
+            ActionKind::Resume => Command::Resume,
+            ActionKind::LinkBandwidth => Command::LinkBandwidth(a.bandwidth.map_or(0.0, |b| b.0)),
+            ActionKind::LinkFail => Command::LinkFail(a.error.clone()),
+            ActionKind::LinkRestore => Command::LinkRestore,
+            ActionKind::Cont => Command::Cont,
+            ActionKind::SetWriteRate => {
+                let Some(ci) = a.class.as_deref().and_then(|c| layout.class_index(c)) else { continue };
+                Command::SetWriteRate(ci, a.write_rate.unwrap_or(0.0))
+            }
+        };
+        actions.push((ms_to_ns(a.at_ms), Some(i), cmd));
+    }
+    // Stable: actions at the same instant keep scenario order.
+    actions.sort_by_key(|(t, _, _)| *t);
+    actions
 }

@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{assert_invariants, both_engines, steady_span_count, trace, Trace};
+use common::{action, assert_invariants, both_engines, statuses, steady_span_count, trace, Trace};
 use migration_sim::config::{
-    ActionConfig, ActionKind, ByteSize, DeviceConfig, DeviceKind, GuestRunState, PageClassConfig, ParameterUpdate, Rate,
+    ActionKind, ByteSize, DeviceConfig, DeviceKind, GuestRunState, PageClassConfig, ParameterUpdate, Rate,
 };
 use migration_sim::events::{Event, Side};
 use migration_sim::presets::pc_devices;
@@ -28,30 +28,6 @@ fn base(name: &str, engine: EngineKind) -> Scenario {
 
 fn class(name: &str, size: u64, rate: f64) -> PageClassConfig {
     PageClassConfig { name: name.into(), size: ByteSize(size), write_rate: rate, ..PageClassConfig::default() }
-}
-
-fn action(at_ms: f64, kind: ActionKind) -> ActionConfig {
-    ActionConfig {
-        at_ms,
-        action: kind,
-        parameters: None,
-        state: None,
-        bandwidth: None,
-        error: None,
-        class: None,
-        write_rate: None,
-    }
-}
-
-fn statuses(t: &Trace, side: Side) -> Vec<MigrationStatus> {
-    t.events
-        .iter()
-        .filter(|e| e.side == side)
-        .filter_map(|e| match e.event {
-            Event::Migration { status } => Some(status),
-            _ => None,
-        })
-        .collect()
 }
 
 fn last_ram(t: &Trace) -> migration_sim::MigrationStats {
@@ -160,6 +136,8 @@ both_engines!(multifd, |e| {
     assert_eq!(t.outcome.source_status, MigrationStatus::Completed);
     let ram = last_ram(&t);
     assert!(ram.multifd_bytes.unwrap_or(0) as f64 > 0.9 * ram.transferred as f64, "{ram:?}");
+    // Nothing of RAM goes on the main channel during the switchover.
+    assert_eq!(ram.downtime_bytes, Some(0));
 });
 
 both_engines!(multifd_legacy_zero_detection, |e| {
@@ -434,4 +412,111 @@ fn refused_parameters_keep_state() {
     assert_eq!(err.desc, "Enable postcopy with migrate_set_capability before the start of migration");
     let err = sim.migrate_continue(MigrationStatus::PreSwitchover).expect_err("wrong state");
     assert_eq!(err.desc, "Migration not in expected state: active");
+}
+
+/// An idle 4 GiB guest full of data, its statistics windows starting at
+/// multiples of 100 ms (the connection takes no time): what QEMU reports at
+/// an instant does not depend on when the run is stopped, so a run stopped
+/// just before a window starts never shows more than one stopped at its
+/// start.
+fn idle_4gib(engine: EngineKind) -> Scenario {
+    let mut s = Scenario { name: format!("idle 4 GiB ({engine:?})"), engine, ..Scenario::default() };
+    s.guest.ram = ByteSize(4 * GIB);
+    s.guest.rest = migration_sim::config::RestContent::Data;
+    s.guest.extra_zero_fraction = 0.5;
+    s.link.connect_ms = 0.0;
+    s.migration.capabilities.events = true;
+    s
+}
+
+fn counters_at_limit(s: &Scenario, limit_ns: u64) -> Vec<i64> {
+    let mut s = s.clone();
+    s.time_limit_s = limit_ns as f64 / 1e9;
+    let mut sim = migration_sim::Simulation::new(&s).expect("valid");
+    sim.run_sampled(100_000_000, |_| {});
+    let r = sim.query_migrate_source().ram.expect("ram");
+    vec![
+        r.transferred,
+        r.normal,
+        r.duplicate,
+        r.precopy_bytes.unwrap_or(0) as i64,
+        r.dirty_sync_count.unwrap_or(0),
+        r.pages_per_second as i64,
+    ]
+}
+
+both_engines!(counters_never_go_back_at_window_starts, |e| {
+    let s = idle_4gib(e);
+    for k in 1..=30u64 {
+        let at = k * 100_000_000;
+        let before = counters_at_limit(&s, at - 100_000);
+        let after = counters_at_limit(&s, at);
+        let names = ["transferred", "normal", "duplicate", "precopy-bytes", "dirty-sync-count"];
+        for (i, name) in names.iter().enumerate() {
+            assert!(after[i] >= before[i], "{name} at {} ms: {} -> {}", k * 100, before[i], after[i]);
+        }
+    }
+});
+
+both_engines!(idle_4gib_window_boundaries, |e| {
+    let mut s = idle_4gib(e);
+    s.time_limit_s = 3.0;
+    let t = trace(&s, 100);
+    assert_invariants(&t);
+    // Samples fell just before and at window starts.
+    assert!(t.samples.iter().any(|s| s.time_ns == 999_900_000));
+    assert!(t.samples.iter().any(|s| s.time_ns == 1_000_000_000 && s.internals.window.end_ms == 1000));
+});
+
+both_engines!(link_failure_during_setup, |e| {
+    // The link breaks after the migration thread started (1 ms connect) but
+    // before its setup returned: QEMU acts on the error after the state went
+    // active.
+    let mut s = base("link-failure-setup", e);
+    let mut fail = action(2.0, ActionKind::LinkFail);
+    fail.error = Some("Unable to write to socket: Connection reset by peer".into());
+    s.actions.push(fail);
+    let t = trace(&s, 100);
+    assert_invariants(&t);
+    use MigrationStatus as S;
+    assert_eq!(statuses(&t, Side::Source), [S::Setup, S::Active, S::Failed]);
+    assert_eq!(t.last().source.error_desc.as_deref(), Some("Unable to write to socket: Connection reset by peer"));
+    assert_eq!(statuses(&t, Side::Destination), [S::Setup, S::Active, S::Failed]);
+});
+
+both_engines!(link_failure_in_pre_switchover, |e| {
+    // Paused before the switchover, the thread waits for migrate-continue;
+    // it finds the link broken at its first write after the final sync
+    // (what QEMU 10.0 does: pre-switchover, device, MIGRATION_PASS, failed,
+    // and the VM runs again).
+    let mut s = base("link-failure-pre-switchover", e);
+    s.migration.capabilities.pause_before_switchover = true;
+    s.actions.push(action(4_000.0, ActionKind::LinkFail));
+    let mut cont = action(4_500.0, ActionKind::Continue);
+    cont.state = Some(MigrationStatus::PreSwitchover);
+    s.actions.push(cont);
+    let t = trace(&s, 100);
+    assert_invariants(&t);
+    use MigrationStatus as S;
+    assert_eq!(statuses(&t, Side::Source), [S::Setup, S::Active, S::PreSwitchover, S::Device, S::Failed]);
+    let names: Vec<&str> = t.source_events().map(|e| e.event.name()).collect();
+    let n = names.len();
+    assert_eq!(names[n - 3..], ["MIGRATION_PASS", "MIGRATION", "RESUME"], "{names:?}");
+    assert!(t.last().source_status.running);
+    assert_eq!(t.outcome.destination_status, S::Failed);
+});
+
+#[test]
+fn a_migrated_vm_migrates_again_only_after_cont() {
+    let mut s = base("migrate-twice", EngineKind::Aggregate);
+    s.actions.push(action(60_000.0, ActionKind::Migrate));
+    s.actions.push(action(61_000.0, ActionKind::Cont));
+    s.actions.push(action(62_000.0, ActionKind::Migrate));
+    let t = trace(&s, 100);
+    assert_invariants(&t);
+    assert_eq!(t.refused.len(), 1);
+    assert_eq!(t.refused[0].error.desc, "Can't migrate the vm that was paused due to previous migration");
+    use MigrationStatus as S;
+    let runs = statuses(&t, Side::Source);
+    assert_eq!(runs, [S::Setup, S::Active, S::Device, S::Completed, S::Setup, S::Active, S::Device, S::Completed]);
 }

@@ -272,6 +272,66 @@ async fn full_migration_with_events_and_both_sides_statistics() {
     let dtext = hmp(&s.dst, "info migrate").await;
     assert!(dtext.starts_with("Status: \t\tcompleted\r\nTime (ms): \t\ttotal="), "{dtext}");
     assert!(!dtext.contains("Remaining (bytes)"), "{dtext}");
+    assert!(!dtext.contains("Channels") && !dtext.contains("dirty_syncs"), "{dtext}");
+    s.stop().await;
+}
+
+/// `info migrate_parameters` as QEMU 10.2 prints it: QEMU 10.0.2 prints
+/// the same names, values and units (for max-postcopy-bandwidth none yet,
+/// and tls-authz and max-postcopy-bandwidth after xbzrle-cache-size).
+const DEFAULT_PARAMETERS_HMP: &str = "announce-initial: 50 ms\r\n\
+announce-max: 550 ms\r\n\
+announce-rounds: 5\r\n\
+announce-step: 100 ms\r\n\
+throttle-trigger-threshold: 50\r\n\
+cpu-throttle-initial: 20\r\n\
+cpu-throttle-increment: 10\r\n\
+cpu-throttle-tailslow: off\r\n\
+max-cpu-throttle: 99\r\n\
+tls-creds: ''\r\n\
+tls-hostname: ''\r\n\
+tls-authz: ''\r\n\
+max-bandwidth: 134217728 bytes/second\r\n\
+avail-switchover-bandwidth: 0 bytes/second\r\n\
+max-postcopy-bandwidth: 0 bytes/second\r\n\
+downtime-limit: 500 ms\r\n\
+x-checkpoint-delay: 20000 ms\r\n\
+multifd-channels: 2\r\n\
+multifd-compression: none\r\n\
+zero-page-detection: multifd\r\n\
+xbzrle-cache-size: 67108864 bytes\r\n\
+x-vcpu-dirty-limit-period: 1000 ms\r\n\
+vcpu-dirty-limit: 1 MB/s\r\n\
+mode: normal\r\n\
+direct-io: off\r\n\
+cpr-exec-command:\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hmp_parameters_and_capabilities() {
+    let s = start(&scenario(), false, "hmp-params").await;
+    ok(&s.src, "migrate-set-parameters", json!({ "downtime-limit": 500 })).await;
+    assert_eq!(hmp(&s.src, "info migrate_parameters").await, DEFAULT_PARAMETERS_HMP);
+    // Each side has its own.
+    assert!(hmp(&s.dst, "info migrate_parameters").await.contains("\r\ndowntime-limit: 300 ms\r\n"));
+    ok(
+        &s.src,
+        "migrate-set-capabilities",
+        json!({ "capabilities": [ { "capability": "auto-converge", "state": true } ] }),
+    )
+    .await;
+    let caps = hmp(&s.src, "info migrate_capabilities").await;
+    let lines: Vec<&str> = caps.split("\r\n").collect();
+    assert_eq!(lines.len(), 22, "{caps}");
+    assert_eq!(
+        lines[..5],
+        ["xbzrle: off", "rdma-pin-all: off", "auto-converge: on", "events: on", "postcopy-ram: off"]
+    );
+    assert_eq!(lines[20], "mapped-ram: off");
+    assert!(hmp(&s.dst, "info migrate_capabilities").await.contains("\r\nauto-converge: off\r\n"));
+    assert_eq!(
+        hmp(&s.src, "info migrate_parameters x").await,
+        "info migrate_parameters: extraneous characters at the end of line\r\n"
+    );
     s.stop().await;
 }
 
@@ -388,7 +448,8 @@ async fn deferred_incoming_waits_for_migrate_incoming() {
     let d = ok(&s.dst, "query-migrate", Value::Null).await;
     assert_eq!(
         d,
-        json!({ "status": "setup", "socket-address": [ { "type": "inet", "host": "0.0.0.0", "port": "4446" } ] })
+        json!({ "status": "setup",
+                "socket-address": [ { "type": "inet", "host": "0.0.0.0", "port": "4446", "ipv4": true } ] })
     );
     assert_eq!(
         refused(&s.dst, "migrate-incoming", json!({ "uri": "tcp:0.0.0.0:4446" })).await,
@@ -450,5 +511,54 @@ async fn builtins_and_introspection() {
     let members: Vec<&str> = info["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     assert!(members.contains(&"device-state-times") && members.contains(&"remaining"), "{members:?}");
     assert!(entries.iter().all(|e| e["name"] != "MigrationInfo"));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_to_a_file_and_load_it() {
+    let s = start(&scenario(), true, "file").await;
+    events_on(&s.dst).await;
+    // mapped-ram needs a seekable transport, on either side (QEMU 10.0.2).
+    ok(
+        &s.dst,
+        "migrate-set-capabilities",
+        json!({ "capabilities": [ { "capability": "mapped-ram", "state": true } ] }),
+    )
+    .await;
+    assert_eq!(
+        refused(&s.dst, "migrate-incoming", json!({ "uri": "tcp:0.0.0.0:4446" })).await,
+        "Migration requires seekable transport (e.g. file)"
+    );
+    ok(
+        &s.src,
+        "migrate-set-capabilities",
+        json!({ "capabilities": [ { "capability": "mapped-ram", "state": true } ] }),
+    )
+    .await;
+    assert_eq!(
+        refused(&s.src, "migrate", json!({ "uri": "exec:cat > /tmp/vm" })).await,
+        "Migration requires seekable transport (e.g. file)"
+    );
+    assert_eq!(
+        refused(&s.dst, "migrate-incoming", json!({ "uri": "file:/tmp/vm.mig" })).await,
+        "Could not open '/tmp/vm.mig': No such file or directory"
+    );
+    ok(
+        &s.src,
+        "migrate",
+        json!({ "channels": [ { "channel-type": "main",
+                                "addr": { "transport": "file", "filename": "/tmp/vm.mig", "offset": 0 } } ] }),
+    )
+    .await;
+    let mut ev = Vec::new();
+    poll_until(&s.src, "completed", &mut ev).await;
+    // Nothing listened for the save.
+    assert_eq!(ok(&s.dst, "query-migrate", Value::Null).await, json!({}));
+    ok(&s.dst, "migrate-incoming", json!({ "uri": "file:/tmp/vm.mig,offset=0" })).await;
+    let mut dst_events = Vec::new();
+    let samples = poll_until(&s.dst, "completed", &mut dst_events).await;
+    assert!(samples.iter().all(|x| x.get("socket-address").is_none()));
+    assert_eq!(statuses(&dst_events), ["setup", "active", "completed"]);
+    assert_eq!(ok(&s.dst, "query-status", Value::Null).await["status"], "running");
     s.stop().await;
 }

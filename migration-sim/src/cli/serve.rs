@@ -54,8 +54,49 @@ fn serve_failed(e: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Runs the monitors until interrupted or until a client sends `quit`.
+/// Logs to stderr, filtered by `RUST_LOG` (default: `info`: monitors,
+/// refused commands, migration state changes; `debug` adds every command).
+fn install_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Fails only if a subscriber is already installed: keep that one.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+}
+
+/// SIGINT, SIGTERM and SIGHUP, caught from creation on (so that a signal
+/// arriving before the server waits for one is not lost).
+struct StopSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next of them, by name.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+        }
+    }
+}
+
+/// Runs the monitors until SIGINT, SIGTERM or SIGHUP, or until a client
+/// sends `quit`; then answers the requests in flight, closes the monitors
+/// and removes their sockets.
 pub fn run(args: &Args) -> ExitCode {
+    install_logging();
     let scenario = match load_scenario(args.scenario.as_deref(), args.preset) {
         Ok(s) => s,
         Err(e) => return fail(&e),
@@ -71,6 +112,10 @@ pub fn run(args: &Args) -> ExitCode {
         Err(e) => return serve_failed(&e),
     };
     runtime.block_on(async {
+        let mut signals = match StopSignals::new() {
+            Ok(s) => s,
+            Err(e) => return serve_failed(&e),
+        };
         let served = match serve(host.clone(), &args.qmp, &args.dest_qmp, &options).await {
             Ok(s) => s,
             Err(e) => return serve_failed(&e),
@@ -82,10 +127,17 @@ pub fn run(args: &Args) -> ExitCode {
             args.speed,
             if args.defer_incoming { ", destination waits for migrate-incoming" } else { "" }
         );
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = host.quit_requested() => {}
+        match host.incoming_uri() {
+            Some(uri) => eprintln!("migration-sim: the destination listens on {uri}: give that URI to the source's migrate"),
+            None => eprintln!(
+                "migration-sim: the destination listens once given migrate-incoming: give the source's migrate the same URI"
+            ),
         }
+        let why = tokio::select! {
+            signal = signals.recv() => signal,
+            () = host.quit_requested() => "quit",
+        };
+        tracing::info!(reason = why, "shutting down");
         served.shutdown().await;
         ExitCode::SUCCESS
     })

@@ -3,16 +3,19 @@
 //! Per class it keeps the pending count `P_c` and the guest's write
 //! exposure `E_c` since the last sync. At a sync the distinct pages written
 //! are `K_c = N_c·(1 − e^(−E_c/N_c))` and, writes being independent of the
-//! migration bitmap, the newly set bits are `K_c·(1 − P_c/N_c)`. Sending
-//! takes pages from the classes in proportion to their pending counts
-//! (uniform interleaving). Expected values become integer page counts with
-//! carried remainders, so totals are exact on average and runs are
-//! deterministic.
+//! migration bitmap, the newly set bits are `K_c·(1 − P_c/N_c)`. Expected
+//! values become integer page counts with carried remainders, so totals are
+//! exact on average and runs are deterministic.
 //!
-//! The scanner is modelled by the pending pages *ahead* of it: pages newly
-//! dirtied at a sync land ahead or behind the scanner in proportion to its
-//! position, and the scanner wraps (XBZRLE starts, multifd syncs) when no
-//! pending page is left ahead.
+//! The classes lie one after the other in address order, as the scenario
+//! lays them out (and as the bitmap engine stores them). The scanner walks
+//! them in that order: it is in one class, a fraction of the way through
+//! it, and each class counts its pending pages still *ahead* of it. Within
+//! a class pending pages are spread evenly, so sending `n` of the `A` pages
+//! ahead moves the scanner `n/A` of the rest of the class; pages newly
+//! dirtied at a sync land ahead or behind in proportion to the clean pages
+//! there. When no page is left ahead in the last class the scanner wraps
+//! (a complete round: XBZRLE starts, multifd syncs).
 
 use super::{Carry, MemoryEngine, MemoryLayout, SendCosts, TakeOutcome, TakeRequest, XbzrleSizeModel};
 
@@ -20,6 +23,8 @@ use super::{Carry, MemoryEngine, MemoryLayout, SendCosts, TakeOutcome, TakeReque
 struct Class {
     n: u64,
     pending: u64,
+    /// Pending pages the scanner has not passed in this round.
+    ahead: u64,
     zf: f64,
     rate: f64,
     write_bytes: u32,
@@ -28,17 +33,177 @@ struct Class {
     lambda: f64,
     xbz_overflow_p: f64,
     xbz_mean_data: f64,
-    /// Pages of this class held in the XBZRLE cache, and its share of it.
-    cached: f64,
+    /// Pages of this class in the XBZRLE cache: pending ahead of the
+    /// scanner, pending behind it, clean; and the class's share of the
+    /// cache. A page enters the cache when it is sent, so the pages a sync
+    /// dirties again (clean ones) are cached in the proportion the clean
+    /// pages are, and a page sent in this round can only hit once it was
+    /// dirtied again and the scanner came round.
+    cached_ahead: f64,
+    cached_behind: f64,
+    cached_clean: f64,
     cache_cap: f64,
-    carry_alloc: f64,
     carry_new: Carry,
+    carry_ahead: Carry,
     carry_zero: Carry,
     carry_hit: Carry,
     carry_ovf: Carry,
     carry_bytes: Carry,
     carry_pc: Carry,
     carry_pc_zero: Carry,
+    carry_pc_ahead: Carry,
+}
+
+impl Class {
+    fn of(spec: &super::ClassSpec) -> Class {
+        Class {
+            n: spec.pages,
+            pending: spec.pages,
+            ahead: spec.pages,
+            zf: spec.zero_fraction,
+            rate: spec.write_rate,
+            write_bytes: spec.write_bytes,
+            exposure: 0.0,
+            lambda: 0.0,
+            xbz_overflow_p: 0.0,
+            xbz_mean_data: f64::from(spec.write_bytes) + 3.0,
+            cached_ahead: 0.0,
+            cached_behind: 0.0,
+            cached_clean: 0.0,
+            cache_cap: 0.0,
+            carry_new: Carry::default(),
+            carry_ahead: Carry::default(),
+            carry_zero: Carry::default(),
+            carry_hit: Carry::default(),
+            carry_ovf: Carry::default(),
+            carry_bytes: Carry::default(),
+            carry_pc: Carry::default(),
+            carry_pc_zero: Carry::default(),
+            carry_pc_ahead: Carry::default(),
+        }
+    }
+
+    /// A new migration: every page pending and ahead, nothing cached.
+    fn reset(&mut self, page_size: u64) {
+        let Class { n, rate, zf, write_bytes, cache_cap, .. } = *self;
+        *self = Class {
+            rate,
+            zf,
+            write_bytes,
+            cache_cap,
+            ..Class::of(&super::ClassSpec {
+                name: String::new(),
+                pages: n,
+                zero_fraction: zf,
+                write_rate: rate,
+                write_bytes,
+            })
+        };
+        self.update_xbz_model(page_size);
+    }
+
+    fn update_xbz_model(&mut self, page_size: u64) {
+        let m = XbzrleSizeModel { lambda: self.lambda, write_bytes: self.write_bytes, page_size };
+        let (o, mean) = m.expectation();
+        self.xbz_overflow_p = o;
+        self.xbz_mean_data = mean;
+    }
+
+    /// Probability that a non-zero page sent now (ahead of the scanner)
+    /// hits the XBZRLE cache.
+    fn hit_ratio(&self) -> f64 {
+        let nonzero_ahead = self.ahead as f64 * (1.0 - self.zf);
+        if nonzero_ahead <= 0.0 {
+            0.0
+        } else {
+            (self.cached_ahead / nonzero_ahead).clamp(0.0, 1.0)
+        }
+    }
+
+    fn cached(&self) -> f64 {
+        self.cached_ahead + self.cached_behind + self.cached_clean
+    }
+
+    /// `new` clean pages became pending, `new_ahead` of them ahead of the
+    /// scanner: the cached ones among them move along.
+    fn dirty_cached(&mut self, clean_before: u64, new: u64, new_ahead: u64) {
+        if clean_before == 0 || self.cached_clean <= 0.0 {
+            return;
+        }
+        let share = self.cached_clean / clean_before as f64;
+        self.cached_clean -= share * new as f64;
+        self.cached_ahead += share * new_ahead as f64;
+        self.cached_behind += share * (new - new_ahead) as f64;
+    }
+
+    /// Average per-page (wire, thread, chan) of this class's pending pages.
+    fn page_cost(&self, costs: &SendCosts, xbz: bool) -> (f64, f64, f64) {
+        let zf = if costs.zero_as_normal { 0.0 } else { self.zf };
+        let (mut w, mut t, mut ch) = (zf * costs.zero.wire, zf * costs.zero.thread_ns, zf * costs.zero.chan_ns);
+        let nz = 1.0 - zf;
+        if xbz {
+            let h = self.hit_ratio();
+            let enc = h * (1.0 - self.xbz_overflow_p);
+            let full = 1.0 - enc;
+            w += nz * (full * costs.normal.wire + enc * (self.xbz_mean_data + costs.xbzrle_record_overhead));
+            t += nz * (costs.normal.thread_ns + h * costs.xbzrle_encode_ns);
+            ch += nz * full * costs.normal.chan_ns;
+        } else {
+            w += nz * costs.normal.wire;
+            t += nz * costs.normal.thread_ns;
+            ch += nz * costs.normal.chan_ns;
+        }
+        (w, t, ch)
+    }
+
+    /// Send `n` of the pages ahead of the scanner.
+    fn send(&mut self, n: u64, xbz: bool, req: &TakeRequest, out: &mut TakeOutcome) {
+        let costs = &req.costs;
+        let h = self.hit_ratio();
+        self.ahead -= n;
+        self.pending -= n;
+        let zero = if costs.zero_as_normal { 0 } else { self.carry_zero.take(n as f64 * self.zf, n) };
+        let rest = n - zero;
+        out.zero += zero;
+        out.wire += zero as f64 * costs.zero.wire;
+        out.thread_ns += zero as f64 * costs.zero.thread_ns;
+        out.chan_ns += zero as f64 * costs.zero.chan_ns;
+        if xbz && rest > 0 {
+            self.send_xbzrle(rest, h, req, out);
+        } else {
+            out.normal += rest;
+            out.wire += rest as f64 * costs.normal.wire;
+            out.thread_ns += rest as f64 * costs.normal.thread_ns;
+            out.chan_ns += rest as f64 * costs.normal.chan_ns;
+        }
+    }
+
+    /// `rest` non-zero pages (of `sent` pages ahead) through the XBZRLE
+    /// cache: the cached ones hit and stay cached, the others miss and are
+    /// inserted while there is room.
+    fn send_xbzrle(&mut self, rest: u64, h: f64, req: &TakeRequest, out: &mut TakeOutcome) {
+        let costs = &req.costs;
+        let hits = self.carry_hit.take(rest as f64 * h, rest);
+        let ovf = self.carry_ovf.take(hits as f64 * self.xbz_overflow_p, hits);
+        let enc = hits - ovf;
+        let miss = rest - hits;
+        let data = self.carry_bytes.take(enc as f64 * (self.xbz_mean_data + 3.0), u64::MAX);
+        self.cached_ahead = (self.cached_ahead - hits as f64).max(0.0);
+        self.cached_clean += hits as f64;
+        if !req.last_stage {
+            let room = (self.cache_cap - self.cached()).max(0.0);
+            self.cached_clean += (miss as f64).min(room);
+        }
+        out.xbz_pages += enc;
+        out.xbz_data_bytes += data;
+        out.xbz_overflow += ovf;
+        out.xbz_miss += miss;
+        out.normal += miss + ovf;
+        out.wire +=
+            (miss + ovf) as f64 * costs.normal.wire + data as f64 + enc as f64 * (costs.xbzrle_record_overhead - 3.0);
+        out.thread_ns += rest as f64 * costs.normal.thread_ns + hits as f64 * costs.xbzrle_encode_ns;
+        out.chan_ns += (miss + ovf) as f64 * costs.normal.chan_ns;
+    }
 }
 
 /// The L1 engine.
@@ -48,61 +213,28 @@ pub struct AggregateEngine {
     classes: Vec<Class>,
     total: u64,
     pending: u64,
-    ahead: u64,
-    behind: u64,
-    /// Scanner position as a fraction of the address space.
-    pos: f64,
-    carry_split: Carry,
+    /// The class the scanner is in (`classes.len()`: at the end of RAM).
+    cur: usize,
+    /// How far the scanner is through that class (0..1 of its range).
+    frac: f64,
     xbz_started: bool,
     cache_slots: u64,
-    /// Scratch for the proportional split (no allocation per take).
-    alloc: Vec<u64>,
-    frac: Vec<f64>,
 }
 
 impl AggregateEngine {
     /// An engine for `layout`, every page pending.
     pub fn new(layout: MemoryLayout) -> Self {
-        let classes: Vec<Class> = layout
-            .classes
-            .iter()
-            .map(|c| Class {
-                n: c.pages,
-                pending: c.pages,
-                zf: c.zero_fraction,
-                rate: c.write_rate,
-                write_bytes: c.write_bytes,
-                exposure: 0.0,
-                lambda: 0.0,
-                xbz_overflow_p: 0.0,
-                xbz_mean_data: f64::from(c.write_bytes) + 3.0,
-                cached: 0.0,
-                cache_cap: 0.0,
-                carry_alloc: 0.0,
-                carry_new: Carry::default(),
-                carry_zero: Carry::default(),
-                carry_hit: Carry::default(),
-                carry_ovf: Carry::default(),
-                carry_bytes: Carry::default(),
-                carry_pc: Carry::default(),
-                carry_pc_zero: Carry::default(),
-            })
-            .collect();
+        let classes: Vec<Class> = layout.classes.iter().map(Class::of).collect();
         let total = classes.iter().map(|c| c.n).sum();
-        let n = classes.len();
         let mut e = AggregateEngine {
             layout,
             classes,
             total,
             pending: total,
-            ahead: total,
-            behind: 0,
-            pos: 0.0,
-            carry_split: Carry::default(),
+            cur: 0,
+            frac: 0.0,
             xbz_started: false,
             cache_slots: 0,
-            alloc: vec![0; n],
-            frac: vec![0.0; n],
         };
         e.reset(64 << 20);
         e
@@ -119,92 +251,49 @@ impl AggregateEngine {
             } else {
                 0.0
             };
-            c.cached = c.cached.min(c.cache_cap);
+            let cached = c.cached();
+            if cached > c.cache_cap {
+                let keep = c.cache_cap / cached;
+                c.cached_ahead *= keep;
+                c.cached_behind *= keep;
+                c.cached_clean *= keep;
+            }
         }
     }
 
-    fn update_xbz_model(c: &mut Class, page_size: u64) {
-        let m = XbzrleSizeModel { lambda: c.lambda, write_bytes: c.write_bytes, page_size };
-        let (o, mean) = m.expectation();
-        c.xbz_overflow_p = o;
-        c.xbz_mean_data = mean;
+    /// The scanner reached the end of RAM: a complete round. Every pending
+    /// page is ahead again; XBZRLE starts after the first round.
+    fn wrap(&mut self, xbzrle: bool, out: &mut TakeOutcome) {
+        out.wraps += 1;
+        if xbzrle {
+            self.xbz_started = true;
+        }
+        for c in &mut self.classes {
+            c.ahead = c.pending;
+            c.cached_ahead += c.cached_behind;
+            c.cached_behind = 0.0;
+        }
+        self.cur = 0;
+        self.frac = 0.0;
     }
 
-    /// Average per-page (wire, thread, chan) of the current pending mixture.
-    fn mixture_cost(&self, costs: &SendCosts, xbz: bool) -> (f64, f64, f64) {
-        let mut w = 0.0;
-        let mut t = 0.0;
-        let mut ch = 0.0;
-        let pend = self.pending.max(1) as f64;
-        for c in &self.classes {
-            if c.pending == 0 {
-                continue;
-            }
-            let share = c.pending as f64 / pend;
-            let zf = if costs.zero_as_normal { 0.0 } else { c.zf };
-            let (mut cw, mut ct, mut cc) = (zf * costs.zero.wire, zf * costs.zero.thread_ns, zf * costs.zero.chan_ns);
-            let nz = 1.0 - zf;
-            if xbz && c.n > 0 {
-                let h = (c.cached / c.n as f64).clamp(0.0, 1.0);
-                let enc = h * (1.0 - c.xbz_overflow_p);
-                let full = 1.0 - enc;
-                cw += nz * (full * costs.normal.wire + enc * (c.xbz_mean_data + costs.xbzrle_record_overhead));
-                ct += nz * (costs.normal.thread_ns + h * costs.xbzrle_encode_ns);
-                cc += nz * full * costs.normal.chan_ns;
-            } else {
-                cw += nz * costs.normal.wire;
-                ct += nz * costs.normal.thread_ns;
-                cc += nz * costs.normal.chan_ns;
-            }
-            w += share * cw;
-            t += share * ct;
-            ch += share * cc;
-        }
-        (w, t, ch)
-    }
-
-    /// Split `n` pages over the classes in proportion to their pending
-    /// counts, into `self.alloc`. Each class carries its rounding remainder
-    /// into the next split, so that many small takes still visit the classes
-    /// in proportion (a one-page take is not always given to the largest).
-    fn split(&mut self, n: u64) {
-        let pend = self.pending.max(1) as f64;
-        let mut given = 0u64;
-        for (i, c) in self.classes.iter_mut().enumerate() {
-            if c.pending == 0 {
-                self.alloc[i] = 0;
-                self.frac[i] = f64::NEG_INFINITY;
-                continue;
-            }
-            let exact = n as f64 * c.pending as f64 / pend + c.carry_alloc;
-            let a = (exact.max(0.0) as u64).min(c.pending);
-            self.alloc[i] = a;
-            self.frac[i] = exact - a as f64;
-            given += a;
-        }
-        while given < n {
-            let best = (0..self.classes.len())
-                .filter(|&i| self.alloc[i] < self.classes[i].pending)
-                .max_by(|&a, &b| self.frac[a].total_cmp(&self.frac[b]));
-            let Some(i) = best else { break };
-            self.alloc[i] += 1;
-            self.frac[i] -= 1.0;
-            given += 1;
-        }
-        while given > n {
-            let worst = (0..self.classes.len())
-                .filter(|&i| self.alloc[i] > 0)
-                .min_by(|&a, &b| self.frac[a].total_cmp(&self.frac[b]));
-            let Some(i) = worst else { break };
-            self.alloc[i] -= 1;
-            self.frac[i] += 1.0;
-            given -= 1;
-        }
-        for (i, c) in self.classes.iter_mut().enumerate() {
-            if c.pending > 0 {
-                c.carry_alloc = self.frac[i].clamp(-1.0, 1.0);
-            }
-        }
+    /// How many pages of class `ci` to send next within the request's
+    /// limits, at the class's average page cost.
+    fn pages_within(&self, ci: usize, req: &TakeRequest, xbz: bool, out: &TakeOutcome) -> u64 {
+        let costs = &req.costs;
+        let (aw, at, ac) = self.classes[ci].page_cost(costs, xbz);
+        let n_budget = if req.budget_bytes.is_infinite() {
+            u64::MAX
+        } else {
+            // One page more than the average says, so that the integer
+            // rounding nearly always crosses the budget in one go (QEMU's
+            // own overshoot is a page plus its unflushed buffer).
+            ((req.budget_bytes - out.wire) / aw.max(1e-9)) as u64 + 2
+        };
+        let t_now = costs.time_ns(out.wire, out.thread_ns, out.chan_ns);
+        let per_page_t = costs.time_ns(aw, at, ac).max(1e-9);
+        let n_time = if req.max_ns.is_infinite() { u64::MAX } else { ((req.max_ns - t_now) / per_page_t) as u64 + 1 };
+        self.classes[ci].ahead.min(n_budget).min(n_time).min(req.max_pages - out.pages())
     }
 }
 
@@ -224,25 +313,11 @@ impl MemoryEngine for AggregateEngine {
     fn reset(&mut self, xbzrle_cache_bytes: u64) {
         let ps = self.layout.page_size;
         for c in &mut self.classes {
-            c.pending = c.n;
-            c.exposure = 0.0;
-            c.lambda = 0.0;
-            c.cached = 0.0;
-            c.carry_alloc = 0.0;
-            c.carry_new = Carry::default();
-            c.carry_zero = Carry::default();
-            c.carry_hit = Carry::default();
-            c.carry_ovf = Carry::default();
-            c.carry_bytes = Carry::default();
-            c.carry_pc = Carry::default();
-            c.carry_pc_zero = Carry::default();
-            Self::update_xbz_model(c, ps);
+            c.reset(ps);
         }
         self.pending = self.total;
-        self.ahead = self.total;
-        self.behind = 0;
-        self.pos = 0.0;
-        self.carry_split = Carry::default();
+        self.cur = 0;
+        self.frac = 0.0;
         self.xbz_started = false;
         self.cache_slots = xbzrle_cache_bytes / ps.max(1);
         self.update_cache_caps();
@@ -262,22 +337,32 @@ impl MemoryEngine for AggregateEngine {
     fn sync(&mut self) -> u64 {
         let ps = self.layout.page_size;
         let mut new_total = 0u64;
-        for c in &mut self.classes {
+        for (i, c) in self.classes.iter_mut().enumerate() {
             if c.exposure <= 0.0 || c.n == 0 {
                 continue;
             }
             let n = c.n as f64;
             let written = n * -(-c.exposure / n).exp_m1();
-            let new = c.carry_new.take(written * (1.0 - c.pending as f64 / n), c.n - c.pending);
+            let clean = c.n - c.pending;
+            let new = c.carry_new.take(written * clean as f64 / n, clean);
+            // New bits land on clean pages: those ahead of the scanner take
+            // their share.
+            let ahead = match i.cmp(&self.cur) {
+                std::cmp::Ordering::Greater => new,
+                std::cmp::Ordering::Less => 0,
+                std::cmp::Ordering::Equal => {
+                    let clean_ahead = (n * (1.0 - self.frac) - c.ahead as f64).max(0.0);
+                    c.carry_ahead.take(new as f64 * clean_ahead / clean.max(1) as f64, new)
+                }
+            };
+            c.dirty_cached(clean, new, ahead);
             c.pending += new;
+            c.ahead += ahead;
             new_total += new;
             c.lambda = c.exposure / n;
             c.exposure = 0.0;
-            Self::update_xbz_model(c, ps);
+            c.update_xbz_model(ps);
         }
-        let ahead = self.carry_split.take(new_total as f64 * (1.0 - self.pos), new_total);
-        self.ahead += ahead;
-        self.behind += new_total - ahead;
         self.pending += new_total;
         new_total
     }
@@ -285,101 +370,40 @@ impl MemoryEngine for AggregateEngine {
     fn take(&mut self, req: &TakeRequest) -> TakeOutcome {
         let costs = &req.costs;
         let mut out = TakeOutcome::default();
-        let mut mix: Option<(f64, f64, f64)> = None;
-        let mut mix_wraps = 0;
+        // Where the search started: a lap that finds nothing ends there.
+        let mut start = (self.cur, self.frac);
         loop {
             // QEMU checks its limits before every page.
             let t_now = costs.time_ns(out.wire, out.thread_ns, out.chan_ns);
             if out.pages() >= req.max_pages || out.wire > req.budget_bytes || t_now > req.max_ns {
                 break;
             }
-            if self.ahead == 0 {
-                // The scanner reached the end of RAM: a complete round.
-                out.wraps += 1;
-                if req.xbzrle {
-                    self.xbz_started = true;
-                }
-                self.pos = 0.0;
-                self.ahead = self.behind;
-                self.behind = 0;
-                if self.ahead == 0 {
+            if self.cur >= self.classes.len() {
+                self.wrap(req.xbzrle, &mut out);
+                if self.pending == 0 {
                     out.all_clean = true;
+                    (self.cur, self.frac) = start;
                     break;
                 }
                 if out.wraps > 1 {
                     break;
                 }
             }
-            let xbz = req.xbzrle && self.xbz_started;
-            // The mixture barely moves within one take: compute it once (and
-            // again after a wrap, when XBZRLE may have started).
-            if mix.is_none() || out.wraps != mix_wraps {
-                mix = Some(self.mixture_cost(costs, xbz));
-                mix_wraps = out.wraps;
+            if self.classes[self.cur].ahead == 0 {
+                self.cur += 1;
+                self.frac = 0.0;
+                continue;
             }
-            let (aw, at, ac) = mix.unwrap_or((1.0, 1.0, 0.0));
-            // Pages until the budget is crossed (the page that crosses it is
-            // still sent) and until the time is up, at the mixture's
-            // average cost; the loop tops up after the integer split.
-            let n_budget = if req.budget_bytes.is_infinite() {
-                u64::MAX
-            } else {
-                // One page more than the average says, so that the integer
-                // split nearly always crosses the budget in one go (QEMU's
-                // own overshoot is a page plus its unflushed buffer).
-                ((req.budget_bytes - out.wire) / aw.max(1e-9)) as u64 + 2
-            };
-            let per_page_t = costs.time_ns(aw, at, ac).max(1e-9);
-            let n_time =
-                if req.max_ns.is_infinite() { u64::MAX } else { ((req.max_ns - t_now) / per_page_t) as u64 + 1 };
-            let room = req.max_pages - out.pages();
-            let n = self.ahead.min(n_budget).min(n_time).min(room);
+            let xbz = req.xbzrle && self.xbz_started && self.classes[self.cur].n > 0;
+            let n = self.pages_within(self.cur, req, xbz, &out);
             if n == 0 {
                 break;
             }
-            self.split(n);
-            for (i, c) in self.classes.iter_mut().enumerate() {
-                let nc = self.alloc[i];
-                if nc == 0 {
-                    continue;
-                }
-                c.pending -= nc;
-                let zero = if costs.zero_as_normal { 0 } else { c.carry_zero.take(nc as f64 * c.zf, nc) };
-                let rest = nc - zero;
-                out.zero += zero;
-                out.wire += zero as f64 * costs.zero.wire;
-                out.thread_ns += zero as f64 * costs.zero.thread_ns;
-                out.chan_ns += zero as f64 * costs.zero.chan_ns;
-                if xbz && c.n > 0 && rest > 0 {
-                    let h = (c.cached / c.n as f64).clamp(0.0, 1.0);
-                    let hits = c.carry_hit.take(rest as f64 * h, rest);
-                    let ovf = c.carry_ovf.take(hits as f64 * c.xbz_overflow_p, hits);
-                    let enc = hits - ovf;
-                    let miss = rest - hits;
-                    let data = c.carry_bytes.take(enc as f64 * (c.xbz_mean_data + 3.0), u64::MAX);
-                    if !req.last_stage {
-                        c.cached = (c.cached + miss as f64).min(c.cache_cap);
-                    }
-                    out.xbz_pages += enc;
-                    out.xbz_data_bytes += data;
-                    out.xbz_overflow += ovf;
-                    out.xbz_miss += miss;
-                    out.normal += miss + ovf;
-                    out.wire += (miss + ovf) as f64 * costs.normal.wire
-                        + data as f64
-                        + enc as f64 * (costs.xbzrle_record_overhead - 3.0);
-                    out.thread_ns += rest as f64 * costs.normal.thread_ns + hits as f64 * costs.xbzrle_encode_ns;
-                    out.chan_ns += (miss + ovf) as f64 * costs.normal.chan_ns;
-                } else {
-                    out.normal += rest;
-                    out.wire += rest as f64 * costs.normal.wire;
-                    out.thread_ns += rest as f64 * costs.normal.thread_ns;
-                    out.chan_ns += rest as f64 * costs.normal.chan_ns;
-                }
-            }
-            self.pos += (1.0 - self.pos) * n as f64 / self.ahead as f64;
-            self.ahead -= n;
+            let c = &mut self.classes[self.cur];
+            self.frac += (1.0 - self.frac) * n as f64 / c.ahead as f64;
+            c.send(n, xbz, req, &mut out);
             self.pending -= n;
+            start = (self.cur, self.frac);
         }
         out
     }
@@ -397,24 +421,16 @@ impl MemoryEngine for AggregateEngine {
             let touched = -(-c.rate * dt_s / c.n as f64).exp_m1();
             let req = c.carry_pc.take(c.pending as f64 * touched, c.pending);
             let z = c.carry_pc_zero.take(req as f64 * c.zf, req);
+            // Requested pages lie anywhere in the class: ahead of the
+            // scanner and behind it in proportion.
+            let from_ahead = c.carry_pc_ahead.take(req as f64 * c.ahead as f64 / c.pending as f64, req.min(c.ahead));
+            c.ahead -= from_ahead;
             c.pending -= req;
+            c.ahead = c.ahead.min(c.pending);
             zero += z;
             other += req - z;
         }
-        let n = zero + other;
-        // Requested pages lie anywhere; take them from ahead and behind the
-        // scanner in proportion.
-        let from_ahead = if self.pending > 0 {
-            ((n as f64 * self.ahead as f64 / self.pending as f64).round() as u64).min(self.ahead).min(n)
-        } else {
-            0
-        };
-        let from_behind = (n - from_ahead).min(self.behind);
-        self.ahead -= from_ahead;
-        self.behind -= from_behind;
-        let rest = n - from_ahead - from_behind;
-        self.ahead -= rest.min(self.ahead);
-        self.pending -= n;
+        self.pending -= zero + other;
         (zero, other)
     }
 
@@ -429,7 +445,9 @@ impl MemoryEngine for AggregateEngine {
         self.cache_slots = bytes / self.layout.page_size.max(1);
         // QEMU drops the cache content on a resize.
         for c in &mut self.classes {
-            c.cached = 0.0;
+            c.cached_ahead = 0.0;
+            c.cached_behind = 0.0;
+            c.cached_clean = 0.0;
         }
         self.update_cache_caps();
     }
@@ -444,15 +462,118 @@ impl MemoryEngine for AggregateEngine {
             + u64::from(self.pending > 0)
     }
 
-    fn average_page_cost(&self, costs: &SendCosts, xbzrle: bool) -> Option<(f64, f64, f64)> {
-        Some(self.mixture_cost(costs, xbzrle && self.xbz_started))
-    }
-
-    fn pages_before_wrap(&self) -> Option<u64> {
-        Some(self.ahead)
-    }
-
     fn footprint_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.classes.len() * (std::mem::size_of::<Class>() + 8)
+        std::mem::size_of::<Self>() + self.classes.len() * std::mem::size_of::<Class>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ZeroLayout;
+    use crate::memory::{ClassSpec, PageCost};
+
+    fn engine(cache_pages: u64) -> AggregateEngine {
+        let layout = MemoryLayout {
+            page_size: 4096,
+            classes: vec![
+                ClassSpec { name: "data".into(), pages: 3000, zero_fraction: 0.0, write_rate: 0.0, write_bytes: 64 },
+                ClassSpec { name: "hot".into(), pages: 4000, zero_fraction: 0.0, write_rate: 4000.0, write_bytes: 64 },
+            ],
+            zero_layout: ZeroLayout::Interleaved,
+            seed: 1,
+        };
+        let mut e = AggregateEngine::new(layout);
+        e.reset(cache_pages * 4096);
+        e
+    }
+
+    /// Send everything pending in takes of at most 100 pages (one round
+    /// unless it wraps), as rate-limited windows do.
+    fn take_all(e: &mut AggregateEngine, sync_count: u64) -> TakeOutcome {
+        let req = TakeRequest {
+            max_pages: 100,
+            budget_bytes: f64::INFINITY,
+            max_ns: f64::INFINITY,
+            xbzrle: true,
+            last_stage: false,
+            sync_count,
+            costs: SendCosts {
+                zero: PageCost { wire: 9.0, thread_ns: 100.0, chan_ns: 0.0 },
+                normal: PageCost { wire: 4104.0, thread_ns: 200.0, chan_ns: 0.0 },
+                ns_per_wire_byte: 1.0,
+                chan_divisor: 1.0,
+                xbzrle_record_overhead: 11.0,
+                ..SendCosts::default()
+            },
+        };
+        let mut sum = TakeOutcome::default();
+        while e.pending_pages() > 0 {
+            let o = e.take(&req);
+            sum.zero += o.zero;
+            sum.normal += o.normal;
+            sum.xbz_pages += o.xbz_pages;
+            sum.xbz_miss += o.xbz_miss;
+            sum.xbz_overflow += o.xbz_overflow;
+        }
+        sum
+    }
+
+    #[test]
+    fn xbzrle_hits_only_pages_cached_in_an_earlier_round() {
+        let mut e = engine(1024);
+        // Round 1 goes out without XBZRLE; the scanner wraps at its end.
+        let first = take_all(&mut e, 1);
+        assert_eq!((first.xbz_pages, first.xbz_miss), (0, 0));
+        e.add_writes(2.0, 1.0);
+        assert!(e.sync() > 3000);
+        // Round 2: nothing was cached before it, so nothing can hit, however
+        // much this round inserts.
+        let second = take_all(&mut e, 2);
+        assert_eq!(second.xbz_pages + second.xbz_overflow, 0, "{second:?}");
+        assert!(second.xbz_miss > 3000);
+        // Round 3 hits what round 2 cached: at most the class's share of
+        // the cache (1024 of 4000 pages).
+        e.add_writes(2.0, 1.0);
+        e.sync();
+        let third = take_all(&mut e, 3);
+        let hit_rate = (third.xbz_pages + third.xbz_overflow) as f64 / (third.normal + third.xbz_pages) as f64;
+        assert!((hit_rate - 1024.0 / 4000.0).abs() < 0.02, "{third:?}");
+    }
+
+    #[test]
+    fn the_scanner_walks_the_classes_in_address_order() {
+        let layout = MemoryLayout {
+            page_size: 4096,
+            classes: vec![
+                ClassSpec { name: "hot".into(), pages: 4000, zero_fraction: 0.0, write_rate: 4000.0, write_bytes: 64 },
+                ClassSpec { name: "data".into(), pages: 3000, zero_fraction: 0.0, write_rate: 0.0, write_bytes: 64 },
+            ],
+            zero_layout: ZeroLayout::Interleaved,
+            seed: 1,
+        };
+        let mut e = AggregateEngine::new(layout);
+        let mut req = TakeRequest {
+            max_pages: 2000,
+            budget_bytes: f64::INFINITY,
+            max_ns: f64::INFINITY,
+            xbzrle: false,
+            last_stage: false,
+            sync_count: 1,
+            costs: SendCosts { chan_divisor: 1.0, ..SendCosts::default() },
+        };
+        assert_eq!(e.take(&req).pages(), 2000);
+        // Half-way through `hot`: its clean pages are all behind the
+        // scanner, so what the guest dirties now waits for the next round.
+        e.add_writes(0.5, 1.0);
+        let new = e.sync();
+        assert!(new > 500, "{new}");
+        assert_eq!(e.classes[0].ahead, 2000);
+        assert_eq!(e.classes[0].pending, 2000 + new);
+        // The rest of `hot`, all of `data`, one wrap, then the new pages.
+        req.max_pages = 5000 + new;
+        let out = e.take(&req);
+        assert_eq!((out.pages(), out.wraps), (5000 + new, 1));
+        assert_eq!(e.pending_pages(), 0);
     }
 }

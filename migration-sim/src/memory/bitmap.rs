@@ -217,6 +217,8 @@ impl BitmapEngine {
         }
         let slot = (page % slots) as usize;
         if self.cache.page[slot] == page + 1 {
+            // A hit makes the entry young again (QEMU updates its age).
+            self.cache.age[slot] = sync_count;
             return true;
         }
         if !last_stage {
@@ -323,18 +325,10 @@ impl MemoryEngine for BitmapEngine {
         let mut ci = self.class_at(self.pos);
         let mut since_found = 0u64;
         'scan: loop {
-            if self.pos >= self.n_pages {
-                self.pos = 0;
-                ci = 0;
-                out.wraps += 1;
-                if req.xbzrle {
-                    self.xbz_started = true;
-                }
-            }
             if left == 0 {
                 // The last pending page went out: if the limits allow another
-                // page, the scanner goes on to the end, wraps and finds the
-                // round clean, as QEMU's search does.
+                // page, the search goes on to the end of RAM, wraps once and
+                // finds the round clean, as QEMU's search does.
                 if within(&out) {
                     out.wraps += 1;
                     out.all_clean = true;
@@ -343,6 +337,14 @@ impl MemoryEngine for BitmapEngine {
                     }
                 }
                 break;
+            }
+            if self.pos >= self.n_pages {
+                self.pos = 0;
+                ci = 0;
+                out.wraps += 1;
+                if req.xbzrle {
+                    self.xbz_started = true;
+                }
             }
             if since_found >= self.n_pages || out.wraps > 2 {
                 out.all_clean = true;
@@ -565,6 +567,9 @@ mod tests {
         let req = request(f64::INFINITY);
         let out = e.take(&req);
         assert_eq!(out.pages(), 5100);
+        // The last page of RAM went out, then one lap found nothing: one
+        // wrap, one multifd sync (as QEMU's search does).
+        assert_eq!(out.wraps, 1);
         // The half-zero class is not word aligned: its share is exact up to
         // the 64-page words at its edges.
         assert!(out.zero.abs_diff(3000 + 550) <= 64, "{}", out.zero);
@@ -581,6 +586,22 @@ mod tests {
         // Pages go while used ≤ budget: 11 full pages.
         assert_eq!(out.normal, 11);
         assert_eq!(e.pending_pages(), 5100 - 11);
+    }
+
+    #[test]
+    fn a_hit_keeps_the_cache_entry_young() {
+        let mut e = BitmapEngine::new(layout());
+        e.resize_xbzrle_cache(4 * 4096);
+        // Page 0 is cached at sync 1 and hit at syncs 2 and 3; page 4 maps
+        // to the same slot and may replace it only two syncs after its last
+        // use (QEMU refreshes the age on a hit).
+        assert!(!e.cache_lookup(0, 1, false));
+        assert!(e.cache_lookup(0, 2, false));
+        assert!(e.cache_lookup(0, 3, false));
+        assert!(!e.cache_lookup(4, 4, false));
+        assert!(e.cache_lookup(0, 4, false), "page 0 was used at sync 3: still protected at 4");
+        assert!(!e.cache_lookup(4, 6, false));
+        assert!(!e.cache_lookup(0, 6, false), "replaced by page 4 at sync 6");
     }
 
     #[test]

@@ -230,16 +230,6 @@ pub trait MemoryEngine: Send {
     fn pending_runs(&self) -> u64;
     /// Bytes of heap the engine holds.
     fn footprint_bytes(&self) -> usize;
-    /// Average (wire, thread, channel) cost of the next page, when the
-    /// engine's pending pages form a uniform mixture (L1). Engines that
-    /// return `None` are never fast-forwarded over steady windows.
-    fn average_page_cost(&self, _costs: &SendCosts, _xbzrle: bool) -> Option<(f64, f64, f64)> {
-        None
-    }
-    /// Pending pages the scanner can send before it wraps, if known.
-    fn pages_before_wrap(&self) -> Option<u64> {
-        None
-    }
 }
 
 /// The XBZRLE encoded-size model shared by both engines (model §3.9): a page
