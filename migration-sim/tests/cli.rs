@@ -368,11 +368,16 @@ fn sweep_refuses_bad_grids_before_running() {
 /// Starts `serve` on two unix sockets in a fresh directory and waits for
 /// its start-up lines (stderr).
 fn start_serve(name: &str, extra: &[&str]) -> (std::process::Child, PathBuf, String) {
+    start_serve_on(name, None, extra)
+}
+
+/// [`start_serve`], with the source monitor on `source` when given.
+fn start_serve_on(name: &str, source: Option<&str>, extra: &[&str]) -> (std::process::Child, PathBuf, String) {
     use std::io::BufRead;
     let dir = std::env::temp_dir().join(format!("msim-cli-serve-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let src = format!("unix:{}", dir.join("src.sock").display());
+    let src = source.map_or_else(|| format!("unix:{}", dir.join("src.sock").display()), str::to_owned);
     let dst = format!("unix:{}", dir.join("dst.sock").display());
     let mut args = vec!["serve", "--qmp", src.as_str(), "--dest-qmp", dst.as_str()];
     args.extend_from_slice(extra);
@@ -443,4 +448,31 @@ fn serve_refuses_one_socket_for_both_monitors() {
     assert!(stderr(&o).contains("the source and destination monitors cannot both listen on unix:"), "{}", stderr(&o));
     assert!(!dir.join("m.sock").exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// QMP has no authentication: a monitor beyond loopback only on request.
+#[test]
+fn serve_binds_beyond_loopback_only_with_allow_remote() {
+    let dir = std::env::temp_dir().join(format!("msim-cli-remote-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let dst = format!("unix:{}", dir.join("dst.sock").display());
+    let o = sim(&["serve", "--qmp", "tcp:0.0.0.0:0", "--dest-qmp", &dst]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("0.0.0.0") && stderr(&o).contains("--allow-remote"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (child, dir, text) = start_serve_on("remote", Some("tcp:0.0.0.0:0"), &["--allow-remote"]);
+    let port = text
+        .split("source QMP on tcp:0.0.0.0:")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("no tcp address in {text}"));
+    let stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
+    let mut greeting = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stream), &mut greeting).expect("greeting");
+    assert!(greeting.contains("\"QMP\""), "{greeting}");
+    let mut child = child;
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    assert_eq!(child.wait().expect("exit").code(), Some(0));
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use migration_sim::qmp::{serve, ServeOptions, SimHost};
+use migration_sim::qmp::{serve, ServeError, ServeOptions, SimHost};
 use qapi_runtime::server::{ListenAddr, Listening};
 
 use super::{fail, load_scenario, Preset};
@@ -34,6 +34,11 @@ pub struct Args {
     /// after `migrate-incoming`.
     #[arg(long)]
     pub defer_incoming: bool,
+    /// Allow a tcp: monitor on an address other than loopback (e.g.
+    /// 0.0.0.0). QMP has no authentication: whoever reaches the port
+    /// controls the simulated VM, so this is refused unless asked for.
+    #[arg(long)]
+    pub allow_remote: bool,
 }
 
 fn parse_addr(s: &str) -> Result<ListenAddr, String> {
@@ -101,8 +106,12 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let options =
-        ServeOptions { speed: args.speed, defer_incoming: args.defer_incoming, tick: Duration::from_millis(10) };
+    let options = ServeOptions {
+        speed: args.speed,
+        defer_incoming: args.defer_incoming,
+        tick: Duration::from_millis(10),
+        allow_remote: args.allow_remote,
+    };
     let host = match SimHost::new(&scenario, &options) {
         Ok(h) => h,
         Err(e) => return serve_failed(&e),
@@ -118,7 +127,15 @@ pub fn run(args: &Args) -> ExitCode {
         };
         let served = match serve(host.clone(), &args.qmp, &args.dest_qmp, &options).await {
             Ok(s) => s,
-            Err(e) => return serve_failed(&e),
+            Err(e) => {
+                let code = serve_failed(&e);
+                if let ServeError::Listen { source, .. } = &e {
+                    if source.kind() == std::io::ErrorKind::PermissionDenied && !args.allow_remote {
+                        eprintln!("migration-sim: --allow-remote lets a tcp: monitor listen beyond loopback");
+                    }
+                }
+                return code;
+            }
         };
         eprintln!(
             "migration-sim: source QMP on {}, destination QMP on {} (speed {}x{})",

@@ -57,11 +57,14 @@ pub struct ServeOptions {
     pub defer_incoming: bool,
     /// How often the simulation is advanced and events are sent.
     pub tick: Duration,
+    /// Let a `tcp:` monitor listen on an address beyond loopback. QMP has
+    /// no authentication: anyone who reaches the port drives the VM.
+    pub allow_remote: bool,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions { speed: 1.0, defer_incoming: false, tick: Duration::from_millis(10) }
+        ServeOptions { speed: 1.0, defer_incoming: false, tick: Duration::from_millis(10), allow_remote: false }
     }
 }
 
@@ -608,7 +611,7 @@ pub async fn serve(
         return Err(ServeError::SameAddress(listen_name(source_addr)));
     }
     let schema: Value = serde_json::from_str(crate::QMP_SCHEMA_JSON)?;
-    let config = ServerConfig::new().version(version_info()).schema(schema);
+    let config = ServerConfig::new().version(version_info()).schema(schema).allow_non_loopback(options.allow_remote);
     let source = Server::new(Arc::new(CommandDispatcher(host.monitor(Side::Source))), config.clone());
     let destination = Server::new(Arc::new(CommandDispatcher(host.monitor(Side::Destination))), config);
     host.set_event_sinks(source.events(), destination.events());
