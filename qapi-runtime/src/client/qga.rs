@@ -78,8 +78,23 @@ impl QgaBuilder {
     }
 
     /// Connects to an agent listening on a unix socket and synchronizes.
+    ///
+    /// The agent serves one client at a time, with a backlog of one: while
+    /// it still tears down the previous client, a connect fails with
+    /// `EAGAIN`. That is retried until the timeout.
     pub async fn connect_unix(self, path: impl AsRef<Path>) -> Result<QgaClient, ClientError> {
-        self.connect(tokio::net::UnixStream::connect(path).await?).await
+        let deadline = Instant::now() + self.timeout;
+        let stream = loop {
+            match tokio::net::UnixStream::connect(path.as_ref()).await {
+                Ok(s) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    tracing::debug!(path = %path.as_ref().display(), "guest agent busy; connecting again");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        self.connect(stream).await
     }
 
     /// Talks to an agent over any byte stream (a virtio-serial port
