@@ -6,8 +6,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, ToTokens as _};
 
-use super::{boxing, names, CondPolicy, GenError, Mode, Options};
-use crate::gen::introspect::Conditions;
+use super::{boxing, names, GenError, Mode, Options};
 use crate::model::{Builtin, Entity, EntityId, EntityKind, Event};
 use crate::Schema;
 
@@ -42,9 +41,6 @@ pub(crate) struct Cx<'a> {
     pub(super) owners: HashMap<EntityId, Owner>,
     /// Member/branch edges (container, contained type) that are boxed.
     boxed: HashSet<(EntityId, EntityId)>,
-    /// How conditions evaluate at generation time; `None` when they are
-    /// left to the compiler ([`CondPolicy::Cfg`]).
-    pub(super) conditions: Option<Conditions>,
 }
 
 impl<'a> Cx<'a> {
@@ -62,11 +58,6 @@ impl<'a> Cx<'a> {
             names: HashMap::new(),
             owners: HashMap::new(),
             boxed: boxing::boxed_edges(schema),
-            conditions: match &opts.cond {
-                CondPolicy::AllTrue => Some(Conditions::AllTrue),
-                CondPolicy::Defined(set) => Some(Conditions::Defined(set.clone())),
-                CondPolicy::Cfg => None,
-            },
         };
         for e in schema.entities() {
             let (arg, owner) = match &e.kind {
