@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, ToTokens as _};
 
-use super::{boxing, names, GenError, Mode, Options};
+use super::{boxing, names, presence, GenError, Mode, Options};
 use crate::model::{Builtin, Entity, EntityId, EntityKind, Event};
 use crate::Schema;
 
@@ -41,6 +41,8 @@ pub(crate) struct Cx<'a> {
     pub(super) owners: HashMap<EntityId, Owner>,
     /// Member/branch edges (container, contained type) that are boxed.
     boxed: HashSet<(EntityId, EntityId)>,
+    /// Whether a client reads values of each type ([`presence::read_types`]).
+    pub(super) read_types: Vec<bool>,
 }
 
 impl<'a> Cx<'a> {
@@ -58,6 +60,7 @@ impl<'a> Cx<'a> {
             names: HashMap::new(),
             owners: HashMap::new(),
             boxed: boxing::boxed_edges(schema),
+            read_types: presence::read_types(schema),
         };
         for e in schema.entities() {
             let (arg, owner) = match &e.kind {

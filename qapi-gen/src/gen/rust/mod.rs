@@ -61,7 +61,8 @@
 //! templates (`enums`, `structs`, `unions`, `alternates`, `commands`,
 //! `events`, `server`, the `codec` impls and the `introspect`ion), over
 //! what they share: `cx` (Rust names and types), `cond` (every condition
-//! and `#[cfg]`, and where `#[allow(deprecated)]` goes), `rustdoc` (QAPI
+//! and `#[cfg]`, and where `#[allow(deprecated)]` goes), `presence` (which
+//! required members a client may not find), `rustdoc` (QAPI
 //! docs as `#[doc]`, through `doc`'s Markdown), `impls` (serde impl
 //! skeletons), `names` and `boxing`. Generated code names everything by
 //! its full path and imports nothing. [`generate_tokens`] gives the
@@ -77,6 +78,11 @@
 //! condition count as unconditionally unstable for
 //! [`Options::gate_unstable`]. The crate including the code declares the
 //! cfg names it uses (`cargo::rustc-check-cfg`) and the `unstable` feature.
+//! A client with every condition taken to hold (the default) does not know
+//! the build it talks to: a required member under a condition its type
+//! does not have is an `Option` where the client reads it (return values,
+//! event data and what they reach), and the docs of such members, values,
+//! branches and definitions say which build has them.
 
 mod alternates;
 mod boxing;
@@ -90,6 +96,7 @@ mod events;
 mod impls;
 mod introspect;
 mod names;
+mod presence;
 mod rustdoc;
 mod server;
 mod structs;
