@@ -9,8 +9,12 @@ pub enum Backend {
     /// no display
     None,
     /// VNC
+    ///
+    /// Only in QEMU built with `CONFIG_VNC`.
     Vnc,
     /// SPICE
+    ///
+    /// Only in QEMU built with `CONFIG_SPICE` and with `CONFIG_OPENGL`.
     Spice,
     /// A value this side does not know, kept as received.
     Unknown(::std::string::String),
@@ -70,6 +74,8 @@ impl ::core::fmt::Display for Backend {
 
 /// VNC settings.
 ///
+/// Only in QEMU built with `CONFIG_VNC`.
+///
 /// *Since: 6.0*
 #[derive(Debug, Clone, PartialEq)]
 pub struct VncOptions {
@@ -78,6 +84,8 @@ pub struct VncOptions {
     /// *Since: 6.0*
     pub port: u16,
     /// whether a password is asked for
+    ///
+    /// Present only when QEMU was built with `CONFIG_VNC_AUTH`.
     ///
     /// *Since: 6.0*
     pub password: ::core::option::Option<bool>,
@@ -167,6 +175,8 @@ pub struct Display {
     pub backend: DisplayBranch,
     /// start in full screen
     ///
+    /// Present only when QEMU was built without `CONFIG_HEADLESS`.
+    ///
     /// *Since: 6.0*
     pub full_screen: ::core::option::Option<bool>,
 }
@@ -178,6 +188,8 @@ pub enum DisplayBranch {
     /// `backend` is `vnc`.
     ///
     /// VNC
+    ///
+    /// Only in QEMU built with `CONFIG_VNC`.
     Vnc(VncOptions),
     /// `backend` is `none`.
     ///
@@ -186,6 +198,8 @@ pub enum DisplayBranch {
     /// `backend` is `spice`.
     ///
     /// SPICE
+    ///
+    /// Only in QEMU built with `CONFIG_SPICE` and with `CONFIG_OPENGL`.
     Spice,
     /// A branch this side does not know: the discriminator's value
     /// and the other members, as received.
@@ -353,6 +367,8 @@ impl Display {
 ///
 /// VNC settings
 ///
+/// Only in QEMU built with `CONFIG_VNC`.
+///
 /// *Since: 6.0*
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct QueryVncCommand;
@@ -371,6 +387,8 @@ impl ::qapi_runtime::Command for QueryVncCommand {
 }
 
 /// Emitted when the display changes.
+///
+/// Only in QEMU built with `CONFIG_VNC` or `CONFIG_SPICE`.
 ///
 /// *Since: 6.1*
 #[derive(Debug, Clone, PartialEq)]
