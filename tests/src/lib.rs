@@ -131,6 +131,11 @@ pub mod golden {
         include!("../golden/conditions.rs");
     }
 
+    /// `golden/conditions.json` in server mode, every condition true.
+    pub mod conditions_server {
+        include!("../golden/conditions.server.rs");
+    }
+
     /// `golden/conditions.json` with conditions as `#[cfg]` attributes.
     pub mod conditions_cfg {
         include!("../golden/conditions.cfg.rs");

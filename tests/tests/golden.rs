@@ -49,6 +49,7 @@ const CASES: &[Case] = &[
     Case { schema: "commands", golden: "commands", options: client },
     Case { schema: "commands", golden: "commands.server", options: server },
     Case { schema: "conditions", golden: "conditions", options: client },
+    Case { schema: "conditions", golden: "conditions.server", options: server },
     Case { schema: "conditions", golden: "conditions.cfg", options: cfg },
     Case { schema: "conditions", golden: "conditions.defined", options: vnc_only },
     Case { schema: "conditions", golden: "conditions.cfg.codec", options: cfg_codec },
