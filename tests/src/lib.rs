@@ -196,4 +196,10 @@ pub mod golden {
     pub mod unions_codec {
         include!("../golden/unions.codec.rs");
     }
+
+    /// `golden/versions.json`, a client that also reads the older versions
+    /// in `fixtures/versions/`.
+    pub mod versions {
+        include!("../golden/versions.rs");
+    }
 }

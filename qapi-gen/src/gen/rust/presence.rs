@@ -14,6 +14,7 @@
 //! keeps values and branches it does not know, and one the server lacks is
 //! never sent.
 
+use super::versions::{absent_line, and_list, Gap};
 use super::{CondPolicy, Cx, Mode};
 use crate::model::{Cond, EntityId, EntityKind, Member, Schema};
 
@@ -64,16 +65,36 @@ impl Cx<'_> {
     /// container is.
     pub(super) fn presence(&self, container: EntityId, m: &Member) -> Presence {
         let mut p = Presence::default();
-        let Some(cond) = self.extra_cond(&[m.cond.as_ref(), self.type_cond(m.ty)], self.type_cond(container)) else {
-            return p;
-        };
-        if self.reads(container) {
-            p.tolerated = !m.optional;
-            p.notes.push(format!("Present only when QEMU was built {}.", built(&cond)));
-        } else {
-            p.notes.push(format!("Known only to QEMU built {}.", built(&cond)));
+        let read = self.reads(container);
+        if let Some(cond) = self.extra_cond(&[m.cond.as_ref(), self.type_cond(m.ty)], self.type_cond(container)) {
+            if read {
+                p.tolerated = !m.optional;
+                p.notes.push(format!("Present only when QEMU was built {}.", built(&cond)));
+            } else {
+                p.notes.push(format!("Known only to QEMU built {}.", built(&cond)));
+            }
         }
+        self.version_presence(m, read, &mut p);
         p
+    }
+
+    /// What the older versions a client also reads do to the presence
+    /// of member `m` (of a type the client reads, when `read`).
+    fn version_presence(&self, m: &Member, read: bool, p: &mut Presence) {
+        let gaps = self.versions.member(m);
+        let of = |gap: Gap| gaps.iter().filter(|(g, _)| *g == gap).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+        let (absent, optional, unknown) = (of(Gap::Absent), of(Gap::Optional), of(Gap::Unknown));
+        if read && !absent.is_empty() {
+            p.tolerated |= !m.optional;
+            p.notes.push(absent_line(&absent, m.doc().and_then(|d| d.since_note())));
+        }
+        if read && !optional.is_empty() {
+            p.tolerated |= !m.optional;
+            p.notes.push(format!("Optional in QEMU {}.", and_list(&optional)));
+        }
+        if !unknown.is_empty() {
+            p.notes.push(format!("Unknown to QEMU {} (rejected there).", and_list(&unknown)));
+        }
     }
 
     /// A doc line saying under which condition a definition, enum value

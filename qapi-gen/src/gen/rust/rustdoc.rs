@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::cond::one_line;
-use super::{doc, Cx};
+use super::{doc, versions, Cx};
 use crate::model::{Entity, Feature, Member};
 
 /// `#[doc]` attributes for `lines`, one each (prettyplease prints them as
@@ -45,6 +45,11 @@ impl Cx<'_> {
         if let Some(note) = self.cond_note(&[e.cond.as_ref()], None) {
             push_para(&mut lines, None);
             lines.push(note);
+        }
+        let absent: Vec<&str> = self.versions.absent(e.id).iter().map(String::as_str).collect();
+        if !absent.is_empty() {
+            push_para(&mut lines, None);
+            lines.push(versions::absent_line(&absent, e.doc.as_ref().and_then(|d| d.since())));
         }
         if let Some(since) = e.doc.as_ref().and_then(|d| d.since()) {
             push_para(&mut lines, Some(since_line(since)));
