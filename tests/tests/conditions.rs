@@ -9,16 +9,7 @@
 
 use qapi_runtime::serde_json::{self, json, Value};
 use qapi_tests::golden::{conditions as client, conditions_defined as defined, conditions_server as server};
-
-/// Decodes `value` as a `T` and checks that it encodes back to `value`.
-fn round_trip<T>(value: Value) -> T
-where
-    T: qapi_runtime::serde::de::DeserializeOwned + qapi_runtime::serde::Serialize,
-{
-    let decoded: T = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{e}: {value}"));
-    assert_eq!(serde_json::to_value(&decoded).expect("encodes"), value);
-    decoded
-}
+use qapi_tests::round_trip;
 
 /// What a QEMU built without `CONFIG_OPENGL` and `CONFIG_VNC` replies to
 /// `query-display`: no `opengl` (a base member), no `vnc` (a member whose

@@ -2,17 +2,9 @@
 //! the older versions in `fixtures/versions/` ("9.2", "10.0"): replies of
 //! the older servers decode, and encode back as they were.
 
-use qapi_runtime::serde_json::{self, json, Value};
+use qapi_runtime::serde_json::{self, json};
 use qapi_tests::golden::versions::{Event, Info, Mode, SetInfoArguments, Stats};
-
-fn round_trip<T>(value: Value) -> T
-where
-    T: qapi_runtime::serde::de::DeserializeOwned + qapi_runtime::serde::Serialize,
-{
-    let decoded: T = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{e}: {value}"));
-    assert_eq!(serde_json::to_value(&decoded).expect("encodes"), value);
-    decoded
-}
+use qapi_tests::round_trip;
 
 #[test]
 fn replies_of_older_versions_decode() {
