@@ -119,3 +119,34 @@ fn only_generates_the_commands_asked_for() {
     assert_eq!(code, Some(2));
     assert!(err.contains("'nope' is not a command or event"), "{err}");
 }
+
+#[test]
+fn also_reads_makes_a_client_of_older_versions_and_warns_of_conflicts() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests");
+    let run = |args: &[&str]| {
+        let o = Command::new(qapi_gen())
+            .arg("generate")
+            .arg(tests.join("golden/versions.json"))
+            .args(args)
+            .output()
+            .expect("qapi-gen runs");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let older = format!("10.0={}", tests.join("fixtures/versions/10.0.json").display());
+    let (code, out, err) = run(&["--also-reads", &older]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("pub size: ::core::option::Option<u64>,"), "{out}");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("type change not absorbed")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(warnings[0].contains("Stats.count is int, but str in QEMU 10.0"), "{err}");
+    let (code, _, err) = run(&["--also-reads", "10.0"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("VERSION=PATH"), "{err}");
+    let (code, _, err) = run(&["--also-reads", &older, "--mode", "server"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("a server serves one version"), "{err}");
+}

@@ -31,15 +31,16 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
 use crate::doc::DocStyle;
-use crate::gen::rust::{CondPolicy, GenError, Mode, Options};
+use crate::gen::rust::{version_conflicts, CondPolicy, GenError, Mode, OlderSchema, Options, VersionConflict};
 use crate::syntax::load::LoadError;
 use crate::Frontend;
 
 /// The file name the output gets unless [`Builder::out_file`] says otherwise.
 pub const DEFAULT_OUT_FILE: &str = "qapi.rs";
 
-/// Generated code and the schema's warnings.
-type Code = (String, Vec<Diagnostic>);
+/// Generated code, the schema's warnings, and what the older versions
+/// read differ in beyond what the code absorbs.
+type Code = (String, Vec<Diagnostic>, Vec<VersionConflict>);
 
 /// Generates Rust code for a schema from a build script.
 ///
@@ -88,6 +89,8 @@ pub struct Builder {
     out_file: PathBuf,
     cargo_output: Option<bool>,
     only: Vec<String>,
+    /// Older versions read: (version, root file).
+    also_reads: Vec<(String, PathBuf)>,
 }
 
 /// The generated code and what it was made from, as [`Builder::render`]
@@ -101,6 +104,10 @@ pub struct Rendered {
     /// The warnings the schema drew (it has no errors, or this would be an
     /// [`BuildError::Invalid`]).
     pub warnings: Vec<Diagnostic>,
+    /// Type changes between the schema and the older versions it also
+    /// reads ([`Builder::also_reads`]) that the code cannot absorb: it
+    /// follows the schema there.
+    pub conflicts: Vec<VersionConflict>,
 }
 
 /// Why [`Builder::generate`] failed.
@@ -220,6 +227,7 @@ impl Builder {
             out_file: PathBuf::from(DEFAULT_OUT_FILE),
             cargo_output: None,
             only: Vec::new(),
+            also_reads: Vec::new(),
         }
     }
 
@@ -380,6 +388,30 @@ impl Builder {
         self
     }
 
+    /// Makes a client that also reads the replies of an older version of
+    /// the schema: `version` names it in docs and warnings (`10.0`), and
+    /// `schema` is its root file (relative paths as for
+    /// [`new`](Builder::new)). Members the client reads that are required
+    /// in the schema but absent or optional in the older version become
+    /// `Option`, documented "Absent before QEMU 10.1." (see
+    /// [`OlderSchema`]); type changes the code cannot absorb are counted in
+    /// one `cargo:warning` line and left as the schema has them. Calls add
+    /// up; client mode only.
+    ///
+    /// A client of QEMU 10.0 to 10.2 from 10.2's schema:
+    ///
+    /// ```no_run
+    /// qapi_gen::Builder::new("qemu-10.2/qapi/qapi-schema.json")
+    ///     .also_reads("10.0", "qemu-10.0/qapi/qapi-schema.json")
+    ///     .also_reads("10.1", "qemu-10.1/qapi/qapi-schema.json")
+    ///     .generate()?;
+    /// # Ok::<(), qapi_gen::BuildError>(())
+    /// ```
+    pub fn also_reads(&mut self, version: impl Into<String>, schema: impl Into<PathBuf>) -> &mut Self {
+        self.also_reads.push((version.into(), schema.into()));
+        self
+    }
+
     /// The directory a relative [`out_file`](Builder::out_file) goes in
     /// (default: `OUT_DIR`, which Cargo sets for build scripts).
     ///
@@ -464,7 +496,7 @@ impl Builder {
     /// ```
     pub fn render(&self) -> Result<Rendered, BuildError> {
         let (files, result) = self.render_inner();
-        result.map(|(source, warnings)| Rendered { source, files, warnings })
+        result.map(|(source, warnings, conflicts)| Rendered { source, files, warnings, conflicts })
     }
 
     /// What `render` does: the files read (even on failure, for
@@ -482,10 +514,35 @@ impl Builder {
             Ok(s) => s,
             Err(source) => return (checked.files, Err(BuildError::Subset { schema: self.schema.clone(), source })),
         };
-        let result = crate::gen::rust::generate(&schema, &self.options)
-            .map(|source| (source, checked.diagnostics))
+        let mut files = checked.files;
+        let mut options = self.options.clone();
+        match self.load_older(&mut files) {
+            Ok(older) => options.also_reads.extend(older),
+            Err(e) => return (files, Err(e)),
+        }
+        let result = crate::gen::rust::generate(&schema, &options)
+            .map(|source| (source, checked.diagnostics, version_conflicts(&schema, &options.also_reads)))
             .map_err(|source| BuildError::Generate { schema: self.schema.clone(), source });
-        (checked.files, result)
+        (files, result)
+    }
+
+    /// Reads and checks the older versions given to
+    /// [`also_reads`](Builder::also_reads), adding the files read to
+    /// `files`. Their documentation style is not held against them:
+    /// QEMU's older schemas break the rules QEMU 10.2 made.
+    fn load_older(&self, files: &mut Vec<PathBuf>) -> Result<Vec<OlderSchema>, BuildError> {
+        let mut out = Vec::new();
+        for (version, path) in &self.also_reads {
+            let checked = Frontend::new().doc_style(DocStyle::Warn).check_file(path).inspect_err(|_| {
+                files.push(path.clone());
+            })?;
+            files.extend(checked.files.iter().cloned());
+            if !checked.is_valid() {
+                return Err(BuildError::Invalid { schema: path.clone(), diagnostics: checked.diagnostics });
+            }
+            out.push(OlderSchema::new(version.clone(), checked.schema));
+        }
+        Ok(out)
     }
 
     /// Reads, checks, generates and writes the output file (only when its
@@ -534,13 +591,16 @@ impl Builder {
         // Cargo instructions are best effort: failing to print them must
         // not hide the schema's errors.
         let _ = rerun_if_changed(cargo, &files);
-        let (source, warnings) = result?;
+        let (source, warnings, conflicts) = result?;
         let wrote = write_if_changed(&out, source.as_bytes());
         if self.options.cond == CondPolicy::Cfg && self.options.cfg_key != "feature" {
             // Declares the key, or rustc warns about every condition.
             let _ = writeln!(cargo, "cargo::rustc-check-cfg=cfg({}, values(any()))", self.options.cfg_key);
         }
         if let Some(summary) = doc_style_summary(&self.schema, &warnings) {
+            let _ = writeln!(cargo, "cargo:warning={summary}");
+        }
+        if let Some(summary) = conflict_summary(&self.schema, &conflicts) {
             let _ = writeln!(cargo, "cargo:warning={summary}");
         }
         for w in warnings.iter().filter(|w| !w.doc_style) {
@@ -564,6 +624,24 @@ pub fn doc_style_summary(schema: &Path, warnings: &[Diagnostic]) -> Option<Strin
     (n > 0).then(|| {
         format!("qapi-gen: {n} documentation style warning{s} in {file} (run `qapi-gen check {file}` to list them)")
     })
+}
+
+/// One line counting the type changes between a schema and the older
+/// versions it also reads that generated code cannot absorb, naming the
+/// first; `None` when there are none.
+///
+/// ```
+/// assert_eq!(qapi_gen::builder::conflict_summary("s.json".as_ref(), &[]), None);
+/// ```
+pub fn conflict_summary(schema: &Path, conflicts: &[VersionConflict]) -> Option<String> {
+    let first = conflicts.first()?;
+    let n = conflicts.len();
+    let (s, more) = if n == 1 { ("", String::new()) } else { ("s", format!(", and {} more", n - 1)) };
+    let file = schema.display();
+    Some(format!(
+        "qapi-gen: {n} type change{s} between {file} and the older versions read cannot be absorbed, \
+         the code follows {file}: {first}{more} (`qapi-gen generate --also-reads` lists them)"
+    ))
 }
 
 fn rerun_if_changed(cargo: &mut dyn Write, files: &[PathBuf]) -> io::Result<()> {

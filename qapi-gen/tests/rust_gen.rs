@@ -76,6 +76,26 @@ fn conditions() {
 }
 
 #[test]
+fn a_client_does_not_require_what_the_build_may_lack() {
+    let Some(shared) = common::shared() else { return };
+    let path = shared.join("qemu/10.0/qapi/qapi-schema.json");
+    let checked = qapi_gen::Frontend::new().doc_style(qapi_gen::DocStyle::Warn).check_file(&path).expect("10.0");
+    let schema = checked.schema.subset(["query-cpu-model-expansion"]).unwrap();
+    // `deprecated-props` is there only when QEMU is built for s390x.
+    let field = "pub deprecated_props: ::core::option::Option<::std::vec::Vec<::std::string::String>>,";
+    let client = generate(&schema, &Options::default()).unwrap();
+    assert!(client.contains(field), "{client}");
+    assert!(client.contains("Present only when QEMU was built with `TARGET_S390X`."));
+    for exact in [
+        Options { mode: Mode::Server, ..Options::default() },
+        Options { cond: CondPolicy::Defined(["TARGET_S390X".to_owned()].into()), ..Options::default() },
+    ] {
+        let out = generate(&schema, &exact).unwrap();
+        assert!(out.contains("pub deprecated_props: ::std::vec::Vec<") && !out.contains("Present only"), "{out}");
+    }
+}
+
+#[test]
 fn features() {
     let Some(schema) = test_schema() else { return };
     let out = generate(&schema, &Options { gate_unstable: true, ..Options::default() }).unwrap();

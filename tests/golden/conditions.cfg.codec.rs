@@ -579,6 +579,599 @@ impl ::core::convert::From<DisplayChangedEvent> for Event {
     }
 }
 
+/// What every display has.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisplayBase {
+    /// whether OpenGL is on
+    ///
+    /// *Since: 7.0*
+    #[cfg(qapi = "CONFIG_OPENGL")]
+    pub opengl: bool,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for DisplayBase {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        let _ = &map;
+        #[cfg(qapi = "CONFIG_OPENGL")] map.serialize_entry("opengl", &self.opengl)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for DisplayBase {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayBase {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            m0: ::core::option::Option<bool>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = DisplayBase;
+            const NAME: &'static str = "DisplayBase";
+            const FIELDS: &'static [&'static str] = &["opengl"];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    #[cfg(qapi = "CONFIG_OPENGL")]
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<DisplayBase, E> {
+                ::core::result::Result::Ok(DisplayBase {
+                    #[cfg(qapi = "CONFIG_OPENGL")]
+                    opengl: ::qapi_runtime::types::required(self.m0, "opengl")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, true)
+    }
+}
+
+impl ::qapi_runtime::json::Encode for DisplayBase {
+    fn encode(&self, out: &mut ::std::vec::Vec<u8>) {
+        ::qapi_runtime::json::encode_object(self, out)
+    }
+}
+
+impl ::qapi_runtime::json::EncodeMembers for DisplayBase {
+    fn encode_members(&self, out: &mut ::std::vec::Vec<u8>) {
+        let _ = &out;
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        ::qapi_runtime::json::write_member(out, ",\"opengl\":", &self.opengl);
+    }
+}
+
+impl ::qapi_runtime::json::Decode for DisplayBase {
+    fn decode(
+        r: &mut ::qapi_runtime::json::Reader<'_>,
+    ) -> ::core::result::Result<Self, ::qapi_runtime::json::Error> {
+        const MEMBERS: &[&str] = &["opengl"];
+        fn index_(name: &str) -> ::core::option::Option<usize> {
+            match name {
+                "opengl" => ::core::option::Option::Some(0),
+                _ => ::core::option::Option::None,
+            }
+        }
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        let mut m0 = ::core::option::Option::None;
+        let mut members = ::qapi_runtime::json::Members::new(r, MEMBERS, index_, true)?;
+        while let ::core::option::Option::Some(i) = members.next(r)? {
+            match i {
+                #[cfg(qapi = "CONFIG_OPENGL")]
+                0 => ::qapi_runtime::json::read_member(r, &mut m0, "opengl")?,
+                _ => members.unavailable(r, i)?,
+            }
+        }
+        ::core::result::Result::Ok(DisplayBase {
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            opengl: ::qapi_runtime::json::required(r, m0, "opengl")?,
+        })
+    }
+}
+
+/// The display as it is.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisplayInfo {
+    /// whether OpenGL is on
+    ///
+    /// *Since: 7.0*
+    #[cfg(qapi = "CONFIG_OPENGL")]
+    pub opengl: bool,
+    /// which backend
+    ///
+    /// *Since: 7.0*
+    pub backend: Backend,
+    /// the VNC settings
+    ///
+    /// *Since: 7.0*
+    #[cfg(qapi = "CONFIG_VNC")]
+    pub vnc: VncOptions,
+    /// the OpenGL version
+    ///
+    /// *Since: 7.0*
+    #[cfg(qapi = "CONFIG_OPENGL")]
+    pub gl_version: ::std::string::String,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for DisplayInfo {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        let _ = &map;
+        #[cfg(qapi = "CONFIG_OPENGL")] map.serialize_entry("opengl", &self.opengl)?;
+        map.serialize_entry("backend", &self.backend)?;
+        #[cfg(qapi = "CONFIG_VNC")] map.serialize_entry("vnc", &self.vnc)?;
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        map.serialize_entry("gl-version", &self.gl_version)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for DisplayInfo {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayInfo {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            m0: ::core::option::Option<bool>,
+            m1: ::core::option::Option<Backend>,
+            #[cfg(qapi = "CONFIG_VNC")]
+            m2: ::core::option::Option<VncOptions>,
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            m3: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = DisplayInfo;
+            const NAME: &'static str = "DisplayInfo";
+            const FIELDS: &'static [&'static str] = &[
+                "opengl",
+                "backend",
+                "vnc",
+                "gl-version",
+            ];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    #[cfg(qapi = "CONFIG_OPENGL")]
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    #[cfg(qapi = "CONFIG_VNC")]
+                    2 => ::qapi_runtime::types::put(&mut self.m2, value),
+                    #[cfg(qapi = "CONFIG_OPENGL")]
+                    3 => ::qapi_runtime::types::put(&mut self.m3, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<DisplayInfo, E> {
+                ::core::result::Result::Ok(DisplayInfo {
+                    #[cfg(qapi = "CONFIG_OPENGL")]
+                    opengl: ::qapi_runtime::types::required(self.m0, "opengl")?,
+                    backend: ::qapi_runtime::types::required(self.m1, "backend")?,
+                    #[cfg(qapi = "CONFIG_VNC")]
+                    vnc: ::qapi_runtime::types::required(self.m2, "vnc")?,
+                    #[cfg(qapi = "CONFIG_OPENGL")]
+                    gl_version: ::qapi_runtime::types::required(self.m3, "gl-version")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, true)
+    }
+}
+
+impl ::qapi_runtime::json::Encode for DisplayInfo {
+    fn encode(&self, out: &mut ::std::vec::Vec<u8>) {
+        ::qapi_runtime::json::encode_object(self, out)
+    }
+}
+
+impl ::qapi_runtime::json::EncodeMembers for DisplayInfo {
+    fn encode_members(&self, out: &mut ::std::vec::Vec<u8>) {
+        let _ = &out;
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        ::qapi_runtime::json::write_member(out, ",\"opengl\":", &self.opengl);
+        ::qapi_runtime::json::write_member(out, ",\"backend\":", &self.backend);
+        #[cfg(qapi = "CONFIG_VNC")]
+        ::qapi_runtime::json::write_member(out, ",\"vnc\":", &self.vnc);
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        ::qapi_runtime::json::write_member(out, ",\"gl-version\":", &self.gl_version);
+    }
+}
+
+impl ::qapi_runtime::json::Decode for DisplayInfo {
+    fn decode(
+        r: &mut ::qapi_runtime::json::Reader<'_>,
+    ) -> ::core::result::Result<Self, ::qapi_runtime::json::Error> {
+        const MEMBERS: &[&str] = &["opengl", "backend", "vnc", "gl-version"];
+        fn index_(name: &str) -> ::core::option::Option<usize> {
+            match name {
+                "opengl" => ::core::option::Option::Some(0),
+                "backend" => ::core::option::Option::Some(1),
+                "vnc" => ::core::option::Option::Some(2),
+                "gl-version" => ::core::option::Option::Some(3),
+                _ => ::core::option::Option::None,
+            }
+        }
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        let mut m0 = ::core::option::Option::None;
+        let mut m1 = ::core::option::Option::None;
+        #[cfg(qapi = "CONFIG_VNC")]
+        let mut m2 = ::core::option::Option::None;
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        let mut m3 = ::core::option::Option::None;
+        let mut members = ::qapi_runtime::json::Members::new(r, MEMBERS, index_, true)?;
+        while let ::core::option::Option::Some(i) = members.next(r)? {
+            match i {
+                #[cfg(qapi = "CONFIG_OPENGL")]
+                0 => ::qapi_runtime::json::read_member(r, &mut m0, "opengl")?,
+                1 => ::qapi_runtime::json::read_member(r, &mut m1, "backend")?,
+                #[cfg(qapi = "CONFIG_VNC")]
+                2 => ::qapi_runtime::json::read_member(r, &mut m2, "vnc")?,
+                #[cfg(qapi = "CONFIG_OPENGL")]
+                3 => ::qapi_runtime::json::read_member(r, &mut m3, "gl-version")?,
+                _ => members.unavailable(r, i)?,
+            }
+        }
+        ::core::result::Result::Ok(DisplayInfo {
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            opengl: ::qapi_runtime::json::required(r, m0, "opengl")?,
+            backend: ::qapi_runtime::json::required(r, m1, "backend")?,
+            #[cfg(qapi = "CONFIG_VNC")]
+            vnc: ::qapi_runtime::json::required(r, m2, "vnc")?,
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            gl_version: ::qapi_runtime::json::required(r, m3, "gl-version")?,
+        })
+    }
+}
+
+/// # Returns
+///
+/// the display
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct QueryDisplayCommand;
+
+impl ::qapi_runtime::Command for QueryDisplayCommand {
+    const NAME: &'static str = "query-display";
+    const FLAGS: ::qapi_runtime::CommandFlags = ::qapi_runtime::CommandFlags {
+        boxed: false,
+        allow_oob: false,
+        success_response: true,
+        allow_preconfig: false,
+        coroutine: false,
+    };
+    type Arguments = ::qapi_runtime::NoArguments;
+    type Returns = DisplayInfo;
+}
+
+/// How the display should be.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisplaySettings {
+    /// the new backend
+    ///
+    /// *Since: 7.0*
+    pub backend: Backend,
+    /// whether to turn OpenGL on
+    ///
+    /// *Since: 7.0*
+    #[cfg(qapi = "CONFIG_OPENGL")]
+    pub gl: bool,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for DisplaySettings {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        let _ = &map;
+        map.serialize_entry("backend", &self.backend)?;
+        #[cfg(qapi = "CONFIG_OPENGL")] map.serialize_entry("gl", &self.gl)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for DisplaySettings {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplaySettings {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            m0: ::core::option::Option<Backend>,
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            m1: ::core::option::Option<bool>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = DisplaySettings;
+            const NAME: &'static str = "DisplaySettings";
+            const FIELDS: &'static [&'static str] = &["backend", "gl"];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    #[cfg(qapi = "CONFIG_OPENGL")]
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<DisplaySettings, E> {
+                ::core::result::Result::Ok(DisplaySettings {
+                    backend: ::qapi_runtime::types::required(self.m0, "backend")?,
+                    #[cfg(qapi = "CONFIG_OPENGL")]
+                    gl: ::qapi_runtime::types::required(self.m1, "gl")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, true)
+    }
+}
+
+impl ::qapi_runtime::json::Encode for DisplaySettings {
+    fn encode(&self, out: &mut ::std::vec::Vec<u8>) {
+        ::qapi_runtime::json::encode_object(self, out)
+    }
+}
+
+impl ::qapi_runtime::json::EncodeMembers for DisplaySettings {
+    fn encode_members(&self, out: &mut ::std::vec::Vec<u8>) {
+        let _ = &out;
+        ::qapi_runtime::json::write_member(out, ",\"backend\":", &self.backend);
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        ::qapi_runtime::json::write_member(out, ",\"gl\":", &self.gl);
+    }
+}
+
+impl ::qapi_runtime::json::Decode for DisplaySettings {
+    fn decode(
+        r: &mut ::qapi_runtime::json::Reader<'_>,
+    ) -> ::core::result::Result<Self, ::qapi_runtime::json::Error> {
+        const MEMBERS: &[&str] = &["backend", "gl"];
+        fn index_(name: &str) -> ::core::option::Option<usize> {
+            match name {
+                "backend" => ::core::option::Option::Some(0),
+                "gl" => ::core::option::Option::Some(1),
+                _ => ::core::option::Option::None,
+            }
+        }
+        let mut m0 = ::core::option::Option::None;
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        let mut m1 = ::core::option::Option::None;
+        let mut members = ::qapi_runtime::json::Members::new(r, MEMBERS, index_, true)?;
+        while let ::core::option::Option::Some(i) = members.next(r)? {
+            match i {
+                0 => ::qapi_runtime::json::read_member(r, &mut m0, "backend")?,
+                #[cfg(qapi = "CONFIG_OPENGL")]
+                1 => ::qapi_runtime::json::read_member(r, &mut m1, "gl")?,
+                _ => members.unavailable(r, i)?,
+            }
+        }
+        ::core::result::Result::Ok(DisplaySettings {
+            backend: ::qapi_runtime::json::required(r, m0, "backend")?,
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            gl: ::qapi_runtime::json::required(r, m1, "gl")?,
+        })
+    }
+}
+
+/// Changes the display.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SetDisplayCommand;
+
+impl ::qapi_runtime::Command for SetDisplayCommand {
+    const NAME: &'static str = "set-display";
+    const FLAGS: ::qapi_runtime::CommandFlags = ::qapi_runtime::CommandFlags {
+        boxed: true,
+        allow_oob: false,
+        success_response: true,
+        allow_preconfig: false,
+        coroutine: false,
+    };
+    type Arguments = DisplaySettings;
+    type Returns = ::qapi_runtime::Empty;
+}
+
+/// The state of OpenGL.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlState {
+    /// the renderer's name
+    ///
+    /// *Since: 7.0*
+    #[cfg(qapi = "CONFIG_OPENGL")]
+    pub renderer: ::std::string::String,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for GlState {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        let _ = &map;
+        #[cfg(qapi = "CONFIG_OPENGL")] map.serialize_entry("renderer", &self.renderer)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for GlState {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlState {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            m0: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = GlState;
+            const NAME: &'static str = "GlState";
+            const FIELDS: &'static [&'static str] = &["renderer"];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    #[cfg(qapi = "CONFIG_OPENGL")]
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<GlState, E> {
+                ::core::result::Result::Ok(GlState {
+                    #[cfg(qapi = "CONFIG_OPENGL")]
+                    renderer: ::qapi_runtime::types::required(self.m0, "renderer")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, true)
+    }
+}
+
+impl ::qapi_runtime::json::Encode for GlState {
+    fn encode(&self, out: &mut ::std::vec::Vec<u8>) {
+        ::qapi_runtime::json::encode_object(self, out)
+    }
+}
+
+impl ::qapi_runtime::json::EncodeMembers for GlState {
+    fn encode_members(&self, out: &mut ::std::vec::Vec<u8>) {
+        let _ = &out;
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        ::qapi_runtime::json::write_member(out, ",\"renderer\":", &self.renderer);
+    }
+}
+
+impl ::qapi_runtime::json::Decode for GlState {
+    fn decode(
+        r: &mut ::qapi_runtime::json::Reader<'_>,
+    ) -> ::core::result::Result<Self, ::qapi_runtime::json::Error> {
+        const MEMBERS: &[&str] = &["renderer"];
+        fn index_(name: &str) -> ::core::option::Option<usize> {
+            match name {
+                "renderer" => ::core::option::Option::Some(0),
+                _ => ::core::option::Option::None,
+            }
+        }
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        let mut m0 = ::core::option::Option::None;
+        let mut members = ::qapi_runtime::json::Members::new(r, MEMBERS, index_, true)?;
+        while let ::core::option::Option::Some(i) = members.next(r)? {
+            match i {
+                #[cfg(qapi = "CONFIG_OPENGL")]
+                0 => ::qapi_runtime::json::read_member(r, &mut m0, "renderer")?,
+                _ => members.unavailable(r, i)?,
+            }
+        }
+        ::core::result::Result::Ok(GlState {
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            renderer: ::qapi_runtime::json::required(r, m0, "renderer")?,
+        })
+    }
+}
+
+/// Emitted when OpenGL is turned on or off.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlChangedEvent(pub GlState);
+
+impl ::qapi_runtime::serde::Serialize for GlChangedEvent {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct("GlChangedEvent", &self.0)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlChangedEvent {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        ::qapi_runtime::serde::Deserialize::deserialize(deserializer).map(Self)
+    }
+}
+
+impl ::qapi_runtime::Event for GlChangedEvent {
+    const NAME: &'static str = "GL_CHANGED";
+    type Data = Self;
+}
+
+impl ::core::convert::From<GlChangedEvent> for Event {
+    #[inline]
+    fn from(event: GlChangedEvent) -> Self {
+        Event::GlChanged(event)
+    }
+}
+
 /// An event of the schema, or one this side does not know.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
@@ -586,6 +1179,8 @@ pub enum Event {
     /// `DISPLAY_CHANGED`
     #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
     DisplayChanged(DisplayChangedEvent),
+    /// `GL_CHANGED`
+    GlChanged(GlChangedEvent),
     /// An event this side does not know: its name and data, as
     /// received.
     Unknown {
@@ -602,6 +1197,7 @@ impl Event {
         match *self {
             #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
             Self::DisplayChanged(_) => "DISPLAY_CHANGED",
+            Self::GlChanged(_) => "GL_CHANGED",
             Self::Unknown { ref name, .. } => name,
         }
     }
@@ -622,6 +1218,11 @@ impl Event {
             "DISPLAY_CHANGED" => {
                 ::core::result::Result::Ok(
                     Self::DisplayChanged(::qapi_runtime::types::decode_data(data)?),
+                )
+            }
+            "GL_CHANGED" => {
+                ::core::result::Result::Ok(
+                    Self::GlChanged(::qapi_runtime::types::decode_data(data)?),
                 )
             }
             _ => {
@@ -657,6 +1258,14 @@ impl Event {
                         ),
                     )
                 }
+                Self::GlChanged(ref payload) => {
+                    (
+                        "GL_CHANGED",
+                        ::core::option::Option::Some(
+                            ::qapi_runtime::serde_json::to_value(payload)?,
+                        ),
+                    )
+                }
                 Self::Unknown { ref name, ref data } => {
                     (name.as_str(), ::core::clone::Clone::clone(data))
                 }
@@ -678,6 +1287,30 @@ pub trait CommandServer: ::core::marker::Send + ::core::marker::Sync + 'static {
     fn query_vnc(&self) -> ::core::result::Result<VncOptions, ::qapi_runtime::Error> {
         ::core::result::Result::Err(
             ::qapi_runtime::Error::command_not_found("query-vnc"),
+        )
+    }
+    /// # Returns
+    ///
+    /// the display
+    ///
+    /// *Since: 7.0*
+    fn query_display(
+        &self,
+    ) -> ::core::result::Result<DisplayInfo, ::qapi_runtime::Error> {
+        ::core::result::Result::Err(
+            ::qapi_runtime::Error::command_not_found("query-display"),
+        )
+    }
+    /// Changes the display.
+    ///
+    /// *Since: 7.0*
+    fn set_display(
+        &self,
+        arguments: DisplaySettings,
+    ) -> ::core::result::Result<::qapi_runtime::Empty, ::qapi_runtime::Error> {
+        let _ = arguments;
+        ::core::result::Result::Err(
+            ::qapi_runtime::Error::command_not_found("set-display"),
         )
     }
 }
@@ -709,6 +1342,32 @@ impl<S: CommandServer> ::qapi_runtime::dispatch::Dispatcher for CommandDispatche
                             },
                         },
                     ),
+                    (
+                        true,
+                        ::qapi_runtime::dispatch::CommandInfo {
+                            name: "query-display",
+                            flags: ::qapi_runtime::CommandFlags {
+                                boxed: false,
+                                allow_oob: false,
+                                success_response: true,
+                                allow_preconfig: false,
+                                coroutine: false,
+                            },
+                        },
+                    ),
+                    (
+                        true,
+                        ::qapi_runtime::dispatch::CommandInfo {
+                            name: "set-display",
+                            flags: ::qapi_runtime::CommandFlags {
+                                boxed: true,
+                                allow_oob: false,
+                                success_response: true,
+                                allow_preconfig: false,
+                                coroutine: false,
+                            },
+                        },
+                    ),
                 ];
                 all.iter().filter(|c| c.0).map(|c| c.1).collect()
             })
@@ -728,6 +1387,21 @@ impl<S: CommandServer> ::qapi_runtime::dispatch::Dispatcher for CommandDispatche
                     ::qapi_runtime::NoArguments,
                 >(arguments)?;
                 ::qapi_runtime::types::encode_return(self.0.query_vnc()?)
+            }
+            "query-display" => {
+                ::qapi_runtime::dispatch::decode_arguments::<
+                    ::qapi_runtime::NoArguments,
+                >(arguments)?;
+                ::qapi_runtime::types::encode_return(self.0.query_display()?)
+            }
+            "set-display" => {
+                ::qapi_runtime::types::encode_return(
+                    self
+                        .0
+                        .set_display(
+                            ::qapi_runtime::dispatch::decode_arguments(arguments)?,
+                        )?,
+                )
             }
             _ => {
                 let _ = arguments;
@@ -778,9 +1452,17 @@ pub fn qmp_schema() -> ::qapi_runtime::serde_json::Value {
             .extend([
                 parse(r#"{"arg-type":"2","name":"DISPLAY_CHANGED","meta-type":"event"}"#),
             ]);
-        array.extend(elements(r#"[
+        array
+            .extend(
+                elements(
+                    r#"[
+{"arg-type":"0","ret-type":"3","name":"query-display","meta-type":"command"},
+{"arg-type":"4","ret-type":"0","name":"set-display","meta-type":"command"},
+{"arg-type":"5","name":"GL_CHANGED","meta-type":"event"},
 {"members":[],"name":"0","meta-type":"object"}
-]"#));
+]"#,
+                ),
+            );
         #[cfg(qapi = "CONFIG_VNC")]
         array
             .extend([
@@ -818,8 +1500,104 @@ pub fn qmp_schema() -> ::qapi_runtime::serde_json::Value {
         array
             .extend([
                 parse(
-                    r#"{"members":[{"name":"backend","type":"3"}],"name":"2","meta-type":"object"}"#,
+                    r#"{"members":[{"name":"backend","type":"6"}],"name":"2","meta-type":"object"}"#,
                 ),
+            ]);
+        array
+            .extend([
+                {
+                    let mut object = ::qapi_runtime::serde_json::Map::new();
+                    object
+                        .insert(
+                            ::std::string::String::from("members"),
+                            {
+                                #[allow(unused_mut)]
+                                let mut array = ::std::vec::Vec::new();
+                                #[cfg(qapi = "CONFIG_OPENGL")]
+                                array.extend([parse(r#"{"name":"opengl","type":"bool"}"#)]);
+                                array
+                                    .extend(
+                                        elements(
+                                            r#"[{"name":"backend","type":"6"},{"name":"vnc","type":"1"}]"#,
+                                        ),
+                                    );
+                                #[cfg(qapi = "CONFIG_OPENGL")]
+                                array
+                                    .extend([parse(r#"{"name":"gl-version","type":"str"}"#)]);
+                                ::qapi_runtime::serde_json::Value::Array(array)
+                            },
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("name"),
+                            ::qapi_runtime::serde_json::Value::from("3"),
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("meta-type"),
+                            ::qapi_runtime::serde_json::Value::from("object"),
+                        );
+                    ::qapi_runtime::serde_json::Value::Object(object)
+                },
+            ]);
+        array
+            .extend([
+                {
+                    let mut object = ::qapi_runtime::serde_json::Map::new();
+                    object
+                        .insert(
+                            ::std::string::String::from("members"),
+                            {
+                                #[allow(unused_mut)]
+                                let mut array = ::std::vec::Vec::new();
+                                array
+                                    .extend(elements(r#"[{"name":"backend","type":"6"}]"#));
+                                #[cfg(qapi = "CONFIG_OPENGL")]
+                                array.extend([parse(r#"{"name":"gl","type":"bool"}"#)]);
+                                ::qapi_runtime::serde_json::Value::Array(array)
+                            },
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("name"),
+                            ::qapi_runtime::serde_json::Value::from("4"),
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("meta-type"),
+                            ::qapi_runtime::serde_json::Value::from("object"),
+                        );
+                    ::qapi_runtime::serde_json::Value::Object(object)
+                },
+            ]);
+        array
+            .extend([
+                {
+                    let mut object = ::qapi_runtime::serde_json::Map::new();
+                    object
+                        .insert(
+                            ::std::string::String::from("members"),
+                            {
+                                #[allow(unused_mut)]
+                                let mut array = ::std::vec::Vec::new();
+                                #[cfg(qapi = "CONFIG_OPENGL")]
+                                array
+                                    .extend([parse(r#"{"name":"renderer","type":"str"}"#)]);
+                                ::qapi_runtime::serde_json::Value::Array(array)
+                            },
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("name"),
+                            ::qapi_runtime::serde_json::Value::from("5"),
+                        );
+                    object
+                        .insert(
+                            ::std::string::String::from("meta-type"),
+                            ::qapi_runtime::serde_json::Value::from("object"),
+                        );
+                    ::qapi_runtime::serde_json::Value::Object(object)
+                },
             ]);
         array
             .extend(
@@ -867,7 +1645,7 @@ pub fn qmp_schema() -> ::qapi_runtime::serde_json::Value {
                     object
                         .insert(
                             ::std::string::String::from("name"),
-                            ::qapi_runtime::serde_json::Value::from("3"),
+                            ::qapi_runtime::serde_json::Value::from("6"),
                         );
                     object
                         .insert(
@@ -877,6 +1655,14 @@ pub fn qmp_schema() -> ::qapi_runtime::serde_json::Value {
                     ::qapi_runtime::serde_json::Value::Object(object)
                 },
             ]);
+        array
+            .extend(
+                elements(
+                    r#"[
+{"json-type":"string","name":"str","meta-type":"builtin"}
+]"#,
+                ),
+            );
         ::qapi_runtime::serde_json::Value::Array(array)
     }
 }

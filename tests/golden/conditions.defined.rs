@@ -408,12 +408,327 @@ impl ::core::convert::From<DisplayChangedEvent> for Event {
     }
 }
 
+/// What every display has.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DisplayBase {}
+
+impl ::qapi_runtime::types::ObjectMembers for DisplayBase {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for DisplayBase {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayBase {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {}
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = DisplayBase;
+            const NAME: &'static str = "DisplayBase";
+            const FIELDS: &'static [&'static str] = &[];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                _index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                ::qapi_runtime::types::skip(value)
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<DisplayBase, E> {
+                ::core::result::Result::Ok(DisplayBase {})
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+/// The display as it is.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisplayInfo {
+    /// which backend
+    ///
+    /// *Since: 7.0*
+    pub backend: Backend,
+    /// the VNC settings
+    ///
+    /// *Since: 7.0*
+    pub vnc: VncOptions,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for DisplayInfo {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("backend", &self.backend)?;
+        map.serialize_entry("vnc", &self.vnc)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for DisplayInfo {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayInfo {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            m0: ::core::option::Option<Backend>,
+            m1: ::core::option::Option<VncOptions>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = DisplayInfo;
+            const NAME: &'static str = "DisplayInfo";
+            const FIELDS: &'static [&'static str] = &["backend", "vnc"];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<DisplayInfo, E> {
+                ::core::result::Result::Ok(DisplayInfo {
+                    backend: ::qapi_runtime::types::required(self.m0, "backend")?,
+                    vnc: ::qapi_runtime::types::required(self.m1, "vnc")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+/// # Returns
+///
+/// the display
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct QueryDisplayCommand;
+
+impl ::qapi_runtime::Command for QueryDisplayCommand {
+    const NAME: &'static str = "query-display";
+    const FLAGS: ::qapi_runtime::CommandFlags = ::qapi_runtime::CommandFlags {
+        boxed: false,
+        allow_oob: false,
+        success_response: true,
+        allow_preconfig: false,
+        coroutine: false,
+    };
+    type Arguments = ::qapi_runtime::NoArguments;
+    type Returns = DisplayInfo;
+}
+
+/// How the display should be.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisplaySettings {
+    /// the new backend
+    ///
+    /// *Since: 7.0*
+    pub backend: Backend,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for DisplaySettings {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("backend", &self.backend)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for DisplaySettings {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplaySettings {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            m0: ::core::option::Option<Backend>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = DisplaySettings;
+            const NAME: &'static str = "DisplaySettings";
+            const FIELDS: &'static [&'static str] = &["backend"];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<DisplaySettings, E> {
+                ::core::result::Result::Ok(DisplaySettings {
+                    backend: ::qapi_runtime::types::required(self.m0, "backend")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+/// Changes the display.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SetDisplayCommand;
+
+impl ::qapi_runtime::Command for SetDisplayCommand {
+    const NAME: &'static str = "set-display";
+    const FLAGS: ::qapi_runtime::CommandFlags = ::qapi_runtime::CommandFlags {
+        boxed: true,
+        allow_oob: false,
+        success_response: true,
+        allow_preconfig: false,
+        coroutine: false,
+    };
+    type Arguments = DisplaySettings;
+    type Returns = ::qapi_runtime::Empty;
+}
+
+/// The state of OpenGL.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GlState {}
+
+impl ::qapi_runtime::types::ObjectMembers for GlState {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        _map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for GlState {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlState {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {}
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = GlState;
+            const NAME: &'static str = "GlState";
+            const FIELDS: &'static [&'static str] = &[];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                _index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                ::qapi_runtime::types::skip(value)
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<GlState, E> {
+                ::core::result::Result::Ok(GlState {})
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+/// Emitted when OpenGL is turned on or off.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlChangedEvent(pub GlState);
+
+impl ::qapi_runtime::serde::Serialize for GlChangedEvent {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct("GlChangedEvent", &self.0)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlChangedEvent {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        ::qapi_runtime::serde::Deserialize::deserialize(deserializer).map(Self)
+    }
+}
+
+impl ::qapi_runtime::Event for GlChangedEvent {
+    const NAME: &'static str = "GL_CHANGED";
+    type Data = Self;
+}
+
+impl ::core::convert::From<GlChangedEvent> for Event {
+    #[inline]
+    fn from(event: GlChangedEvent) -> Self {
+        Event::GlChanged(event)
+    }
+}
+
 /// An event of the schema, or one this side does not know.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// `DISPLAY_CHANGED`
     DisplayChanged(DisplayChangedEvent),
+    /// `GL_CHANGED`
+    GlChanged(GlChangedEvent),
     /// An event this side does not know: its name and data, as
     /// received.
     Unknown {
@@ -429,6 +744,7 @@ impl Event {
     pub fn name(&self) -> &str {
         match *self {
             Self::DisplayChanged(_) => "DISPLAY_CHANGED",
+            Self::GlChanged(_) => "GL_CHANGED",
             Self::Unknown { ref name, .. } => name,
         }
     }
@@ -448,6 +764,11 @@ impl Event {
             "DISPLAY_CHANGED" => {
                 ::core::result::Result::Ok(
                     Self::DisplayChanged(::qapi_runtime::types::decode_data(data)?),
+                )
+            }
+            "GL_CHANGED" => {
+                ::core::result::Result::Ok(
+                    Self::GlChanged(::qapi_runtime::types::decode_data(data)?),
                 )
             }
             _ => {
@@ -482,6 +803,14 @@ impl Event {
                         ),
                     )
                 }
+                Self::GlChanged(ref payload) => {
+                    (
+                        "GL_CHANGED",
+                        ::core::option::Option::Some(
+                            ::qapi_runtime::serde_json::to_value(payload)?,
+                        ),
+                    )
+                }
                 Self::Unknown { ref name, ref data } => {
                     (name.as_str(), ::core::clone::Clone::clone(data))
                 }
@@ -497,12 +826,19 @@ impl Event {
 pub const QMP_SCHEMA_JSON: &str = r#"[
 {"arg-type":"0","ret-type":"1","name":"query-vnc","meta-type":"command"},
 {"arg-type":"2","name":"DISPLAY_CHANGED","meta-type":"event"},
+{"arg-type":"0","ret-type":"3","name":"query-display","meta-type":"command"},
+{"arg-type":"4","ret-type":"0","name":"set-display","meta-type":"command"},
+{"arg-type":"5","name":"GL_CHANGED","meta-type":"event"},
 {"members":[],"name":"0","meta-type":"object"},
 {"members":[{"name":"port","type":"int"}],"name":"1","meta-type":"object"},
-{"members":[{"name":"backend","type":"3"}],"name":"2","meta-type":"object"},
+{"members":[{"name":"backend","type":"6"}],"name":"2","meta-type":"object"},
+{"members":[{"name":"backend","type":"6"},{"name":"vnc","type":"1"}],"name":"3","meta-type":"object"},
+{"members":[{"name":"backend","type":"6"}],"name":"4","meta-type":"object"},
+{"members":[],"name":"5","meta-type":"object"},
 {"json-type":"int","name":"int","meta-type":"builtin"},
 {"json-type":"boolean","name":"bool","meta-type":"builtin"},
-{"members":[{"name":"none"},{"name":"vnc"}],"values":["none","vnc"],"name":"3","meta-type":"enum"}
+{"members":[{"name":"none"},{"name":"vnc"}],"values":["none","vnc"],"name":"6","meta-type":"enum"},
+{"json-type":"string","name":"str","meta-type":"builtin"}
 ]"#;
 
 /// The value of `query-qmp-schema` for this schema: [`QMP_SCHEMA_JSON`] parsed.

@@ -9,8 +9,12 @@ pub enum Backend {
     /// no display
     None,
     /// VNC
+    ///
+    /// Only in QEMU built with `CONFIG_VNC`.
     Vnc,
     /// SPICE
+    ///
+    /// Only in QEMU built with `CONFIG_SPICE` and with `CONFIG_OPENGL`.
     Spice,
     /// A value this side does not know, kept as received.
     Unknown(::std::string::String),
@@ -70,6 +74,8 @@ impl ::core::fmt::Display for Backend {
 
 /// VNC settings.
 ///
+/// Only in QEMU built with `CONFIG_VNC`.
+///
 /// *Since: 6.0*
 #[derive(Debug, Clone, PartialEq)]
 pub struct VncOptions {
@@ -78,6 +84,8 @@ pub struct VncOptions {
     /// *Since: 6.0*
     pub port: u16,
     /// whether a password is asked for
+    ///
+    /// Present only when QEMU was built with `CONFIG_VNC_AUTH`.
     ///
     /// *Since: 6.0*
     pub password: ::core::option::Option<bool>,
@@ -167,6 +175,8 @@ pub struct Display {
     pub backend: DisplayBranch,
     /// start in full screen
     ///
+    /// Present only when QEMU was built without `CONFIG_HEADLESS`.
+    ///
     /// *Since: 6.0*
     pub full_screen: ::core::option::Option<bool>,
 }
@@ -178,6 +188,8 @@ pub enum DisplayBranch {
     /// `backend` is `vnc`.
     ///
     /// VNC
+    ///
+    /// Only in QEMU built with `CONFIG_VNC`.
     Vnc(VncOptions),
     /// `backend` is `none`.
     ///
@@ -186,6 +198,8 @@ pub enum DisplayBranch {
     /// `backend` is `spice`.
     ///
     /// SPICE
+    ///
+    /// Only in QEMU built with `CONFIG_SPICE` and with `CONFIG_OPENGL`.
     Spice,
     /// A branch this side does not know: the discriminator's value
     /// and the other members, as received.
@@ -353,6 +367,8 @@ impl Display {
 ///
 /// VNC settings
 ///
+/// Only in QEMU built with `CONFIG_VNC`.
+///
 /// *Since: 6.0*
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct QueryVncCommand;
@@ -371,6 +387,8 @@ impl ::qapi_runtime::Command for QueryVncCommand {
 }
 
 /// Emitted when the display changes.
+///
+/// Only in QEMU built with `CONFIG_VNC` or `CONFIG_SPICE`.
 ///
 /// *Since: 6.1*
 #[derive(Debug, Clone, PartialEq)]
@@ -446,12 +464,464 @@ impl ::core::convert::From<DisplayChangedEvent> for Event {
     }
 }
 
+/// What every display has.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DisplayBase {
+    /// whether OpenGL is on
+    ///
+    /// Present only when QEMU was built with `CONFIG_OPENGL`.
+    ///
+    /// *Since: 7.0*
+    pub opengl: ::core::option::Option<bool>,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for DisplayBase {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        if let ::core::option::Option::Some(value) = &self.opengl {
+            map.serialize_entry("opengl", value)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for DisplayBase {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayBase {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            m0: ::core::option::Option<bool>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = DisplayBase;
+            const NAME: &'static str = "DisplayBase";
+            const FIELDS: &'static [&'static str] = &["opengl"];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<DisplayBase, E> {
+                ::core::result::Result::Ok(DisplayBase { opengl: self.m0 })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+impl DisplayBase {
+    /// Whether `opengl` is present.
+    #[inline]
+    pub fn has_opengl(&self) -> bool {
+        self.opengl.is_some()
+    }
+    /// Sets `opengl`, making it present.
+    #[inline]
+    pub fn set_opengl(&mut self, value: bool) -> &mut Self {
+        self.opengl = ::core::option::Option::Some(value);
+        self
+    }
+}
+
+/// The display as it is.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisplayInfo {
+    /// whether OpenGL is on
+    ///
+    /// Present only when QEMU was built with `CONFIG_OPENGL`.
+    ///
+    /// *Since: 7.0*
+    pub opengl: ::core::option::Option<bool>,
+    /// which backend
+    ///
+    /// *Since: 7.0*
+    pub backend: Backend,
+    /// the VNC settings
+    ///
+    /// Present only when QEMU was built with `CONFIG_VNC`.
+    ///
+    /// *Since: 7.0*
+    pub vnc: ::core::option::Option<VncOptions>,
+    /// the OpenGL version
+    ///
+    /// Present only when QEMU was built with `CONFIG_OPENGL`.
+    ///
+    /// *Since: 7.0*
+    pub gl_version: ::core::option::Option<::std::string::String>,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for DisplayInfo {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        if let ::core::option::Option::Some(value) = &self.opengl {
+            map.serialize_entry("opengl", value)?;
+        }
+        map.serialize_entry("backend", &self.backend)?;
+        if let ::core::option::Option::Some(value) = &self.vnc {
+            map.serialize_entry("vnc", value)?;
+        }
+        if let ::core::option::Option::Some(value) = &self.gl_version {
+            map.serialize_entry("gl-version", value)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for DisplayInfo {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayInfo {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            m0: ::core::option::Option<bool>,
+            m1: ::core::option::Option<Backend>,
+            m2: ::core::option::Option<VncOptions>,
+            m3: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = DisplayInfo;
+            const NAME: &'static str = "DisplayInfo";
+            const FIELDS: &'static [&'static str] = &[
+                "opengl",
+                "backend",
+                "vnc",
+                "gl-version",
+            ];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    2 => ::qapi_runtime::types::put(&mut self.m2, value),
+                    3 => ::qapi_runtime::types::put(&mut self.m3, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<DisplayInfo, E> {
+                ::core::result::Result::Ok(DisplayInfo {
+                    opengl: self.m0,
+                    backend: ::qapi_runtime::types::required(self.m1, "backend")?,
+                    vnc: self.m2,
+                    gl_version: self.m3,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+impl DisplayInfo {
+    /// Whether `opengl` is present.
+    #[inline]
+    pub fn has_opengl(&self) -> bool {
+        self.opengl.is_some()
+    }
+    /// Sets `opengl`, making it present.
+    #[inline]
+    pub fn set_opengl(&mut self, value: bool) -> &mut Self {
+        self.opengl = ::core::option::Option::Some(value);
+        self
+    }
+    /// Whether `vnc` is present.
+    #[inline]
+    pub fn has_vnc(&self) -> bool {
+        self.vnc.is_some()
+    }
+    /// Sets `vnc`, making it present.
+    #[inline]
+    pub fn set_vnc(&mut self, value: VncOptions) -> &mut Self {
+        self.vnc = ::core::option::Option::Some(value);
+        self
+    }
+    /// Whether `gl-version` is present.
+    #[inline]
+    pub fn has_gl_version(&self) -> bool {
+        self.gl_version.is_some()
+    }
+    /// Sets `gl-version`, making it present.
+    #[inline]
+    pub fn set_gl_version(&mut self, value: ::std::string::String) -> &mut Self {
+        self.gl_version = ::core::option::Option::Some(value);
+        self
+    }
+}
+
+/// # Returns
+///
+/// the display
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct QueryDisplayCommand;
+
+impl ::qapi_runtime::Command for QueryDisplayCommand {
+    const NAME: &'static str = "query-display";
+    const FLAGS: ::qapi_runtime::CommandFlags = ::qapi_runtime::CommandFlags {
+        boxed: false,
+        allow_oob: false,
+        success_response: true,
+        allow_preconfig: false,
+        coroutine: false,
+    };
+    type Arguments = ::qapi_runtime::NoArguments;
+    type Returns = DisplayInfo;
+}
+
+/// How the display should be.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisplaySettings {
+    /// the new backend
+    ///
+    /// *Since: 7.0*
+    pub backend: Backend,
+    /// whether to turn OpenGL on
+    ///
+    /// Known only to QEMU built with `CONFIG_OPENGL`.
+    ///
+    /// *Since: 7.0*
+    pub gl: bool,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for DisplaySettings {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        map.serialize_entry("backend", &self.backend)?;
+        map.serialize_entry("gl", &self.gl)?;
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for DisplaySettings {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplaySettings {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            m0: ::core::option::Option<Backend>,
+            m1: ::core::option::Option<bool>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = DisplaySettings;
+            const NAME: &'static str = "DisplaySettings";
+            const FIELDS: &'static [&'static str] = &["backend", "gl"];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<DisplaySettings, E> {
+                ::core::result::Result::Ok(DisplaySettings {
+                    backend: ::qapi_runtime::types::required(self.m0, "backend")?,
+                    gl: ::qapi_runtime::types::required(self.m1, "gl")?,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+/// Changes the display.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SetDisplayCommand;
+
+impl ::qapi_runtime::Command for SetDisplayCommand {
+    const NAME: &'static str = "set-display";
+    const FLAGS: ::qapi_runtime::CommandFlags = ::qapi_runtime::CommandFlags {
+        boxed: true,
+        allow_oob: false,
+        success_response: true,
+        allow_preconfig: false,
+        coroutine: false,
+    };
+    type Arguments = DisplaySettings;
+    type Returns = ::qapi_runtime::Empty;
+}
+
+/// The state of OpenGL.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GlState {
+    /// the renderer's name
+    ///
+    /// Present only when QEMU was built with `CONFIG_OPENGL`.
+    ///
+    /// *Since: 7.0*
+    pub renderer: ::core::option::Option<::std::string::String>,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for GlState {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        if let ::core::option::Option::Some(value) = &self.renderer {
+            map.serialize_entry("renderer", value)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for GlState {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlState {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            m0: ::core::option::Option<::std::string::String>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = GlState;
+            const NAME: &'static str = "GlState";
+            const FIELDS: &'static [&'static str] = &["renderer"];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<GlState, E> {
+                ::core::result::Result::Ok(GlState { renderer: self.m0 })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+impl GlState {
+    /// Whether `renderer` is present.
+    #[inline]
+    pub fn has_renderer(&self) -> bool {
+        self.renderer.is_some()
+    }
+    /// Sets `renderer`, making it present.
+    #[inline]
+    pub fn set_renderer(&mut self, value: ::std::string::String) -> &mut Self {
+        self.renderer = ::core::option::Option::Some(value);
+        self
+    }
+}
+
+/// Emitted when OpenGL is turned on or off.
+///
+/// *Since: 7.0*
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlChangedEvent(pub GlState);
+
+impl ::qapi_runtime::serde::Serialize for GlChangedEvent {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct("GlChangedEvent", &self.0)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlChangedEvent {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        ::qapi_runtime::serde::Deserialize::deserialize(deserializer).map(Self)
+    }
+}
+
+impl ::qapi_runtime::Event for GlChangedEvent {
+    const NAME: &'static str = "GL_CHANGED";
+    type Data = Self;
+}
+
+impl ::core::convert::From<GlChangedEvent> for Event {
+    #[inline]
+    fn from(event: GlChangedEvent) -> Self {
+        Event::GlChanged(event)
+    }
+}
+
 /// An event of the schema, or one this side does not know.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// `DISPLAY_CHANGED`
     DisplayChanged(DisplayChangedEvent),
+    /// `GL_CHANGED`
+    GlChanged(GlChangedEvent),
     /// An event this side does not know: its name and data, as
     /// received.
     Unknown {
@@ -467,6 +937,7 @@ impl Event {
     pub fn name(&self) -> &str {
         match *self {
             Self::DisplayChanged(_) => "DISPLAY_CHANGED",
+            Self::GlChanged(_) => "GL_CHANGED",
             Self::Unknown { ref name, .. } => name,
         }
     }
@@ -486,6 +957,11 @@ impl Event {
             "DISPLAY_CHANGED" => {
                 ::core::result::Result::Ok(
                     Self::DisplayChanged(::qapi_runtime::types::decode_data(data)?),
+                )
+            }
+            "GL_CHANGED" => {
+                ::core::result::Result::Ok(
+                    Self::GlChanged(::qapi_runtime::types::decode_data(data)?),
                 )
             }
             _ => {
@@ -520,6 +996,14 @@ impl Event {
                         ),
                     )
                 }
+                Self::GlChanged(ref payload) => {
+                    (
+                        "GL_CHANGED",
+                        ::core::option::Option::Some(
+                            ::qapi_runtime::serde_json::to_value(payload)?,
+                        ),
+                    )
+                }
                 Self::Unknown { ref name, ref data } => {
                     (name.as_str(), ::core::clone::Clone::clone(data))
                 }
@@ -535,12 +1019,19 @@ impl Event {
 pub const QMP_SCHEMA_JSON: &str = r#"[
 {"arg-type":"0","ret-type":"1","name":"query-vnc","meta-type":"command"},
 {"arg-type":"2","name":"DISPLAY_CHANGED","meta-type":"event"},
+{"arg-type":"0","ret-type":"3","name":"query-display","meta-type":"command"},
+{"arg-type":"4","ret-type":"0","name":"set-display","meta-type":"command"},
+{"arg-type":"5","name":"GL_CHANGED","meta-type":"event"},
 {"members":[],"name":"0","meta-type":"object"},
 {"members":[{"name":"port","type":"int"},{"name":"password","type":"bool","default":null}],"name":"1","meta-type":"object"},
-{"members":[{"name":"backend","type":"3"}],"name":"2","meta-type":"object"},
+{"members":[{"name":"backend","type":"6"}],"name":"2","meta-type":"object"},
+{"members":[{"name":"opengl","type":"bool"},{"name":"backend","type":"6"},{"name":"vnc","type":"1"},{"name":"gl-version","type":"str"}],"name":"3","meta-type":"object"},
+{"members":[{"name":"backend","type":"6"},{"name":"gl","type":"bool"}],"name":"4","meta-type":"object"},
+{"members":[{"name":"renderer","type":"str"}],"name":"5","meta-type":"object"},
 {"json-type":"int","name":"int","meta-type":"builtin"},
 {"json-type":"boolean","name":"bool","meta-type":"builtin"},
-{"members":[{"name":"none"},{"name":"vnc"},{"name":"spice"}],"values":["none","vnc","spice"],"name":"3","meta-type":"enum"}
+{"members":[{"name":"none"},{"name":"vnc"},{"name":"spice"}],"values":["none","vnc","spice"],"name":"6","meta-type":"enum"},
+{"json-type":"string","name":"str","meta-type":"builtin"}
 ]"#;
 
 /// The value of `query-qmp-schema` for this schema: [`QMP_SCHEMA_JSON`] parsed.

@@ -104,6 +104,24 @@ where
     }
 }
 
+/// Decodes `value` as a `T` with serde and checks that it encodes back
+/// to `value`; panics, naming the value, when it does neither.
+///
+/// ```
+/// use qapi_runtime::serde_json::json;
+/// use qapi_tests::golden::enums::Color;
+/// assert_eq!(qapi_tests::round_trip::<Color>(json!("light-green")), Color::LightGreen);
+/// ```
+pub fn round_trip<T>(value: qapi_runtime::serde_json::Value) -> T
+where
+    T: qapi_runtime::serde::de::DeserializeOwned + qapi_runtime::serde::Serialize,
+{
+    use qapi_runtime::serde_json;
+    let decoded: T = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{e}: {value}"));
+    assert_eq!(serde_json::to_value(&decoded).ok(), Some(value), "does not encode back");
+    decoded
+}
+
 /// The golden files under `golden/`: `NAME.rs` is the code generated for
 /// `NAME.json` with default options, `NAME.VARIANT.rs` with the options
 /// `tests/golden.rs` gives that variant. Every golden file must be
@@ -129,6 +147,11 @@ pub mod golden {
     /// `golden/conditions.json`, every condition true.
     pub mod conditions {
         include!("../golden/conditions.rs");
+    }
+
+    /// `golden/conditions.json` in server mode, every condition true.
+    pub mod conditions_server {
+        include!("../golden/conditions.server.rs");
     }
 
     /// `golden/conditions.json` with conditions as `#[cfg]` attributes.
@@ -190,5 +213,11 @@ pub mod golden {
     /// `golden/unions.json` with the JSON codec.
     pub mod unions_codec {
         include!("../golden/unions.codec.rs");
+    }
+
+    /// `golden/versions.json`, a client that also reads the older versions
+    /// in `fixtures/versions/`.
+    pub mod versions {
+        include!("../golden/versions.rs");
     }
 }

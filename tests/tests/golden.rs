@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use qapi_gen::gen::rust::{CondPolicy, Mode, Options};
+use qapi_gen::gen::rust::{CondPolicy, Mode, OlderSchema, Options};
 
 /// One golden file: its schema, its name and the options it is made with.
 struct Case {
@@ -40,6 +40,18 @@ fn cfg_codec() -> Options {
     Options { json_codec: true, mode: Mode::Server, ..cfg() }
 }
 
+/// A client of golden/versions.json that also reads the older versions in
+/// fixtures/versions/.
+fn also_reads() -> Options {
+    let older = ["9.2", "10.0"].map(|v| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/versions/{v}.json"));
+        let checked = qapi_gen::Frontend::new().check_file(&path).expect("older schema is readable");
+        assert!(checked.is_valid(), "{:?}", checked.diagnostics);
+        OlderSchema::new(v, checked.schema)
+    });
+    Options { also_reads: older.into(), ..Options::default() }
+}
+
 fn vnc_only() -> Options {
     Options { cond: CondPolicy::Defined(BTreeSet::from(["CONFIG_VNC".to_owned()])), ..Options::default() }
 }
@@ -49,6 +61,7 @@ const CASES: &[Case] = &[
     Case { schema: "commands", golden: "commands", options: client },
     Case { schema: "commands", golden: "commands.server", options: server },
     Case { schema: "conditions", golden: "conditions", options: client },
+    Case { schema: "conditions", golden: "conditions.server", options: server },
     Case { schema: "conditions", golden: "conditions.cfg", options: cfg },
     Case { schema: "conditions", golden: "conditions.defined", options: vnc_only },
     Case { schema: "conditions", golden: "conditions.cfg.codec", options: cfg_codec },
@@ -61,6 +74,7 @@ const CASES: &[Case] = &[
     Case { schema: "structs", golden: "structs.codec", options: codec },
     Case { schema: "unions", golden: "unions", options: client },
     Case { schema: "unions", golden: "unions.codec", options: codec },
+    Case { schema: "versions", golden: "versions", options: also_reads },
 ];
 
 fn golden_dir() -> PathBuf {

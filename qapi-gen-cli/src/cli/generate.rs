@@ -69,6 +69,11 @@ pub struct Args {
     /// types it reaches, instead of the whole schema.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Make a client that also reads the replies of an older version of the schema, given as
+    /// VERSION=ROOT (repeatable), e.g. 10.0=qemu-10.0/qapi/qapi-schema.json: members required
+    /// here but absent or optional there become Option.
+    #[arg(long, value_name = "VERSION=PATH", value_parser = version_and_path)]
+    pub also_reads: Vec<(String, PathBuf)>,
     /// Write nothing: exit 0 when OUT is what the schema generates, 1 when it is stale.
     #[arg(long, requires = "output")]
     pub check: bool,
@@ -96,7 +101,20 @@ impl Args {
         .json_codec(self.json_codec)
         .only(self.only.iter().cloned())
         .doc_style(self.input.doc_style_or(DocStyle::Warn));
+        for (version, path) in &self.also_reads {
+            b.also_reads(version.clone(), path.clone());
+        }
         Ok(b)
+    }
+}
+
+/// `--also-reads`: `VERSION=PATH`.
+fn version_and_path(arg: &str) -> Result<(String, PathBuf), String> {
+    match arg.split_once('=') {
+        Some((version, path)) if !version.is_empty() && !path.is_empty() => {
+            Ok((version.to_owned(), PathBuf::from(path)))
+        }
+        _ => Err(format!("'{arg}' is not VERSION=PATH, e.g. 10.0=qemu-10.0/qapi/qapi-schema.json")),
     }
 }
 
@@ -122,6 +140,9 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     report_generating(&args.input.file, &rendered.warnings);
+    for c in &rendered.conflicts {
+        eprintln!("qapi-gen: warning: type change not absorbed: {c}");
+    }
     let code = rendered.source;
     match (&args.output, args.check) {
         (Some(out), true) => check(out, &code),

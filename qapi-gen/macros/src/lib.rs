@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use proc_macro2::{Span, TokenStream};
-use qapi_gen::gen::rust::{generate_tokens, CondPolicy, Mode, Options};
+use qapi_gen::gen::rust::{generate_tokens, CondPolicy, Mode, OlderSchema, Options};
 use qapi_gen::{BuildError, Diagnostic, DocStyle, Frontend};
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
@@ -39,6 +39,7 @@ use syn::{bracketed, Ident, LitBool, LitStr, Token};
 /// | `json_codec` | `true`, `false`: also implement `qapi_runtime::json`'s `Encode`/`Decode`, a JSON codec faster than serde | `false` |
 /// | `runtime` | the path of the runtime crate in generated code | `"::qapi_runtime"` |
 /// | `only` | a list of command and event names, e.g. `["query-migrate", "MIGRATION"]`: generate only them and the types they reach | everything |
+/// | `also_reads` | a list of `"VERSION=PATH"`, e.g. `["10.0=qemu-10.0/qapi/qapi-schema.json"]`: a client that also reads the replies of these older versions of the schema (members required in the schema but absent or optional there become `Option`) | none |
 ///
 /// ```ignore
 /// mod qmp {
@@ -173,8 +174,17 @@ impl Errors {
     }
 }
 
+/// What the options ask for besides the generator's [`Options`].
+struct Extra {
+    doc_style: DocStyle,
+    /// `only`'s names.
+    only: Vec<LitStr>,
+    /// `also_reads`: each version, its root file, and the literal.
+    also_reads: Vec<(String, String, LitStr)>,
+}
+
 /// The builder the options ask for.
-fn settings(input: &Input, errors: &mut Errors) -> (Options, DocStyle, Vec<LitStr>) {
+fn settings(input: &Input, errors: &mut Errors) -> (Options, Extra) {
     let mut opts = Options::default();
     // QEMU's released schemas before 10.2 break its documentation style
     // rules: generation takes them as they are.
@@ -183,6 +193,7 @@ fn settings(input: &Input, errors: &mut Errors) -> (Options, DocStyle, Vec<LitSt
     let mut defined: Option<&Setting> = None;
     let mut cond: Option<(&Setting, Cond)> = None;
     let mut only = Vec::new();
+    let mut also_reads = Vec::new();
     for s in &input.options {
         let mut key = s.key.to_string();
         if key == "unstable" {
@@ -228,11 +239,26 @@ fn settings(input: &Input, errors: &mut Errors) -> (Options, DocStyle, Vec<LitSt
             ("runtime", _) => errors.push(bad("a path as a string, e.g. \"::qapi_runtime\"")),
             ("only", Value::List(_, items)) => only.clone_from(items),
             ("only", _) => errors.push(bad("a list of command and event names, e.g. [\"query-migrate\"]")),
+            ("also_reads", Value::List(_, items)) => {
+                for item in items {
+                    match item.value().split_once('=') {
+                        Some((v, p)) if !v.is_empty() && !p.is_empty() => {
+                            also_reads.push((v.to_owned(), p.to_owned(), item.clone()));
+                        }
+                        _ => errors.push(syn::Error::new(
+                            item.span(),
+                            "each of `also_reads` must be \"VERSION=PATH\", e.g. \"10.0=qemu-10.0/qapi/qapi-schema.json\"",
+                        )),
+                    }
+                }
+            }
+            ("also_reads", _) => errors.push(bad("a list of \"VERSION=PATH\", e.g. [\"10.0=old/qapi-schema.json\"]")),
             _ => errors.push(syn::Error::new(
                 s.key.span(),
                 format!(
                     "unknown option `{}`; the options are `mode`, `gate_unstable`, `defined`, `cond`, \
-                     `cfg_key`, `doc_style`, `unmask_introspection`, `json_codec`, `runtime` and `only`",
+                     `cfg_key`, `doc_style`, `unmask_introspection`, `json_codec`, `runtime`, `only` and \
+                     `also_reads`",
                     s.key
                 ),
             )),
@@ -253,12 +279,12 @@ fn settings(input: &Input, errors: &mut Errors) -> (Options, DocStyle, Vec<LitSt
             CondPolicy::AllTrue
         }
     };
-    (opts, doc_style, only)
+    (opts, Extra { doc_style, only, also_reads })
 }
 
 fn expand(input: Input) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let (options, doc_style, only) = settings(&input, &mut errors);
+    let (mut options, Extra { doc_style, only, also_reads }) = settings(&input, &mut errors);
     errors.finish()?;
 
     let base = manifest_dir().map_err(|msg| syn::Error::new(input.path.span(), msg))?;
@@ -276,10 +302,16 @@ fn expand(input: Input) -> syn::Result<TokenStream> {
         let at = only.iter().find(|l| l.value() == e.name()).map_or(input.path.span(), LitStr::span);
         syn::Error::new(at, e.to_string())
     })?;
+    let mut files = checked.files;
+    for (version, path, lit) in &also_reads {
+        let (older, read) = older_schema(&base, version, path, lit.span())?;
+        options.also_reads.push(older);
+        files.extend(read);
+    }
     let code = generate_tokens(&schema_model, &options).map_err(|source| {
         schema_errors(&BuildError::Generate { schema: schema.clone(), source }, &base, input.path.span())
     })?;
-    let tracked = checked.files.iter().map(|f| {
+    let tracked = files.iter().map(|f| {
         let path = if f.is_absolute() { f.clone() } else { base.join(f) };
         LitStr::new(&path.to_string_lossy(), Span::call_site())
     });
@@ -287,6 +319,21 @@ fn expand(input: Input) -> syn::Result<TokenStream> {
         #(const _: &[u8] = ::core::include_bytes!(#tracked);)*
         #code
     })
+}
+
+/// Version `version` of the schema at `path` (relative to `base`) and the
+/// files read; its errors at `at`. Its documentation style is not held
+/// against it: QEMU's older schemas break the rules QEMU 10.2 made.
+fn older_schema(base: &Path, version: &str, path: &str, at: Span) -> syn::Result<(OlderSchema, Vec<PathBuf>)> {
+    let file = base.join(path);
+    let checked = Frontend::new()
+        .doc_style(DocStyle::Warn)
+        .check_file(&file)
+        .map_err(|e| schema_errors(&BuildError::from(e), base, at))?;
+    if !checked.is_valid() {
+        return Err(schema_errors(&BuildError::Invalid { schema: file, diagnostics: checked.diagnostics }, base, at));
+    }
+    Ok((OlderSchema::new(version, checked.schema), checked.files))
 }
 
 /// The directory schema paths are relative to.
@@ -402,6 +449,21 @@ mod tests {
     }
 
     #[test]
+    fn also_reads_older_versions_and_tracks_their_files() {
+        let out = expand_str(
+            r#""../../tests/golden/versions.json", also_reads = ["10.0=../../tests/fixtures/versions/10.0.json"]"#,
+        )
+        .unwrap();
+        assert!(out.contains("fixtures/versions/10.0.json"), "{out}");
+        assert!(out.contains("Absent before QEMU 10.1."), "{out}");
+        let errors = expand_str(r#""../../tests/golden/versions.json", also_reads = ["10.0"]"#).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(errors[0].contains("VERSION=PATH"), "{errors:#?}");
+        let errors = expand_str(r#""../../tests/golden/versions.json", also_reads = ["10.0=nope.json"]"#).unwrap_err();
+        assert!(errors[0].contains("nope.json"), "{errors:#?}");
+    }
+
+    #[test]
     fn every_bad_option_is_reported() {
         let errors = expand_str(r#""x.json", mode = "browser", gate_unstable = 1"#).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:#?}");
@@ -419,7 +481,7 @@ mod tests {
         )
         .unwrap();
         let mut errors = Errors::default();
-        let (opts, style, _) = settings(&input, &mut errors);
+        let (opts, Extra { doc_style: style, .. }) = settings(&input, &mut errors);
         assert!(errors.finish().is_ok());
         assert_eq!(opts.mode, Mode::Server);
         assert!(opts.gate_unstable);

@@ -146,3 +146,48 @@ fn large_files_are_compared_to_the_last_byte() {
     assert!(!holds_exactly(&dir.join("missing.rs"), b""));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A client that also reads an older version: the older files are watched,
+/// members it lacks become `Option`, and what cannot be absorbed is one
+/// warning line.
+#[test]
+fn also_reads_an_older_version() {
+    let dir = temp_dir("also-reads");
+    std::fs::write(
+        dir.join("new.json"),
+        "{ 'struct': 'Stats', 'data': { 'total': 'int', 'rate': 'int' } }\n\
+         { 'command': 'query-stats', 'returns': 'Stats' }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("sub/old.json"), "{ 'struct': 'Stats', 'data': { 'total': 'str' } }\n").unwrap();
+    std::fs::write(
+        dir.join("sub/root.json"),
+        "{ 'include': 'old.json' }\n{ 'command': 'query-stats', 'returns': 'Stats' }\n",
+    )
+    .unwrap();
+    let mut b = Builder::new(dir.join("new.json"));
+    b.out_dir(&dir).also_reads("1.0", dir.join("sub/root.json"));
+    let rendered = b.render().unwrap();
+    assert!(rendered.source.contains("pub rate: ::core::option::Option<i64>,"), "{}", rendered.source);
+    assert!(rendered.source.contains("/// Absent in QEMU 1.0."));
+    assert!(rendered.files.iter().any(|f| f.ends_with("sub/old.json")), "{:?}", rendered.files);
+    assert_eq!(rendered.conflicts.len(), 1, "{:?}", rendered.conflicts);
+    let mut lines = Vec::new();
+    b.generate_reporting_to(&mut lines).unwrap();
+    let lines = String::from_utf8(lines).unwrap();
+    let warnings: Vec<&str> = lines.lines().filter(|l| l.starts_with("cargo:warning=")).collect();
+    assert_eq!(warnings.len(), 1, "{lines}");
+    assert!(warnings[0].contains("1 type change") && warnings[0].contains("Stats.total is int, but str"), "{lines}");
+    assert!(lines.contains("sub/old.json"), "{lines}");
+    // An older version that is missing, or invalid, is an error naming it.
+    let mut missing = b.clone();
+    let err = missing.also_reads("0.9", dir.join("nope.json")).render().unwrap_err();
+    assert!(err.to_string().contains("nope.json"), "{err}");
+    std::fs::write(dir.join("bad.json"), "{ 'struct': 'S', 'data': { 'm': 'Nope' } }\n").unwrap();
+    let err = b.clone().also_reads("0.8", dir.join("bad.json")).render().unwrap_err();
+    assert!(matches!(&err, BuildError::Invalid { schema, .. } if schema.ends_with("bad.json")), "{err}");
+    // A server serves one version.
+    let err = b.clone().mode(Mode::Server).render().unwrap_err();
+    assert!(matches!(err, BuildError::Generate { source: GenError::AlsoReadsServer, .. }), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -64,7 +64,6 @@ impl Schema {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut keep = vec![false; self.entities.len()];
         let mut todo = Vec::new();
         for root in roots {
             let name = root.as_ref();
@@ -77,13 +76,22 @@ impl Schema {
         // The predefined entities (built-in types, their arrays, QType,
         // q_empty) stay: backends may look them up by name.
         todo.extend(self.entities.iter().filter(|e| e.span.is_none()).map(|e| e.id));
+        Ok(self.keeping(&self.reach(todo)))
+    }
+
+    /// Which entities `from` reach, `from` included: through arguments,
+    /// return types, event data, bases, members, branches and array
+    /// elements, transitively; indexed by [`EntityId::index`].
+    pub(crate) fn reach(&self, from: impl IntoIterator<Item = EntityId>) -> Vec<bool> {
+        let mut reached = vec![false; self.entities.len()];
+        let mut todo: Vec<EntityId> = from.into_iter().collect();
         while let Some(id) = todo.pop() {
-            if std::mem::replace(&mut keep[id.index()], true) {
+            if std::mem::replace(&mut reached[id.index()], true) {
                 continue;
             }
             todo.extend(references(&self[id]));
         }
-        Ok(self.keeping(&keep))
+        reached
     }
 
     /// [`subset`](Schema::subset) of `roots`, or the whole schema when

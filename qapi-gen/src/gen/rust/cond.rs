@@ -1,12 +1,13 @@
 //! Conditions and features as generated code sees them: whether an item
 //! is generated at all, and the `#[cfg]` (or `#[cfg_attr(.., deprecated)]`)
-//! it carries under [`CondPolicy::Cfg`](super::CondPolicy::Cfg). Every
-//! condition of the generated code is evaluated or written here.
+//! it carries under [`CondPolicy::Cfg`]. Every condition of the generated
+//! code is evaluated or written here, through the model's [`Cond`]
+//! (`holds_with`, `to_cfg`), which the other backends use too.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::Cx;
+use super::{CondPolicy, Cx};
 use crate::model::{Cond, Entity, EntityId, EntityKind, Feature, Member};
 
 /// Where generated code touches something deprecated, so that
@@ -88,37 +89,23 @@ impl Cx<'_> {
     }
 
     /// The value of a condition at generation time; `None` when it is
-    /// decided at compile time
-    /// ([`CondPolicy::Cfg`](super::CondPolicy::Cfg)). No condition holds.
+    /// decided at compile time ([`CondPolicy::Cfg`]). No condition holds.
     fn eval(&self, cond: Option<&Cond>) -> Option<bool> {
-        if cond.is_none() {
-            return Some(true);
+        let Some(c) = cond else { return Some(true) };
+        match &self.opts.cond {
+            CondPolicy::AllTrue => Some(true),
+            CondPolicy::Defined(names) => Some(c.holds_with(names)),
+            CondPolicy::Cfg => None,
         }
-        self.conditions.as_ref().map(|c| c.holds(cond))
     }
 
-    /// The `cfg` predicate for a condition: `KEY = "NAME"`, `all(..)`,
-    /// `any(..)`, `not(..)`.
+    /// The `cfg` predicate for a condition, as the model writes it
+    /// ([`Cond::to_cfg`]): `KEY = "NAME"`, `all(..)`, `any(..)`, `not(..)`.
     pub(super) fn cfg_pred(&self, c: &Cond) -> TokenStream {
-        let list = |v: &[Cond]| v.iter().map(|c| self.cfg_pred(c)).collect::<Vec<_>>();
-        match c {
-            Cond::Name(n) => {
-                let key = Ident::new(&self.opts.cfg_key, Span::call_site());
-                quote!(#key = #n)
-            }
-            Cond::All(v) => {
-                let v = list(v);
-                quote!(all(#(#v),*))
-            }
-            Cond::Any(v) => {
-                let v = list(v);
-                quote!(any(#(#v),*))
-            }
-            Cond::Not(c) => {
-                let c = self.cfg_pred(c);
-                quote!(not(#c))
-            }
-        }
+        // Condition names are identifiers (the front end checks them) and
+        // the key is one (`Cx::new` checks it), so the text always lexes;
+        // were it not to, `any()` (never) leaves the item out.
+        c.to_cfg(&self.opts.cfg_key).parse().unwrap_or_else(|_| quote!(any()))
     }
 
     /// Whether something with these conditions (and `unstable` marking)

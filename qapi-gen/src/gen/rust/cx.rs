@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, ToTokens as _};
 
-use super::{boxing, names, CondPolicy, GenError, Mode, Options};
-use crate::gen::introspect::Conditions;
+use super::versions::Versions;
+use super::{boxing, names, presence, GenError, Mode, Options};
 use crate::model::{Builtin, Entity, EntityId, EntityKind, Event};
 use crate::Schema;
 
@@ -42,9 +42,10 @@ pub(crate) struct Cx<'a> {
     pub(super) owners: HashMap<EntityId, Owner>,
     /// Member/branch edges (container, contained type) that are boxed.
     boxed: HashSet<(EntityId, EntityId)>,
-    /// How conditions evaluate at generation time; `None` when they are
-    /// left to the compiler ([`CondPolicy::Cfg`]).
-    pub(super) conditions: Option<Conditions>,
+    /// Whether a client reads values of each type ([`presence::read_types`]).
+    pub(super) read_types: Vec<bool>,
+    /// What the older versions a client also reads change.
+    pub(super) versions: Versions,
 }
 
 impl<'a> Cx<'a> {
@@ -52,6 +53,9 @@ impl<'a> Cx<'a> {
         let rt_path = names::rust_path(&opts.runtime_path)
             .filter(|p| syn::parse_str::<syn::Path>(p).is_ok())
             .ok_or_else(|| GenError::RuntimePath(opts.runtime_path.clone()))?;
+        if opts.mode == Mode::Server && !opts.also_reads.is_empty() {
+            return Err(GenError::AlsoReadsServer);
+        }
         if !names::is_identifier(&opts.cfg_key) || syn::parse_str::<Ident>(&opts.cfg_key).is_err() {
             return Err(GenError::CfgKey(opts.cfg_key.clone()));
         }
@@ -62,11 +66,8 @@ impl<'a> Cx<'a> {
             names: HashMap::new(),
             owners: HashMap::new(),
             boxed: boxing::boxed_edges(schema),
-            conditions: match &opts.cond {
-                CondPolicy::AllTrue => Some(Conditions::AllTrue),
-                CondPolicy::Defined(set) => Some(Conditions::Defined(set.clone())),
-                CondPolicy::Cfg => None,
-            },
+            read_types: presence::read_types(schema),
+            versions: Versions::new(schema, &opts.also_reads),
         };
         for e in schema.entities() {
             let (arg, owner) = match &e.kind {

@@ -48,6 +48,9 @@ impl Cx<'_> {
             let ident = names::to_ident(&names::ident(&text));
             let mut lines = v.doc().map(|s| doc::render(&s.text)).unwrap_or_default();
             self.feature_docs(&v.features, &mut lines);
+            if let Some(note) = self.cond_note(&[v.cond.as_ref()], e.cond.as_ref()) {
+                rustdoc::push_line(&mut lines, &note);
+            }
             let docs = rustdoc::attrs(&lines);
             let dep = self.deprecated(&v.features);
             variants.push(quote!(#docs #g #dep #ident,));

@@ -61,7 +61,9 @@
 //! templates (`enums`, `structs`, `unions`, `alternates`, `commands`,
 //! `events`, `server`, the `codec` impls and the `introspect`ion), over
 //! what they share: `cx` (Rust names and types), `cond` (every condition
-//! and `#[cfg]`, and where `#[allow(deprecated)]` goes), `rustdoc` (QAPI
+//! and `#[cfg]`, and where `#[allow(deprecated)]` goes), `presence` (which
+//! required members a client may not find), `versions` (what older
+//! versions of the schema a client also reads lack), `rustdoc` (QAPI
 //! docs as `#[doc]`, through `doc`'s Markdown), `impls` (serde impl
 //! skeletons), `names` and `boxing`. Generated code names everything by
 //! its full path and imports nothing. [`generate_tokens`] gives the
@@ -77,6 +79,18 @@
 //! condition count as unconditionally unstable for
 //! [`Options::gate_unstable`]. The crate including the code declares the
 //! cfg names it uses (`cargo::rustc-check-cfg`) and the `unstable` feature.
+//! A client with every condition taken to hold (the default) does not know
+//! the build it talks to: a required member under a condition its type
+//! does not have is an `Option` where the client reads it (return values,
+//! event data and what they reach), and the docs of such members, values,
+//! branches and definitions say which build has them.
+//!
+//! **Several versions** ([`Options::also_reads`]): a client generated from
+//! one version of a schema can also read the replies of older ones. Each
+//! is compared with the schema by [`crate::compat`]; members the client
+//! reads that an older version lacks or has optional become `Option`,
+//! what it lacks is documented, and type changes that cannot be absorbed
+//! are [`VersionConflict`]s.
 
 mod alternates;
 mod boxing;
@@ -90,10 +104,14 @@ mod events;
 mod impls;
 mod introspect;
 mod names;
+mod presence;
 mod rustdoc;
 mod server;
 mod structs;
 mod unions;
+mod versions;
+
+pub use versions::{version_conflicts, OlderSchema, VersionConflict};
 
 use proc_macro2::TokenStream;
 
@@ -152,6 +170,11 @@ pub struct Options {
     /// every type: a JSON codec that bypasses serde, several times
     /// faster on QMP replies, for more code to compile.
     pub json_codec: bool,
+    /// Older versions of the schema whose replies a client also reads
+    /// (client mode only): members it reads that one of them lacks, or
+    /// has optional, become `Option`; see [`OlderSchema`] and
+    /// [`version_conflicts`].
+    pub also_reads: Vec<OlderSchema>,
 }
 
 impl Default for Options {
@@ -164,6 +187,7 @@ impl Default for Options {
             cfg_key: "qapi".into(),
             unmask_introspection: false,
             json_codec: false,
+            also_reads: Vec::new(),
         }
     }
 }
@@ -192,6 +216,9 @@ pub enum GenError {
     /// The cfg key is not an identifier.
     #[error("cfg key `{0}` is not an identifier")]
     CfgKey(String),
+    /// Older versions to read were given for a server, which serves one.
+    #[error("older versions to also read (`also_reads`) make a client; a server serves one version")]
+    AlsoReadsServer,
 }
 
 /// The first line of generated files.

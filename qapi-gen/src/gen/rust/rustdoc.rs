@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::cond::one_line;
-use super::{doc, Cx};
+use super::{doc, versions, Cx};
 use crate::model::{Entity, Feature, Member};
 
 /// `#[doc]` attributes for `lines`, one each (prettyplease prints them as
@@ -42,6 +42,15 @@ impl Cx<'_> {
             }
         }
         self.feature_docs(&e.features, &mut lines);
+        if let Some(note) = self.cond_note(&[e.cond.as_ref()], None) {
+            push_para(&mut lines, None);
+            lines.push(note);
+        }
+        let absent: Vec<&str> = self.versions.absent(e.id).iter().map(String::as_str).collect();
+        if !absent.is_empty() {
+            push_para(&mut lines, None);
+            lines.push(versions::absent_line(&absent, e.doc.as_ref().and_then(|d| d.since())));
+        }
         if let Some(since) = e.doc.as_ref().and_then(|d| d.since()) {
             push_para(&mut lines, Some(since_line(since)));
         }
@@ -69,9 +78,9 @@ impl Cx<'_> {
         }
     }
 
-    /// Docs of a member: its description, features, and a `Since:` unless
-    /// the description says since when.
-    pub(super) fn member_docs(&self, m: &Member, since: Option<&str>) -> Vec<String> {
+    /// Docs of a member: its description, features, `notes` (each a
+    /// paragraph), and a `Since:` unless the description says since when.
+    pub(super) fn member_docs(&self, m: &Member, since: Option<&str>, notes: &[String]) -> Vec<String> {
         let mut lines = Vec::new();
         let mut noted = false;
         if let Some(s) = m.doc() {
@@ -79,6 +88,10 @@ impl Cx<'_> {
             noted = s.since_note().is_some();
         }
         self.feature_docs(&m.features, &mut lines);
+        for note in notes {
+            push_para(&mut lines, None);
+            lines.push(note.clone());
+        }
         if !noted {
             if let Some(since) = since {
                 push_para(&mut lines, Some(since_line(since)));

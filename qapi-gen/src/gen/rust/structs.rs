@@ -94,15 +94,17 @@ impl Cx<'_> {
             let Some(guard) = self.member_guard(m) else { continue };
             let text = names::snake(&m.name);
             scope.claim(&text, &m.name)?;
+            // The one place a member's optionality is decided.
+            let presence = self.presence(container, m);
             out.push(Field {
                 ident: names::to_ident(&names::ident(&text)),
                 wire: m.name.clone(),
                 held: self.held_ty(container, m.ty),
                 inner: self.ty(m.ty),
                 boxed: self.is_boxed(container, m.ty),
-                optional: m.optional,
+                optional: m.optional || presence.tolerated,
                 guard,
-                docs: self.member_docs(m, since),
+                docs: self.member_docs(m, since, &presence.notes),
                 dep: self.deprecated(&m.features),
                 deprecated: self.is_deprecated(&m.features),
                 ty_deprecated: self.type_deprecated(m.ty),

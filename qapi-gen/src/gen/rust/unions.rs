@@ -155,6 +155,9 @@ impl Cx<'_> {
                 docs.push(String::new());
                 docs.extend(value_doc);
             }
+            if let Some(note) = self.cond_note(&[b.cond.as_ref(), value_cond, ty_cond], e.cond.as_ref()) {
+                rustdoc::push_line(&mut docs, &note);
+            }
             variants.push(Variant {
                 ident: names::to_ident(&names::ident(&text)),
                 wire: b.name.clone(),
