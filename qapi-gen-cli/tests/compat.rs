@@ -108,4 +108,5 @@ fn check_since_current_fails_only_on_later_versions() {
     );
     let o = run(&["check", f]);
     assert_eq!(o.status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
 }
