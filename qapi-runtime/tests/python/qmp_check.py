@@ -49,7 +49,7 @@ async def main(socket_path: str) -> None:
         await qmp.execute("add", {"a": 1, "b": 999})
     except ExecuteError as err:
         assert err.error_class == "GenericError"
-        assert str(err) == "Parameter 'b' expects uint8", str(err)
+        assert str(err) == "Parameter 'b' expects uint8_t", str(err)
     else:
         raise AssertionError("no error for an out-of-range argument")
     assert (await qmp.execute("query-status"))["running"] is True
