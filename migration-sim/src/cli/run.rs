@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use migration_sim::events::{Event, Side};
 use migration_sim::units::NS_PER_MS;
-use migration_sim::{report, Simulation};
+use migration_sim::{report, RunOutcome, Scenario, Simulation};
 use serde_json::{json, Value};
 
 use super::plot::{self, PlotData, Sample};
@@ -78,46 +78,8 @@ fn execute(args: &Args) -> Result<bool, CliError> {
     let mut sim = Simulation::new(&scenario)
         .map_err(|source| CliError::Simulation { context: format!("scenario '{}'", scenario.name), source })?;
 
-    let period_ns = match (args.sample_ms, &args.plot) {
-        (Some(ms), _) => ms.saturating_mul(NS_PER_MS),
-        // Runs are deterministic whatever the sampling, so a quick unsampled
-        // run tells how long the migration lasts; a short one then gets
-        // finer samples than 100 ms, which would make its plot a few dots.
-        (None, Some(_)) => match Simulation::new(&scenario) {
-            Ok(mut probe) => (probe.run_to_completion().end_ns / 1000).clamp(NS_PER_MS, 100 * NS_PER_MS),
-            Err(_) => 100 * NS_PER_MS,
-        },
-        (None, None) => 100 * NS_PER_MS,
-    };
-    // `wide_msg` is cut to the terminal's width, so the bar never wraps.
-    let bar = progress_bar(1000, "{spinner} [{bar:20}] {percent:>3}% {wide_msg}");
-    let mut samples: Vec<Sample> = Vec::new();
-    let keep_samples = args.plot.is_some();
     let wall = Instant::now();
-    let outcome = sim.run_sampled(period_ns, |snap| {
-        let Ok(source) = serde_json::to_value(&snap.source) else { return };
-        let Some(s) = sample_of(snap.time_ns, &source) else { return };
-        if !bar.is_hidden() {
-            // Progress is the share of the guest no longer pending; it goes
-            // back when the guest dirties pages faster than they are sent,
-            // which is what a watcher should see.
-            let total = int(&source, &["ram", "total"]).unwrap_or(0).max(0) as f64;
-            let total = total.max(s.remaining);
-            let done = if total > 0.0 { 1.0 - s.remaining / total } else { 0.0 };
-            bar.set_position((done * 1000.0) as u64);
-            bar.set_message(format!(
-                "{:.1}s {}, {} left, {:.0} Mbit/s",
-                s.time_s,
-                s.status,
-                human_bytes(s.remaining),
-                s.mbps
-            ));
-        }
-        if keep_samples {
-            samples.push(s);
-        }
-    });
-    bar.finish_and_clear();
+    let (outcome, samples) = run_with_progress(&mut sim, sample_period(args, &scenario), args.plot.is_some());
     let wall = wall.elapsed();
 
     let source = serde_json::to_value(sim.query_migrate_source())?;
@@ -125,7 +87,6 @@ fn execute(args: &Args) -> Result<bool, CliError> {
     let devices = device_times_by_cost(&source);
     let info_migrate = report::render_info_migrate(&sim.query_migrate_source(), false);
     let status = text(&source, &["status"]).unwrap_or("none").to_string();
-    let completed = status == "completed";
 
     if let Some(path) = &args.plot {
         let switchover_s = sim
@@ -144,23 +105,10 @@ fn execute(args: &Args) -> Result<bool, CliError> {
         plot::render(path, &data)?;
     }
 
+    let refused = refused_actions(&sim, &scenario);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let io = |source| CliError::Io { path: PathBuf::from("<stdout>"), source };
-    // Scheduled actions QEMU refused (a `migrate-start-postcopy` after the
-    // migration completed, say) are part of the result, not errors.
-    let refused: Vec<Value> = sim
-        .refused_actions()
-        .iter()
-        .map(|r| {
-            json!({
-                "time-ms": r.time_ns / NS_PER_MS,
-                "action": r.action.and_then(|i| scenario.actions.get(i)).map(|a| serde_json::to_value(a.action).unwrap_or(Value::Null)),
-                "class": r.error.class,
-                "desc": r.error.desc,
-            })
-        })
-        .collect();
     if args.json {
         let doc = json!({
             "scenario": scenario.name,
@@ -190,7 +138,77 @@ fn execute(args: &Args) -> Result<bool, CliError> {
             wall.as_secs_f64()
         );
     }
-    for r in &refused {
+    report_on_stderr(&refused, &status, outcome.timed_out);
+    Ok(status == "completed")
+}
+
+/// The sampling period of the time series, ns of simulated time.
+fn sample_period(args: &Args, scenario: &Scenario) -> u64 {
+    match (args.sample_ms, &args.plot) {
+        (Some(ms), _) => ms.saturating_mul(NS_PER_MS),
+        // Runs are deterministic whatever the sampling, so a quick unsampled
+        // run tells how long the migration lasts; a short one then gets
+        // finer samples than 100 ms, which would make its plot a few dots.
+        (None, Some(_)) => match Simulation::new(scenario) {
+            Ok(mut probe) => (probe.run_to_completion().end_ns / 1000).clamp(NS_PER_MS, 100 * NS_PER_MS),
+            Err(_) => 100 * NS_PER_MS,
+        },
+        (None, None) => 100 * NS_PER_MS,
+    }
+}
+
+/// Runs the migration to its end, showing progress on a terminal; keeps the
+/// samples when asked (for the plot).
+fn run_with_progress(sim: &mut Simulation, period_ns: u64, keep_samples: bool) -> (RunOutcome, Vec<Sample>) {
+    // `wide_msg` is cut to the terminal's width, so the bar never wraps.
+    let bar = progress_bar(1000, "{spinner} [{bar:20}] {percent:>3}% {wide_msg}");
+    let mut samples: Vec<Sample> = Vec::new();
+    let outcome = sim.run_sampled(period_ns, |snap| {
+        let Ok(source) = serde_json::to_value(&snap.source) else { return };
+        let Some(s) = sample_of(snap.time_ns, &source) else { return };
+        if !bar.is_hidden() {
+            // Progress is the share of the guest no longer pending; it goes
+            // back when the guest dirties pages faster than they are sent,
+            // which is what a watcher should see.
+            let total = int(&source, &["ram", "total"]).unwrap_or(0).max(0) as f64;
+            let total = total.max(s.remaining);
+            let done = if total > 0.0 { 1.0 - s.remaining / total } else { 0.0 };
+            bar.set_position((done * 1000.0) as u64);
+            bar.set_message(format!(
+                "{:.1}s {}, {} left, {:.0} Mbit/s",
+                s.time_s,
+                s.status,
+                human_bytes(s.remaining),
+                s.mbps
+            ));
+        }
+        if keep_samples {
+            samples.push(s);
+        }
+    });
+    bar.finish_and_clear();
+    (outcome, samples)
+}
+
+/// Scheduled actions QEMU refused (a `migrate-start-postcopy` after the
+/// migration completed, say): part of the result, not errors.
+fn refused_actions(sim: &Simulation, scenario: &Scenario) -> Vec<Value> {
+    sim.refused_actions()
+        .iter()
+        .map(|r| {
+            json!({
+                "time-ms": r.time_ns / NS_PER_MS,
+                "action": r.action.and_then(|i| scenario.actions.get(i)).map(|a| serde_json::to_value(a.action).unwrap_or(Value::Null)),
+                "class": r.error.class,
+                "desc": r.error.desc,
+            })
+        })
+        .collect()
+}
+
+/// Tells on stderr what did not go as scheduled.
+fn report_on_stderr(refused: &[Value], status: &str, timed_out: bool) {
+    for r in refused {
         let action = r.get("action").and_then(Value::as_str).unwrap_or("migrate");
         eprintln!(
             "migration-sim: the scheduled {action} at {} ms was refused: {}",
@@ -198,11 +216,10 @@ fn execute(args: &Args) -> Result<bool, CliError> {
             r.get("desc").and_then(Value::as_str).unwrap_or("")
         );
     }
-    if !completed {
-        let why = if outcome.timed_out { " (the scenario's time limit was reached)" } else { "" };
+    if status != "completed" {
+        let why = if timed_out { " (the scenario's time limit was reached)" } else { "" };
         eprintln!("migration-sim: the migration did not complete: status {status}{why}");
     }
-    Ok(completed)
 }
 
 fn write_text(
