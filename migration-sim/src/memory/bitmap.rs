@@ -16,7 +16,7 @@
 //! and only walks bits one by one in the word where a limit is reached or
 //! XBZRLE needs per-page cache lookups.
 
-use super::{MemoryEngine, MemoryLayout, TakeOutcome, TakeRequest, XbzrleSizeModel};
+use super::{MemoryEngine, MemoryLayout, PageCost, SendCosts, TakeOutcome, TakeRequest, XbzrleSizeModel};
 use crate::config::ZeroLayout;
 use crate::rng::{BernoulliDigits, Rng};
 
@@ -210,6 +210,93 @@ impl BitmapEngine {
         }
     }
 
+    /// The scanner passed the end of RAM (XBZRLE's cache is in use from
+    /// the first wrap on, model §3.9).
+    fn wrap(&mut self, out: &mut TakeOutcome, req: &TakeRequest) {
+        out.wraps += 1;
+        if req.xbzrle {
+            self.xbz_started = true;
+        }
+    }
+
+    /// Sends a chunk's pending pages one by one, checking the limits before
+    /// each as QEMU does; the page it stopped at, if the limits stopped it.
+    fn send_pages(
+        &mut self,
+        out: &mut TakeOutcome,
+        req: &TakeRequest,
+        model: &XbzrleSizeModel,
+        chunk: Chunk,
+        left: &mut u64,
+    ) -> Option<u64> {
+        let costs = &req.costs;
+        let mut rem = chunk.bits;
+        while rem != 0 {
+            let bit = u64::from(rem.trailing_zeros());
+            let page = chunk.w * 64 + bit;
+            if !room_for_a_page(out, req) {
+                return Some(page);
+            }
+            if chunk.zero_mask >> bit & 1 == 1 {
+                out.zero += 1;
+                add_cost(out, &costs.zero);
+            } else if chunk.xbzrle {
+                self.send_xbzrle(out, req, model, page);
+            } else {
+                out.normal += 1;
+                add_cost(out, &costs.normal);
+            }
+            self.pend[chunk.w as usize] &= !(1u64 << bit);
+            *left -= 1;
+            rem &= rem - 1;
+        }
+        None
+    }
+
+    /// Moves the scanner past a chunk with no pending page (and past the
+    /// words known to be clean after it); the number of pages passed.
+    fn skip_clean(&mut self, w: u64, chunk_end: u64) -> u64 {
+        let mut passed = chunk_end - self.pos;
+        self.pos = chunk_end;
+        if self.pos % 64 == 0 {
+            if self.pend[w as usize] == 0 {
+                self.summary[(w / 64) as usize] &= !(1u64 << (w % 64));
+            }
+            let next = (self.next_maybe_dirty_word(w + 1) * 64).min(self.n_pages);
+            if next > self.pos {
+                passed += next - self.pos;
+                self.pos = next;
+            }
+        }
+        passed
+    }
+
+    /// Sends one normal page with XBZRLE: a cache hit is encoded (or
+    /// overflows and goes as a normal page), a miss goes as a normal page.
+    fn send_xbzrle(&mut self, out: &mut TakeOutcome, req: &TakeRequest, model: &XbzrleSizeModel, page: u64) {
+        let costs = req.costs;
+        if !self.cache_lookup(page, req.sync_count, req.last_stage) {
+            out.xbz_miss += 1;
+            out.normal += 1;
+            out.wire += costs.normal.wire;
+            out.thread_ns += costs.normal.thread_ns;
+            return;
+        }
+        out.thread_ns += costs.normal.thread_ns + costs.xbzrle_encode_ns;
+        match model.sample(self.rng.next_f64()) {
+            Some(data) => {
+                out.xbz_pages += 1;
+                out.xbz_data_bytes += data + 3;
+                out.wire += data as f64 + costs.xbzrle_record_overhead;
+            }
+            None => {
+                out.xbz_overflow += 1;
+                out.normal += 1;
+                out.wire += costs.normal.wire;
+            }
+        }
+    }
+
     fn cache_lookup(&mut self, page: u64, sync_count: u64, last_stage: bool) -> bool {
         let slots = self.cache.page.len() as u64;
         if slots == 0 {
@@ -310,41 +397,27 @@ impl MemoryEngine for BitmapEngine {
         if left == 0 {
             // Nothing pending: the scanner runs to the end of RAM, wraps and
             // comes back to where it started (a complete, clean round).
-            out.wraps = 1;
+            self.wrap(&mut out, req);
             out.all_clean = true;
-            if req.xbzrle {
-                self.xbz_started = true;
-            }
             return out;
         }
-        let within = |o: &TakeOutcome| {
-            o.pages() < req.max_pages
-                && o.wire <= req.budget_bytes
-                && costs.time_ns(o.wire, o.thread_ns, o.chan_ns) <= req.max_ns
-        };
         let mut ci = self.class_at(self.pos);
         let mut since_found = 0u64;
-        'scan: loop {
+        loop {
             if left == 0 {
                 // The last pending page went out: if the limits allow another
                 // page, the search goes on to the end of RAM, wraps once and
                 // finds the round clean, as QEMU's search does.
-                if within(&out) {
-                    out.wraps += 1;
+                if room_for_a_page(&out, req) {
+                    self.wrap(&mut out, req);
                     out.all_clean = true;
-                    if req.xbzrle {
-                        self.xbz_started = true;
-                    }
                 }
                 break;
             }
             if self.pos >= self.n_pages {
                 self.pos = 0;
                 ci = 0;
-                out.wraps += 1;
-                if req.xbzrle {
-                    self.xbz_started = true;
-                }
+                self.wrap(&mut out, req);
             }
             if since_found >= self.n_pages || out.wraps > 2 {
                 out.all_clean = true;
@@ -359,19 +432,7 @@ impl MemoryEngine for BitmapEngine {
             let mask = bit_range(self.pos - w * 64, chunk_end - w * 64);
             let bits = self.pend[w as usize] & mask;
             if bits == 0 {
-                since_found += chunk_end - self.pos;
-                self.pos = chunk_end;
-                if self.pos % 64 == 0 {
-                    if self.pend[w as usize] == 0 {
-                        self.summary[(w / 64) as usize] &= !(1u64 << (w % 64));
-                    }
-                    // Jump over words known to be clean.
-                    let next = (self.next_maybe_dirty_word(w + 1) * 64).min(self.n_pages);
-                    if next > self.pos {
-                        since_found += next - self.pos;
-                        self.pos = next;
-                    }
-                }
+                since_found += self.skip_clean(w, chunk_end);
                 continue;
             }
             since_found = 0;
@@ -380,77 +441,24 @@ impl MemoryEngine for BitmapEngine {
             let nbits = bits & !zm;
             let xbz = req.xbzrle && self.xbz_started && nbits != 0;
             if !xbz {
-                let nz = u64::from(zbits.count_ones());
-                let nn = u64::from(nbits.count_ones());
-                let cw = nz as f64 * costs.zero.wire + nn as f64 * costs.normal.wire;
-                let ct = nz as f64 * costs.zero.thread_ns + nn as f64 * costs.normal.thread_ns;
-                let cc = nz as f64 * costs.zero.chan_ns + nn as f64 * costs.normal.chan_ns;
-                let after = TakeOutcome {
-                    zero: out.zero + nz,
-                    normal: out.normal + nn,
-                    wire: out.wire + cw,
-                    thread_ns: out.thread_ns + ct,
-                    chan_ns: out.chan_ns + cc,
-                    ..out
-                };
+                let (nz, nn) = (u64::from(zbits.count_ones()), u64::from(nbits.count_ones()));
+                let after = with_chunk(&out, &costs, nz, nn);
                 // Whole chunk: fine if even the state after its last page is
                 // within the limits (stricter than QEMU's check-before-page,
                 // which the page-by-page path below implements exactly).
-                if after.pages() <= req.max_pages
-                    && after.wire <= req.budget_bytes
-                    && costs.time_ns(after.wire, after.thread_ns, after.chan_ns) <= req.max_ns
-                {
+                if within_inclusive(&after, req) {
+                    left -= nz + nn;
                     out = after;
                     self.pend[w as usize] &= !bits;
-                    left -= nz + nn;
                     self.pos = chunk_end;
                     continue;
                 }
             }
             let model = self.xbz_model(c);
-            let mut rem = bits;
-            while rem != 0 {
-                let bit = u64::from(rem.trailing_zeros());
-                let page = w * 64 + bit;
-                if !within(&out) {
-                    self.pos = page;
-                    break 'scan;
-                }
-                if zm >> bit & 1 == 1 {
-                    out.zero += 1;
-                    out.wire += costs.zero.wire;
-                    out.thread_ns += costs.zero.thread_ns;
-                    out.chan_ns += costs.zero.chan_ns;
-                } else if xbz {
-                    if self.cache_lookup(page, req.sync_count, req.last_stage) {
-                        out.thread_ns += costs.normal.thread_ns + costs.xbzrle_encode_ns;
-                        match model.sample(self.rng.next_f64()) {
-                            Some(data) => {
-                                out.xbz_pages += 1;
-                                out.xbz_data_bytes += data + 3;
-                                out.wire += data as f64 + costs.xbzrle_record_overhead;
-                            }
-                            None => {
-                                out.xbz_overflow += 1;
-                                out.normal += 1;
-                                out.wire += costs.normal.wire;
-                            }
-                        }
-                    } else {
-                        out.xbz_miss += 1;
-                        out.normal += 1;
-                        out.wire += costs.normal.wire;
-                        out.thread_ns += costs.normal.thread_ns;
-                    }
-                } else {
-                    out.normal += 1;
-                    out.wire += costs.normal.wire;
-                    out.thread_ns += costs.normal.thread_ns;
-                    out.chan_ns += costs.normal.chan_ns;
-                }
-                self.pend[w as usize] &= !(1u64 << bit);
-                left -= 1;
-                rem &= rem - 1;
+            let chunk = Chunk { w, bits, zero_mask: zm, xbzrle: xbz };
+            if let Some(stop) = self.send_pages(&mut out, req, &model, chunk, &mut left) {
+                self.pos = stop;
+                break;
             }
             self.pos = chunk_end;
         }
@@ -516,6 +524,55 @@ impl MemoryEngine for BitmapEngine {
             + self.classes.capacity() * std::mem::size_of::<Class>()
             + std::mem::size_of::<Self>()
     }
+}
+
+/// Pending pages of one 64-page word of the bitmap, within one class.
+#[derive(Clone, Copy)]
+struct Chunk {
+    /// The word's index.
+    w: u64,
+    /// Its pending pages.
+    bits: u64,
+    /// Which of them are zero pages (sent as zero markers).
+    zero_mask: u64,
+    /// Whether its normal pages go through XBZRLE.
+    xbzrle: bool,
+}
+
+/// Whether the limits let one more page go (QEMU checks before each page).
+fn room_for_a_page(o: &TakeOutcome, req: &TakeRequest) -> bool {
+    o.pages() < req.max_pages
+        && o.wire <= req.budget_bytes
+        && req.costs.time_ns(o.wire, o.thread_ns, o.chan_ns) <= req.max_ns
+}
+
+/// Adds one page's cost to `out`.
+fn add_cost(out: &mut TakeOutcome, cost: &PageCost) {
+    out.wire += cost.wire;
+    out.thread_ns += cost.thread_ns;
+    out.chan_ns += cost.chan_ns;
+}
+
+/// `out` after a whole chunk of `nz` zero and `nn` normal pages.
+fn with_chunk(out: &TakeOutcome, costs: &SendCosts, nz: u64, nn: u64) -> TakeOutcome {
+    let cw = nz as f64 * costs.zero.wire + nn as f64 * costs.normal.wire;
+    let ct = nz as f64 * costs.zero.thread_ns + nn as f64 * costs.normal.thread_ns;
+    let cc = nz as f64 * costs.zero.chan_ns + nn as f64 * costs.normal.chan_ns;
+    TakeOutcome {
+        zero: out.zero + nz,
+        normal: out.normal + nn,
+        wire: out.wire + cw,
+        thread_ns: out.thread_ns + ct,
+        chan_ns: out.chan_ns + cc,
+        ..*out
+    }
+}
+
+/// Whether `after` (the state after a send) is within the request's limits.
+fn within_inclusive(after: &TakeOutcome, req: &TakeRequest) -> bool {
+    after.pages() <= req.max_pages
+        && after.wire <= req.budget_bytes
+        && req.costs.time_ns(after.wire, after.thread_ns, after.chan_ns) <= req.max_ns
 }
 
 #[cfg(test)]
