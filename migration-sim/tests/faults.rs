@@ -4,33 +4,17 @@
 
 mod common;
 
-use common::{action, assert_invariants, both_engines, statuses, trace, Trace};
-use migration_sim::config::{
-    ActionKind, ByteSize, DeviceConfig, DeviceKind, FaultConfig, FaultKind, PageClassConfig, Rate,
-};
+use common::{action, assert_invariants, both_engines, small_guest, statuses, trace, Trace};
+use migration_sim::config::{ActionKind, ByteSize, DeviceConfig, DeviceKind, FaultConfig, FaultKind, Rate};
 use migration_sim::events::{Event, Side};
-use migration_sim::presets::pc_devices;
-use migration_sim::units::{GIB, MIB};
+use migration_sim::units::MIB;
 use migration_sim::{EngineKind, MigrationStatus, Scenario};
 
 use MigrationStatus as S;
 
 fn base(name: &str, engine: EngineKind) -> Scenario {
-    let mut s = Scenario { name: format!("{name} ({engine:?})"), engine, ..Scenario::default() };
-    s.guest.ram = ByteSize(GIB);
-    s.guest.vcpus = 2;
-    s.guest.classes = vec![
-        PageClassConfig { name: "data".into(), size: ByteSize(256 * MIB), ..PageClassConfig::default() },
-        PageClassConfig {
-            name: "hot".into(),
-            size: ByteSize(64 * MIB),
-            write_rate: 20_000.0,
-            ..PageClassConfig::default()
-        },
-    ];
-    s.devices = pc_devices();
+    let mut s = small_guest(name, engine, 64, 20_000.0);
     s.migration.parameters.max_bandwidth = ByteSize(256 * MIB);
-    s.migration.capabilities.events = true;
     s.time_limit_s = 120.0;
     s
 }

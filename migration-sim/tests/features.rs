@@ -4,26 +4,13 @@
 
 mod common;
 
-use common::{assert_invariants, both_engines, trace};
-use migration_sim::config::{ByteSize, DeviceConfig, DeviceKind, MultifdTransfer, PageClassConfig, Rate};
-use migration_sim::presets::pc_devices;
-use migration_sim::units::{GIB, MIB};
+use common::{assert_invariants, both_engines, small_guest, trace};
+use migration_sim::config::{ByteSize, DeviceConfig, DeviceKind, MultifdTransfer, Rate};
+use migration_sim::units::MIB;
 use migration_sim::{EngineKind, MigrationStatus, Scenario, Simulation};
 
 fn base(name: &str, engine: EngineKind) -> Scenario {
-    let mut s = Scenario { name: format!("{name} ({engine:?})"), engine, ..Scenario::default() };
-    s.guest.ram = ByteSize(GIB);
-    s.guest.vcpus = 2;
-    s.guest.classes = vec![
-        PageClassConfig { name: "data".into(), size: ByteSize(256 * MIB), ..PageClassConfig::default() },
-        PageClassConfig {
-            name: "hot".into(),
-            size: ByteSize(32 * MIB),
-            write_rate: 10_000.0,
-            ..PageClassConfig::default()
-        },
-    ];
-    s.devices = pc_devices();
+    let mut s = small_guest(name, engine, 32, 10_000.0);
     // A device whose state takes no measurable time: omitted from the list.
     s.devices.push(DeviceConfig { name: "0000:00:07.0/empty".into(), ..DeviceConfig::default() });
     s.devices.push(DeviceConfig {
@@ -39,7 +26,6 @@ fn base(name: &str, engine: EngineKind) -> Scenario {
     s.migration.parameters.max_bandwidth = ByteSize(512 * MIB);
     s.migration.parameters.avail_switchover_bandwidth = ByteSize(1_250_000_000);
     s.migration.parameters.downtime_limit = 1000;
-    s.migration.capabilities.events = true;
     s
 }
 

@@ -4,32 +4,18 @@
 
 mod common;
 
-use common::{assert_invariants, both_engines, timed_statuses, trace};
-use migration_sim::config::{ByteSize, MultifdCompression, PageClassConfig, ParameterUpdate};
+use common::{assert_invariants, both_engines, small_guest, timed_statuses, trace};
+use migration_sim::config::{ByteSize, MultifdCompression, ParameterUpdate};
 use migration_sim::events::{Event, Side};
-use migration_sim::presets::pc_devices;
-use migration_sim::units::{GIB, MIB};
+use migration_sim::units::MIB;
 use migration_sim::{EngineKind, MigrationStatus, Scenario};
 
 /// A 1 GiB, 2-vCPU guest with a busy set and the PC devices, migrated to
 /// `uri`.
 fn base(name: &str, engine: EngineKind, uri: &str) -> Scenario {
-    let mut s = Scenario { name: format!("{name} ({engine:?})"), engine, ..Scenario::default() };
-    s.guest.ram = ByteSize(GIB);
-    s.guest.vcpus = 2;
-    s.guest.classes = vec![
-        PageClassConfig { name: "data".into(), size: ByteSize(256 * MIB), ..PageClassConfig::default() },
-        PageClassConfig {
-            name: "hot".into(),
-            size: ByteSize(32 * MIB),
-            write_rate: 5000.0,
-            ..PageClassConfig::default()
-        },
-    ];
-    s.devices = pc_devices();
+    let mut s = small_guest(name, engine, 32, 5000.0);
     s.migration.uri = uri.into();
     s.migration.parameters.max_bandwidth = ByteSize(512 * MIB);
-    s.migration.capabilities.events = true;
     s.time_limit_s = 120.0;
     s
 }

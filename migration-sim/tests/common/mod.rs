@@ -13,6 +13,24 @@ use migration_sim::report::{render_info_migrate, MigrationInfo, MigrationStats, 
 use migration_sim::sim::RefusedAction;
 use migration_sim::{MigrationStatus, RunOutcome, Scenario, Simulation};
 
+/// A 1 GiB, 2-vCPU guest with the PC devices: 256 MiB of data and a hot set
+/// of `hot_mib` MiB written `write_rate` times a second; MIGRATION events
+/// on. The scenario the fault, transport and feature tests start from.
+pub fn small_guest(name: &str, engine: migration_sim::EngineKind, hot_mib: u64, write_rate: f64) -> Scenario {
+    use migration_sim::config::{ByteSize, PageClassConfig};
+    use migration_sim::units::{GIB, MIB};
+    let mut s = Scenario { name: format!("{name} ({engine:?})"), engine, ..Scenario::default() };
+    s.guest.ram = ByteSize(GIB);
+    s.guest.vcpus = 2;
+    s.guest.classes = vec![
+        PageClassConfig { name: "data".into(), size: ByteSize(256 * MIB), ..PageClassConfig::default() },
+        PageClassConfig { name: "hot".into(), size: ByteSize(hot_mib * MIB), write_rate, ..PageClassConfig::default() },
+    ];
+    s.devices = migration_sim::presets::pc_devices();
+    s.migration.capabilities.events = true;
+    s
+}
+
 /// A sampled run.
 pub struct Trace {
     pub scenario: Scenario,
