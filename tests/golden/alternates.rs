@@ -68,7 +68,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Limits {
 ///
 /// *Since: 4.0*
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+#[allow(clippy::large_enum_variant)]
 pub enum Setting {
     /// a number
     Number(i64),
@@ -175,7 +175,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Setting {
 ///
 /// *Since: 4.1*
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+#[allow(clippy::large_enum_variant)]
 pub enum NameOrLimits {
     /// the name of predefined limits
     Name(::std::string::String),
@@ -241,7 +241,6 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for NameOrLimits {
 
 /// An event of the schema, or one this side does not know.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// An event this side does not know: its name and data, as
     /// received.

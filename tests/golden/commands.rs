@@ -546,7 +546,6 @@ impl ::qapi_runtime::Command for AddDeviceCommand {
 
 /// An event of the schema, or one this side does not know.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// An event this side does not know: its name and data, as
     /// received.

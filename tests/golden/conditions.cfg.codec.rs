@@ -1174,7 +1174,7 @@ impl ::core::convert::From<GlChangedEvent> for Event {
 
 /// An event of the schema, or one this side does not know.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
+#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum Event {
     /// `DISPLAY_CHANGED`
     #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]

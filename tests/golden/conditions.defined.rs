@@ -4,7 +4,6 @@
 ///
 /// *Since: 6.0*
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[allow(clippy::enum_variant_names)]
 pub enum Backend {
     /// no display
     None,
@@ -145,7 +144,7 @@ pub struct Display {
 
 /// The branches of `Display`, by the value of `backend`.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+#[allow(clippy::large_enum_variant)]
 pub enum DisplayBranch {
     /// `backend` is `vnc`.
     ///

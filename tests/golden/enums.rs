@@ -4,7 +4,6 @@
 ///
 /// *Since: 1.0*
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[allow(clippy::enum_variant_names)]
 pub enum Color {
     /// the color of blood
     Red,
@@ -72,7 +71,6 @@ impl ::core::fmt::Display for Color {
 ///
 /// *Since: 3.1*
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[allow(clippy::enum_variant_names)]
 pub enum QuitReason {
     /// the host failed
     HostError,
@@ -138,7 +136,6 @@ impl ::core::fmt::Display for QuitReason {
 
 /// An event of the schema, or one this side does not know.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// An event this side does not know: its name and data, as
     /// received.

@@ -578,7 +578,6 @@ impl ::qapi_runtime::json::Decode for Polygon {
 ///
 /// *Since: 1.2*
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum StrOrNull {
     /// the string
     S(::std::string::String),
@@ -717,7 +716,6 @@ impl ::qapi_runtime::json::Decode for Empty {
 
 /// An event of the schema, or one this side does not know.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// An event this side does not know: its name and data, as
     /// received.

@@ -401,7 +401,6 @@ impl Polygon {
 ///
 /// *Since: 1.2*
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
 pub enum StrOrNull {
     /// the string
     S(::std::string::String),
@@ -507,7 +506,6 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Empty {
 
 /// An event of the schema, or one this side does not know.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// An event this side does not know: its name and data, as
     /// received.

@@ -4,7 +4,6 @@
 ///
 /// *Since: 2.0*
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[allow(clippy::enum_variant_names)]
 pub enum Kind {
     /// a socket
     Socket,
@@ -347,7 +346,7 @@ pub struct Transport {
 
 /// The branches of `Transport`, by the value of `kind`.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+#[allow(clippy::large_enum_variant)]
 pub enum TransportBranch {
     /// `kind` is `socket`.
     ///
@@ -648,7 +647,7 @@ impl ::qapi_runtime::json::Decode for TransportBase {
 ///
 /// *Since: 2.1*
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+#[allow(clippy::large_enum_variant)]
 pub enum NamedTransport {
     /// `kind` is `socket`.
     ///
@@ -801,7 +800,6 @@ impl ::qapi_runtime::json::Decode for NamedTransport {
 
 /// An event of the schema, or one this side does not know.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// An event this side does not know: its name and data, as
     /// received.

@@ -4,7 +4,6 @@
 ///
 /// *Since: 9.0*
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[allow(clippy::enum_variant_names)]
 pub enum Mode {
     /// quickly
     Fast,

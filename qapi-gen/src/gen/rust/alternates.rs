@@ -7,7 +7,7 @@ use quote::quote;
 use super::cond::Deprecation;
 use super::cx::Paths;
 use super::names::{self, Scope};
-use super::{doc, rustdoc, Cx, GenError};
+use super::{doc, lints, rustdoc, Cx, GenError};
 use crate::model::{AlternateType, Builtin, Entity, EntityKind};
 
 /// What a branch is decoded from.
@@ -68,12 +68,16 @@ impl Cx<'_> {
         let deprecation =
             Deprecation { itself: self.is_deprecated(&e.features), parts: false, types: types_deprecated };
         let allow = deprecation.decl();
+        // Only a struct held inline can make one branch much larger than another.
+        let large = branches.iter().any(|b| b.from == From::Object && !b.boxed);
+        let names = lints::enum_variant_names(&name, branches.iter().map(|b| (&b.ident, &b.guard)));
+        let lints = lints::allow(&[("large_enum_variant", large), ("enum_variant_names", names)]);
         let mut out = quote! {
             #docs
             #guard
             #dep
             #[derive(Debug, Clone, PartialEq)]
-            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            #lints
             #allow
             pub enum #name {
                 #(#variants)*

@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 
 use super::cond::Deprecation;
 use super::names::{self, Scope};
-use super::{doc, rustdoc, Cx, GenError};
+use super::{doc, lints, rustdoc, Cx, GenError};
 use crate::model::{Entity, EnumType};
 
 /// A value of an enum as generated.
@@ -75,12 +75,15 @@ impl Cx<'_> {
                 #f(#string),
             }
         });
+        let none = TokenStream::new();
+        let idents = values.iter().map(|v| (&v.ident, &v.guard)).chain(fallback.iter().map(|f| (f, &none)));
+        let allow = lints::allow(&[("enum_variant_names", lints::enum_variant_names(&name, idents))]);
         let mut out = quote! {
             #docs
             #guard
             #dep
             #[derive(#derive)]
-            #[allow(clippy::enum_variant_names)]
+            #allow
             pub enum #name {
                 #(#variants)*
                 #fallback_variant

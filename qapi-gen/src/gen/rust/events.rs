@@ -3,12 +3,12 @@
 //! `Event` enum of all of them, which keeps events it does not know.
 
 use proc_macro2::{Ident, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::cond::{allow_deprecated, Deprecation};
 use super::cx::{Owner, Paths};
 use super::structs::Head;
-use super::{names, rustdoc, Cx, GenError};
+use super::{lints, names, rustdoc, Cx, GenError};
 use crate::model::{Entity, Event};
 
 /// An event of the `Event` enum.
@@ -143,7 +143,12 @@ impl Cx<'_> {
     pub(super) fn event_enum(&self) -> Result<TokenStream, GenError> {
         let Paths { rt, option, string, .. } = self.paths();
         let events = self.event_variants()?;
-        let fallback = if events.iter().any(|v| v.ident == "Unknown") { quote!(UnknownEvent) } else { quote!(Unknown) };
+        let fallback_ident = if events.iter().any(|v| v.ident == "Unknown") {
+            format_ident!("UnknownEvent")
+        } else {
+            format_ident!("Unknown")
+        };
+        let fallback = quote!(#fallback_ident);
         let variants = events.iter().map(|Variant { e, guard, ident, payload, .. }| {
             let docs = rustdoc::attrs(&[format!("`{}`", e.name)]);
             let dep = self.deprecated(&e.features);
@@ -152,10 +157,15 @@ impl Cx<'_> {
         let methods = self.event_methods(&events, &fallback);
         // A deprecated event's payload type and variant are deprecated.
         let allow = allow_deprecated(events.iter().any(|v| self.is_deprecated(&v.e.features)));
+        let none = TokenStream::new();
+        let idents = events.iter().map(|v| (&v.ident, &v.guard)).chain([(&fallback_ident, &none)]);
+        let names = lints::enum_variant_names(&format_ident!("Event"), idents);
+        // Every event's data is held inline.
+        let lints = lints::allow(&[("large_enum_variant", !events.is_empty()), ("enum_variant_names", names)]);
         Ok(quote! {
             /// An event of the schema, or one this side does not know.
             #[derive(Debug, Clone, PartialEq)]
-            #[allow(clippy::large_enum_variant)]
+            #lints
             #allow
             pub enum Event {
                 #(#variants)*

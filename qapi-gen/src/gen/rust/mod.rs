@@ -103,6 +103,7 @@ mod enums;
 mod events;
 mod impls;
 mod introspect;
+mod lints;
 mod names;
 mod presence;
 mod rustdoc;

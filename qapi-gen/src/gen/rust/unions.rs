@@ -12,7 +12,7 @@ use super::cx::Paths;
 use super::enums::fallback_name;
 use super::names::{self, Scope};
 use super::structs::{slot, Field, Head};
-use super::{doc, rustdoc, Cx, GenError};
+use super::{doc, lints, rustdoc, Cx, GenError};
 use crate::model::{Branches, Entity, EntityId, EnumType, Member, ObjectType};
 
 /// A branch of a union as generated.
@@ -265,10 +265,15 @@ impl Cx<'_> {
         });
         let branch_ty = &u.branch_ty;
         let allow = allow_deprecated(u.variants.iter().any(|v| v.ty_deprecated));
+        let large = u.variants.iter().any(|v| v.ty.is_some() && !v.boxed);
+        let none = TokenStream::new();
+        let idents = u.variants.iter().map(|v| (&v.ident, &v.guard)).chain(u.fallback.iter().map(|f| (f, &none)));
+        let names = lints::enum_variant_names(branch_ty, idents);
+        let lints = lints::allow(&[("large_enum_variant", large), ("enum_variant_names", names)]);
         quote! {
             #head
             #[derive(Debug, Clone, PartialEq)]
-            #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+            #lints
             #allow
             pub enum #branch_ty {
                 #(#variants)*
