@@ -103,6 +103,8 @@ mod enums;
 mod events;
 mod impls;
 mod introspect;
+mod lookup;
+mod methods;
 mod names;
 mod presence;
 mod rustdoc;
