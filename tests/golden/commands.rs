@@ -918,10 +918,9 @@ pub fn event(name: &str) -> ::core::option::Option<&'static ::qapi_runtime::Even
 /// The schema's commands as methods of every async client: of
 /// whatever implements the runtime's `Execute` (its QMP and
 /// guest agent clients). A command without arguments has a
-/// method without parameters; one whose arguments are all
-/// optional has one too, which sends none, and a `_with` method
-/// taking them; the others take their arguments type (see its
-/// `new()`).
+/// method without parameters; the others take their arguments
+/// type (see its `new()`), or `None` where every argument is
+/// optional.
 pub trait Commands: ::qapi_runtime::Execute {
     /// Stops the machine.
     ///
@@ -1018,11 +1017,12 @@ pub trait Commands: ::qapi_runtime::Execute {
     }
     /// Resets the machine.
     ///
-    /// Runs [`ResetCommand`] (`reset`) without arguments (see [`Self::reset_with`]).
+    /// Runs [`ResetCommand`] (`reset`) with `arguments`, or without any (`None`).
     ///
     /// *Since: 1.4*
-    fn reset(
-        &self,
+    fn reset<'a>(
+        &'a self,
+        arguments: impl ::core::convert::Into<::core::option::Option<&'a ResetArguments>>,
     ) -> impl ::core::future::Future<
         Output = ::core::result::Result<Status, Self::Error>,
     > + ::core::marker::Send {
@@ -1030,24 +1030,14 @@ pub trait Commands: ::qapi_runtime::Execute {
             ResetCommand,
         >(
             self,
-            &ResetArguments {
-                hard: ::core::option::Option::None,
-                delay: ::core::option::Option::None,
-            },
+            ::core::option::Option::unwrap_or(
+                ::core::convert::Into::into(arguments),
+                &ResetArguments {
+                    hard: ::core::option::Option::None,
+                    delay: ::core::option::Option::None,
+                },
+            ),
         )
-    }
-    /// Resets the machine.
-    ///
-    /// Runs [`ResetCommand`] (`reset`) with `arguments`.
-    ///
-    /// *Since: 1.4*
-    fn reset_with(
-        &self,
-        arguments: &ResetArguments,
-    ) -> impl ::core::future::Future<
-        Output = ::core::result::Result<Status, Self::Error>,
-    > + ::core::marker::Send {
-        <Self as ::qapi_runtime::Execute>::execute::<ResetCommand>(self, arguments)
     }
 }
 
@@ -1142,32 +1132,25 @@ pub trait BlockingCommands: ::qapi_runtime::BlockingExecute {
     }
     /// Resets the machine.
     ///
-    /// Runs [`ResetCommand`] (`reset`) without arguments (see [`Self::reset_with`]).
+    /// Runs [`ResetCommand`] (`reset`) with `arguments`, or without any (`None`).
     ///
     /// *Since: 1.4*
-    fn reset(&self) -> ::core::result::Result<Status, Self::Error> {
+    fn reset<'a>(
+        &'a self,
+        arguments: impl ::core::convert::Into<::core::option::Option<&'a ResetArguments>>,
+    ) -> ::core::result::Result<Status, Self::Error> {
         <Self as ::qapi_runtime::BlockingExecute>::execute::<
             ResetCommand,
         >(
             self,
-            &ResetArguments {
-                hard: ::core::option::Option::None,
-                delay: ::core::option::Option::None,
-            },
+            ::core::option::Option::unwrap_or(
+                ::core::convert::Into::into(arguments),
+                &ResetArguments {
+                    hard: ::core::option::Option::None,
+                    delay: ::core::option::Option::None,
+                },
+            ),
         )
-    }
-    /// Resets the machine.
-    ///
-    /// Runs [`ResetCommand`] (`reset`) with `arguments`.
-    ///
-    /// *Since: 1.4*
-    fn reset_with(
-        &self,
-        arguments: &ResetArguments,
-    ) -> ::core::result::Result<Status, Self::Error> {
-        <Self as ::qapi_runtime::BlockingExecute>::execute::<
-            ResetCommand,
-        >(self, arguments)
     }
 }
 

@@ -633,10 +633,9 @@ pub fn event(name: &str) -> ::core::option::Option<&'static ::qapi_runtime::Even
 /// The schema's commands as methods of every async client: of
 /// whatever implements the runtime's `Execute` (its QMP and
 /// guest agent clients). A command without arguments has a
-/// method without parameters; one whose arguments are all
-/// optional has one too, which sends none, and a `_with` method
-/// taking them; the others take their arguments type (see its
-/// `new()`).
+/// method without parameters; the others take their arguments
+/// type (see its `new()`), or `None` where every argument is
+/// optional.
 pub trait Commands: ::qapi_runtime::Execute {}
 
 impl<T: ::qapi_runtime::Execute + ?::core::marker::Sized> Commands for T {}

@@ -84,9 +84,9 @@ async fn a_method_per_command_on_the_async_client() {
     assert_eq!(names, [client::Name::new("disk*")]);
 
     // Arguments all optional: none sent, or some.
-    assert!(!qmp.reset().await.unwrap().running);
+    assert!(!qmp.reset(None).await.unwrap().running);
     let args = client::ResetArguments { hard: Some(true), ..Default::default() };
-    qmp.reset_with(&args).await.unwrap();
+    qmp.reset(&args).await.unwrap();
     assert_eq!(*t.machine.resets.lock().unwrap(), [(None, None), (Some(true), None)]);
 
     // Errors as `execute` gives them.
@@ -113,7 +113,7 @@ fn a_method_per_command_on_the_blocking_client() {
     qmp.set_speed(&client::SetSpeedArguments { burst: Some(7), ..client::SetSpeedArguments::new(3) }).unwrap();
     assert_eq!(qmp.query_status().unwrap().uptime, 3);
     assert_eq!(*t.machine.speed.lock().unwrap(), Some((3, Some(7))));
-    qmp.reset_with(&client::ResetArguments { delay: Some(5), hard: None }).unwrap();
+    qmp.reset(&client::ResetArguments { delay: Some(5), hard: None }).unwrap();
     assert_eq!(*t.machine.resets.lock().unwrap(), [(None, Some(5))]);
     qmp.close().unwrap();
     rt.block_on(t.server.shutdown());
@@ -163,9 +163,9 @@ async fn methods_run_on_any_execute() {
     // The double implements both traits, so its calls name the trait.
     let r = Recorder::new(json!({"running": true, "uptime": 9}));
     assert_eq!(Commands::query_status(&r).await.unwrap().uptime, 9);
-    Commands::reset(&r).await.unwrap();
-    Commands::reset_with(&r, &client::ResetArguments { hard: Some(false), delay: Some(1) }).await.unwrap();
-    BlockingCommands::reset(&r).unwrap();
+    Commands::reset(&r, None).await.unwrap();
+    Commands::reset(&r, &client::ResetArguments { hard: Some(false), delay: Some(1) }).await.unwrap();
+    BlockingCommands::reset(&r, None).unwrap();
     BlockingCommands::query_status(&r).unwrap();
     let sent = r.sent.lock().unwrap().clone();
     assert_eq!(
@@ -207,7 +207,11 @@ fn commands_and_events_by_wire_name() {
     let names: Vec<(&str, &str, bool)> = events::EVENTS.iter().map(|e| (e.name, e.rust_name, e.has_data)).collect();
     assert_eq!(
         names,
-        [("RESUMED", "ResumedEvent", false), ("SPEED_CHANGED", "SpeedChangedEvent", true), ("MOVED", "MovedEvent", true)]
+        [
+            ("RESUMED", "ResumedEvent", false),
+            ("SPEED_CHANGED", "SpeedChangedEvent", true),
+            ("MOVED", "MovedEvent", true)
+        ]
     );
     assert_eq!(events::event("MOVED").map(|e| e.rust_name), Some("MovedEvent"));
     assert_eq!(events::event("moved"), None, "wire names are exact");

@@ -7,21 +7,29 @@
 //! The shape of a method follows the command's arguments:
 //!
 //! - none: `query_status()`;
-//! - every one optional: `query_foo()` sends none (the schema's defaults)
-//!   and `query_foo_with(&arguments)` sends them;
-//! - some required (or a union): `migrate(&arguments)`.
+//! - some required (or a union): `migrate_incoming(&arguments)`;
+//! - every one optional: `migrate_set_parameters(&arguments)`, or
+//!   `query_named_block_nodes(None)` to send none (the parameter is
+//!   `impl Into<Option<&Arguments>>`).
 //!
-//! A method takes the arguments type rather than the members one by one:
-//! QAPI arguments are named, and a struct keeps the names at the call site
+//! Why the arguments type rather than the members one by one: QAPI
+//! arguments are named, and a struct keeps the names at the call site
 //! (`new()` builds one from the required members; optional ones are set
 //! by name), where positional parameters of the same type (`qom-get`'s two
 //! strings) could be swapped unnoticed; a union or a boxed struct has no
 //! members to spread; and an optional argument that a newer schema adds
-//! changes no method's signature. A command that gains its first optional
-//! argument keeps its method, and gains a `_with` one.
+//! changes no signature.
+//!
+//! Why commands whose arguments are all optional take them too, rather
+//! than nothing (with a `_with` variant taking them): a third of those
+//! commands do nothing useful without (in QEMU 10.2, 7 of 19: `migrate`,
+//! `migrate-incoming` and `migrate-set-parameters` among them), and
+//! QEMU makes required arguments optional over time (`migrate`'s `uri`
+//! in 8.2), which must not move a call to another method. `None` keeps
+//! the calls that send nothing short.
 
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use super::cond::allow_deprecated;
 use super::cx::Paths;
@@ -35,8 +43,9 @@ pub(super) enum Shape {
     /// No arguments at all.
     None,
     /// Arguments, every one optional. `fields` are the struct's, for a
-    /// literal of nothing but `None`s; `None` when the struct holds more
-    /// than its members (`'gen': false`) and has no such literal.
+    /// literal of nothing but `None`s (sent for `None`); `None` when the
+    /// struct holds more than its members (`'gen': false`) and has no
+    /// such literal: its methods take the arguments.
     Optional(Option<Vec<Field>>),
     /// Arguments, some required, or a union.
     Required,
@@ -80,9 +89,6 @@ impl Cx<'_> {
             let text = names::snake(&e.name);
             scope.claim(&text, &e.name)?;
             let shape = self.shape(c)?;
-            if matches!(shape, Shape::Optional(Some(_))) {
-                scope.claim(&format!("{text}_with"), &e.name)?;
-            }
             methods.push(Method { e, c, guard, ident: names::to_ident(&names::ident(&text)), shape });
         }
         Ok(methods)
@@ -101,10 +107,9 @@ impl Cx<'_> {
             /// The schema's commands as methods of every async client: of
             /// whatever implements the runtime's `Execute` (its QMP and
             /// guest agent clients). A command without arguments has a
-            /// method without parameters; one whose arguments are all
-            /// optional has one too, which sends none, and a `_with` method
-            /// taking them; the others take their arguments type (see its
-            /// `new()`).
+            /// method without parameters; the others take their arguments
+            /// type (see its `new()`), or `None` where every argument is
+            /// optional.
             #allow
             pub trait Commands: #rt::Execute {
                 #(#asyncs)*
@@ -152,14 +157,17 @@ impl Cx<'_> {
         let trait_ = if asynchronous { quote!(#rt::Execute) } else { quote!(#rt::BlockingExecute) };
         let call = |args: TokenStream| quote!(<Self as #trait_>::execute::<#name>(self, #args));
         let (guard, dep, ident) = (&m.guard, self.deprecated(&m.e.features), &m.ident);
-        let item = |docs: Vec<String>, ident: &Ident, param: TokenStream, args: TokenStream| {
+        let item = |docs: Vec<String>, param: TokenStream, args: TokenStream, named: bool| {
             let docs = rustdoc::attrs(&docs);
             let body = call(args);
+            // `impl Into<Option<&T>>` needs its lifetime named.
+            let (lifetime, this) =
+                if named { (quote!(<'a>), quote!(&'a self)) } else { (TokenStream::new(), quote!(&self)) };
             quote! {
                 #docs
                 #guard
                 #dep
-                fn #ident(&self #param) -> #output {
+                fn #ident #lifetime(#this #param) -> #output {
                     #body
                 }
             }
@@ -167,27 +175,23 @@ impl Cx<'_> {
         let args_ty = self.args_ty(m.c);
         let taking = quote!(, arguments: &#args_ty);
         match &m.shape {
-            Shape::None => item(self.method_docs(m, "."), ident, TokenStream::new(), quote!(&#rt::NoArguments {})),
+            Shape::None => item(self.method_docs(m, "."), TokenStream::new(), quote!(&#rt::NoArguments {}), false),
             Shape::Required | Shape::Optional(None) => {
-                item(self.method_docs(m, " with `arguments`."), ident, taking, quote!(arguments))
+                item(self.method_docs(m, " with `arguments`."), taking, quote!(arguments), false)
             }
             Shape::Optional(Some(fields)) => {
-                let with = format_ident!("{}_with", ident.to_string().trim_start_matches("r#"));
                 let inits = fields.iter().map(|f| {
                     let Field { guard, ident, .. } = f;
                     quote!(#guard #ident: #option::None,)
                 });
                 // A literal of `None`s is a constant: the reference to it
                 // is `'static` (promoted), so the future may hold it.
-                let none = quote!(&#args_ty { #(#inits)* });
-                let mut out = item(
-                    self.method_docs(m, &format!(" without arguments (see [`Self::{with}`])")),
-                    ident,
-                    TokenStream::new(),
-                    none,
-                );
-                out.extend(item(self.method_docs(m, " with `arguments`."), &with, taking, quote!(arguments)));
-                out
+                let args = quote! {
+                    #option::unwrap_or(::core::convert::Into::into(arguments), &#args_ty { #(#inits)* })
+                };
+                let param = quote!(, arguments: impl ::core::convert::Into<#option<&'a #args_ty>>);
+                let docs = self.method_docs(m, " with `arguments`, or without any (`None`).");
+                item(docs, param, args, true)
             }
         }
     }
@@ -204,7 +208,6 @@ impl Cx<'_> {
         if lines.first().is_some_and(|l| l.starts_with("```")) {
             lines.clear();
         }
-        let how = if how.ends_with('.') { how.to_owned() } else { format!("{how}.") };
         rustdoc::push_line(&mut lines, &format!("Runs [`{}`] (`{}`){how}", self.name(e.id), e.name));
         if let Some(note) = self.cond_note(&[e.cond.as_ref()], None) {
             rustdoc::push_line(&mut lines, &note);
