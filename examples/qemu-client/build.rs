@@ -4,7 +4,14 @@
 fn main() -> Result<(), qapi_gen::BuildError> {
     // Client mode is the default.
     qapi_gen::Builder::new("../../schema/qapi-schema.json")
-        .only(["query-version", "query-status", "migrate-set-parameters", "query-migrate-parameters", "query-migrate"])
+        .only([
+            "query-version",
+            "query-status",
+            "human-monitor-command",
+            "migrate-set-parameters",
+            "query-migrate-parameters",
+            "query-migrate",
+        ])
         .out_file("qmp.rs")
         .generate()?;
     Ok(())

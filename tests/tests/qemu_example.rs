@@ -27,6 +27,7 @@ fn check(report: &Report) {
     let text = report.to_string();
     assert!(text.starts_with(&format!("QEMU {}.", report.version.qemu.major)), "{text}");
     assert!(text.contains("downtime-limit: 500 ms"), "{text}");
+    assert_eq!(report.info_status.trim(), "VM status: running");
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -19,6 +19,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use qapi_runtime::client::{Client, ClientError};
@@ -60,6 +61,8 @@ pub struct Report {
     pub version: qmp::VersionInfo,
     /// `query-status`.
     pub status: qmp::StatusInfo,
+    /// The output of HMP's `info status` (`human-monitor-command`).
+    pub info_status: String,
     /// `downtime-limit` as `query-migrate-parameters` gives it after
     /// `migrate-set-parameters` set it to 500 ms.
     pub downtime_limit: Option<u64>,
@@ -72,6 +75,7 @@ impl fmt::Display for Report {
         let qmp::VersionTriple { major, minor, micro } = self.version.qemu;
         writeln!(f, "QEMU {major}.{minor}.{micro} {}", self.version.package.trim())?;
         writeln!(f, "status: {} (running: {})", self.status.status.as_str(), self.status.running)?;
+        writeln!(f, "info status: {}", self.info_status.trim())?;
         match self.downtime_limit {
             Some(ms) => writeln!(f, "downtime-limit: {ms} ms")?,
             None => writeln!(f, "downtime-limit: not reported")?,
@@ -83,8 +87,9 @@ impl fmt::Display for Report {
     }
 }
 
-/// Asks QEMU for its version, run state and migration state, and sets a
-/// migration parameter, through the generated methods.
+/// Asks QEMU for its version, run state (by QMP and by HMP) and
+/// migration state, and sets a migration parameter, through the generated
+/// methods.
 ///
 /// # Errors
 ///
@@ -92,12 +97,14 @@ impl fmt::Display for Report {
 pub async fn report(client: &Client) -> Result<Report, ClientError> {
     let version = client.query_version().await?;
     let status = client.query_status().await?;
-    // Arguments are a struct: optional ones named, the others `Default`.
+    // Arguments are the command's arguments type: `new()` takes the
+    // required ones; optional ones are named, the others `Default`.
+    let info_status = client.human_monitor_command(&qmp::HumanMonitorCommandArguments::new("info status")).await?;
     let parameters = qmp::MigrationParameters { downtime_limit: Some(500), ..Default::default() };
     client.migrate_set_parameters(&parameters).await?;
     let downtime_limit = client.query_migrate_parameters().await?.downtime_limit;
     let migration = client.query_migrate().await?;
-    Ok(Report { version, status, downtime_limit, migration })
+    Ok(Report { version, status, info_status, downtime_limit, migration })
 }
 
 /// Connects to the QMP socket `socket`, or to a QEMU started for the
@@ -140,7 +147,10 @@ impl Qemu {
     /// When it does not start, or does not listen in time.
     pub fn start() -> Result<Qemu, Error> {
         let binary = std::env::var("QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
-        let dir = std::env::temp_dir().join(format!("qemu-client-example-{}", std::process::id()));
+        // One directory per QEMU, also for several in one process.
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("qemu-client-example-{}-{n}", std::process::id()));
         let failed = |source| Error::Start { binary: binary.clone(), source };
         std::fs::create_dir_all(&dir).map_err(failed)?;
         let socket = dir.join("qmp.sock");

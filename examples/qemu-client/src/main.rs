@@ -1,6 +1,7 @@
 //! `qemu-client [SOCKET]`: prints what a QEMU answers to `query-version`,
-//! `query-status`, `query-migrate-parameters` and `query-migrate`, after
-//! setting `downtime-limit` with `migrate-set-parameters`. Without a
+//! `query-status`, HMP's `info status`, `query-migrate-parameters` and
+//! `query-migrate`, after setting `downtime-limit` with
+//! `migrate-set-parameters`. Without a
 //! socket it starts `qemu-system-x86_64` (or `$QEMU`) for the purpose.
 
 use std::path::PathBuf;
