@@ -228,6 +228,13 @@ impl Cx<'_> {
         let many = (required.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
         // A build without every required member has a `new()` of nothing.
         let none = required.iter().all(|f| !f.guard.is_empty()).then(|| quote!(#[allow(clippy::new_without_default)]));
+        // Parameters are named after members, whatever clippy thinks of
+        // the names (its default `disallowed-names`; QEMU's test schema
+        // has a `foo`).
+        let placeholder = required
+            .iter()
+            .any(|f| ["foo", "baz", "quux"].contains(&f.ident.to_string().as_str()))
+            .then(|| quote!(#[allow(clippy::disallowed_names)]));
         let allow = dep.body();
         quote! {
             #guard
@@ -236,6 +243,7 @@ impl Cx<'_> {
                 #docs
                 #many
                 #none
+                #placeholder
                 #[inline]
                 pub fn new(#(#params),*) -> Self {
                     #name { #(#inits)* #tail }
