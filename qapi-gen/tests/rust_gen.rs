@@ -212,8 +212,8 @@ fn client_methods_follow_the_arguments() {
     assert!(client.contains("arguments: ::qapi_runtime::ArgumentsKind::Optional,"));
     // `new()` for the structs with a required member, strings as `Into<String>`.
     assert!(client.contains("pub fn new(v: i64) -> Self {"));
-    assert!(client.contains("`SetArguments` of its required members"));
-    assert!(!client.contains("`ResetArguments` of its required members"), "all optional: Default, no new()");
+    assert!(client.contains("A `SetArguments` from its required members"));
+    assert!(!client.contains("A `ResetArguments` from its required members"), "all optional: Default, no new()");
     // A server has the lookup tables but no client traits.
     let server = gen_str(schema, &Options { mode: Mode::Server, ..Options::default() }).unwrap();
     assert!(server.contains("pub static COMMANDS") && !server.contains("pub trait Commands"));

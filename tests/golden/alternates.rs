@@ -65,7 +65,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Limits {
 }
 
 impl Limits {
-    /// `Limits` of its required members, in schema order; the optional ones absent.
+    /// A `Limits` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(max: i64) -> Self {
         Limits { max }

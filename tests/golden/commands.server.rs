@@ -73,7 +73,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Status {
 }
 
 impl Status {
-    /// `Status` of its required members, in schema order; the optional ones absent.
+    /// A `Status` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(running: bool, uptime: i64) -> Self {
         Status { running, uptime }
@@ -209,7 +209,7 @@ impl SetSpeedArguments {
 }
 
 impl SetSpeedArguments {
-    /// `SetSpeedArguments` of its required members, in schema order; the optional ones absent.
+    /// A `SetSpeedArguments` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(speed: u64) -> Self {
         SetSpeedArguments {
@@ -303,7 +303,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Name {
 }
 
 impl Name {
-    /// `Name` of its required members, in schema order; the optional ones absent.
+    /// A `Name` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(name: impl ::core::convert::Into<::std::string::String>) -> Self {
         Name {
@@ -377,7 +377,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for ListNamesArguments {
 }
 
 impl ListNamesArguments {
-    /// `ListNamesArguments` of its required members, in schema order; the optional ones absent.
+    /// A `ListNamesArguments` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(pattern: impl ::core::convert::Into<::std::string::String>) -> Self {
         ListNamesArguments {
@@ -564,7 +564,7 @@ impl AddDeviceArguments {
 }
 
 impl AddDeviceArguments {
-    /// `AddDeviceArguments` of its required members, in schema order; the optional ones absent.
+    /// A `AddDeviceArguments` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(driver: impl ::core::convert::Into<::std::string::String>) -> Self {
         AddDeviceArguments {

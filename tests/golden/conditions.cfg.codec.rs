@@ -188,7 +188,7 @@ impl VncOptions {
 
 #[cfg(qapi = "CONFIG_VNC")]
 impl VncOptions {
-    /// `VncOptions` of its required members, in schema order; the optional ones absent.
+    /// A `VncOptions` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(port: u16) -> Self {
         VncOptions {
@@ -540,7 +540,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayChangedEvent {
 
 #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
 impl DisplayChangedEvent {
-    /// `DisplayChangedEvent` of its required members, in schema order; the optional ones absent.
+    /// A `DisplayChangedEvent` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(backend: Backend) -> Self {
         DisplayChangedEvent { backend }
@@ -671,7 +671,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayBase {
 }
 
 impl DisplayBase {
-    /// `DisplayBase` of its required members, in schema order; the optional ones absent.
+    /// A `DisplayBase` from its required members, in schema order; the optional ones are absent.
     #[allow(clippy::new_without_default)]
     #[inline]
     pub fn new(#[cfg(qapi = "CONFIG_OPENGL")] opengl: bool) -> Self {
@@ -832,7 +832,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayInfo {
 }
 
 impl DisplayInfo {
-    /// `DisplayInfo` of its required members, in schema order; the optional ones absent.
+    /// A `DisplayInfo` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(
         #[cfg(qapi = "CONFIG_OPENGL")]
@@ -1019,7 +1019,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplaySettings {
 }
 
 impl DisplaySettings {
-    /// `DisplaySettings` of its required members, in schema order; the optional ones absent.
+    /// A `DisplaySettings` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(backend: Backend, #[cfg(qapi = "CONFIG_OPENGL")] gl: bool) -> Self {
         DisplaySettings {
@@ -1166,7 +1166,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlState {
 }
 
 impl GlState {
-    /// `GlState` of its required members, in schema order; the optional ones absent.
+    /// A `GlState` from its required members, in schema order; the optional ones are absent.
     #[allow(clippy::new_without_default)]
     #[inline]
     pub fn new(

@@ -129,7 +129,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for VncOptions {
 }
 
 impl VncOptions {
-    /// `VncOptions` of its required members, in schema order; the optional ones absent.
+    /// A `VncOptions` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(port: u16) -> Self {
         VncOptions { port }
@@ -405,7 +405,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayChangedEvent {
 }
 
 impl DisplayChangedEvent {
-    /// `DisplayChangedEvent` of its required members, in schema order; the optional ones absent.
+    /// A `DisplayChangedEvent` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(backend: Backend) -> Self {
         DisplayChangedEvent { backend }
@@ -548,7 +548,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayInfo {
 }
 
 impl DisplayInfo {
-    /// `DisplayInfo` of its required members, in schema order; the optional ones absent.
+    /// A `DisplayInfo` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(backend: Backend, vnc: VncOptions) -> Self {
         DisplayInfo { backend, vnc }
@@ -641,7 +641,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplaySettings {
 }
 
 impl DisplaySettings {
-    /// `DisplaySettings` of its required members, in schema order; the optional ones absent.
+    /// A `DisplaySettings` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(backend: Backend) -> Self {
         DisplaySettings { backend }

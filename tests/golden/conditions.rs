@@ -165,7 +165,7 @@ impl VncOptions {
 }
 
 impl VncOptions {
-    /// `VncOptions` of its required members, in schema order; the optional ones absent.
+    /// A `VncOptions` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(port: u16) -> Self {
         VncOptions {
@@ -464,7 +464,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayChangedEvent {
 }
 
 impl DisplayChangedEvent {
-    /// `DisplayChangedEvent` of its required members, in schema order; the optional ones absent.
+    /// A `DisplayChangedEvent` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(backend: Backend) -> Self {
         DisplayChangedEvent { backend }
@@ -705,7 +705,7 @@ impl DisplayInfo {
 }
 
 impl DisplayInfo {
-    /// `DisplayInfo` of its required members, in schema order; the optional ones absent.
+    /// A `DisplayInfo` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(backend: Backend) -> Self {
         DisplayInfo {
@@ -813,7 +813,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplaySettings {
 }
 
 impl DisplaySettings {
-    /// `DisplaySettings` of its required members, in schema order; the optional ones absent.
+    /// A `DisplaySettings` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(backend: Backend, gl: bool) -> Self {
         DisplaySettings { backend, gl }

@@ -154,7 +154,7 @@ impl VncOptions {
 }
 
 impl VncOptions {
-    /// `VncOptions` of its required members, in schema order; the optional ones absent.
+    /// A `VncOptions` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(port: u16) -> Self {
         VncOptions {
@@ -418,7 +418,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayChangedEvent {
 }
 
 impl DisplayChangedEvent {
-    /// `DisplayChangedEvent` of its required members, in schema order; the optional ones absent.
+    /// A `DisplayChangedEvent` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(backend: Backend) -> Self {
         DisplayChangedEvent { backend }
@@ -502,7 +502,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayBase {
 }
 
 impl DisplayBase {
-    /// `DisplayBase` of its required members, in schema order; the optional ones absent.
+    /// A `DisplayBase` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(opengl: bool) -> Self {
         DisplayBase { opengl }
@@ -603,7 +603,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayInfo {
 }
 
 impl DisplayInfo {
-    /// `DisplayInfo` of its required members, in schema order; the optional ones absent.
+    /// A `DisplayInfo` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(
         opengl: bool,
@@ -714,7 +714,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplaySettings {
 }
 
 impl DisplaySettings {
-    /// `DisplaySettings` of its required members, in schema order; the optional ones absent.
+    /// A `DisplaySettings` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(backend: Backend, gl: bool) -> Self {
         DisplaySettings { backend, gl }
@@ -805,7 +805,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlState {
 }
 
 impl GlState {
-    /// `GlState` of its required members, in schema order; the optional ones absent.
+    /// A `GlState` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(renderer: impl ::core::convert::Into<::std::string::String>) -> Self {
         GlState {

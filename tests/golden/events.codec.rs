@@ -171,7 +171,7 @@ impl SpeedChangedEvent {
 }
 
 impl SpeedChangedEvent {
-    /// `SpeedChangedEvent` of its required members, in schema order; the optional ones absent.
+    /// A `SpeedChangedEvent` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(speed: u64) -> Self {
         SpeedChangedEvent {
@@ -300,7 +300,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Where {
 }
 
 impl Where {
-    /// `Where` of its required members, in schema order; the optional ones absent.
+    /// A `Where` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(place: impl ::core::convert::Into<::std::string::String>) -> Self {
         Where {

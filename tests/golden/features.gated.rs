@@ -210,7 +210,7 @@ impl Job {
 
 #[allow(deprecated)]
 impl Job {
-    /// `Job` of its required members, in schema order; the optional ones absent.
+    /// A `Job` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(id: impl ::core::convert::Into<::std::string::String>) -> Self {
         Job {
@@ -289,7 +289,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for OldJob {
 }
 
 impl OldJob {
-    /// `OldJob` of its required members, in schema order; the optional ones absent.
+    /// A `OldJob` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(id: impl ::core::convert::Into<::std::string::String>) -> Self {
         OldJob {
@@ -368,7 +368,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for StartJobArguments {
 
 #[allow(deprecated)]
 impl StartJobArguments {
-    /// `StartJobArguments` of its required members, in schema order; the optional ones absent.
+    /// A `StartJobArguments` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(mode: Mode) -> Self {
         StartJobArguments { mode }
@@ -470,7 +470,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for XStartJobArguments {
 
 #[cfg(feature = "unstable")]
 impl XStartJobArguments {
-    /// `XStartJobArguments` of its required members, in schema order; the optional ones absent.
+    /// A `XStartJobArguments` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(job: Job) -> Self {
         XStartJobArguments { job }
@@ -576,7 +576,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for JobDoneEvent {
 
 #[allow(deprecated)]
 impl JobDoneEvent {
-    /// `JobDoneEvent` of its required members, in schema order; the optional ones absent.
+    /// A `JobDoneEvent` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(id: impl ::core::convert::Into<::std::string::String>) -> Self {
         JobDoneEvent {

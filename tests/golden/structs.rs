@@ -73,7 +73,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Point {
 }
 
 impl Point {
-    /// `Point` of its required members, in schema order; the optional ones absent.
+    /// A `Point` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(x: i64, y: i64) -> Self {
         Point { x, y }
@@ -167,7 +167,7 @@ impl ShapeBase {
 }
 
 impl ShapeBase {
-    /// `ShapeBase` of its required members, in schema order; the optional ones absent.
+    /// A `ShapeBase` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(name: impl ::core::convert::Into<::std::string::String>) -> Self {
         ShapeBase {
@@ -417,7 +417,7 @@ impl Polygon {
 }
 
 impl Polygon {
-    /// `Polygon` of its required members, in schema order; the optional ones absent.
+    /// A `Polygon` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(
         name: impl ::core::convert::Into<::std::string::String>,

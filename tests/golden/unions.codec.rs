@@ -159,7 +159,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for SocketTransport {
 }
 
 impl SocketTransport {
-    /// `SocketTransport` of its required members, in schema order; the optional ones absent.
+    /// A `SocketTransport` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(
         host: impl ::core::convert::Into<::std::string::String>,
@@ -303,7 +303,7 @@ impl FileTransport {
 }
 
 impl FileTransport {
-    /// `FileTransport` of its required members, in schema order; the optional ones absent.
+    /// A `FileTransport` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(path: impl ::core::convert::Into<::std::string::String>) -> Self {
         FileTransport {
@@ -633,7 +633,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for TransportBase {
 }
 
 impl TransportBase {
-    /// `TransportBase` of its required members, in schema order; the optional ones absent.
+    /// A `TransportBase` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(kind: Kind) -> Self {
         TransportBase { kind }

@@ -141,7 +141,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for SocketTransport {
 }
 
 impl SocketTransport {
-    /// `SocketTransport` of its required members, in schema order; the optional ones absent.
+    /// A `SocketTransport` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(
         host: impl ::core::convert::Into<::std::string::String>,
@@ -243,7 +243,7 @@ impl FileTransport {
 }
 
 impl FileTransport {
-    /// `FileTransport` of its required members, in schema order; the optional ones absent.
+    /// A `FileTransport` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(path: impl ::core::convert::Into<::std::string::String>) -> Self {
         FileTransport {
@@ -517,7 +517,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for TransportBase {
 }
 
 impl TransportBase {
-    /// `TransportBase` of its required members, in schema order; the optional ones absent.
+    /// A `TransportBase` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(kind: Kind) -> Self {
         TransportBase { kind }

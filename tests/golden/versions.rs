@@ -220,7 +220,7 @@ impl Info {
 }
 
 impl Info {
-    /// `Info` of its required members, in schema order; the optional ones absent.
+    /// A `Info` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(id: i64, level: i64, mode: Mode) -> Self {
         Info {
@@ -352,7 +352,7 @@ impl SetInfoArguments {
 }
 
 impl SetInfoArguments {
-    /// `SetInfoArguments` of its required members, in schema order; the optional ones absent.
+    /// A `SetInfoArguments` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(id: i64, force: bool) -> Self {
         SetInfoArguments {
@@ -447,7 +447,7 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Stats {
 }
 
 impl Stats {
-    /// `Stats` of its required members, in schema order; the optional ones absent.
+    /// A `Stats` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(count: i64) -> Self {
         Stats { count }
@@ -589,7 +589,7 @@ impl InfoChangedEvent {
 }
 
 impl InfoChangedEvent {
-    /// `InfoChangedEvent` of its required members, in schema order; the optional ones absent.
+    /// A `InfoChangedEvent` from its required members, in schema order; the optional ones are absent.
     #[inline]
     pub fn new(id: i64) -> Self {
         InfoChangedEvent {

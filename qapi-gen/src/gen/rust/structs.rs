@@ -222,8 +222,9 @@ impl Cx<'_> {
             };
             quote!(#guard #ident: #value,)
         });
-        let docs =
-            rustdoc::attrs(&[format!("`{name}` of its required members, in schema order; the optional ones absent.")]);
+        let docs = rustdoc::attrs(&[format!(
+            "A `{name}` from its required members, in schema order; the optional ones are absent."
+        )]);
         // Past seven, clippy wants fewer parameters; the schema decides.
         let many = (required.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
         // A build without every required member has a `new()` of nothing.
