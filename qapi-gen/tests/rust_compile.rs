@@ -11,7 +11,8 @@
 //! The crate's tests:
 //!
 //! - `behaviour.rs` (from `rust_compile/behaviour.rs`): the wire
-//!   behaviour of the generated types, commands and events;
+//!   behaviour of the generated types, commands and events, the client
+//!   methods and the lookup tables;
 //! - `introspection.rs`: each module's `qmp_schema()` equals what
 //!   `qapi_gen::gen::introspect` makes of its schema under the same
 //!   conditions (masked; unmasked for the project's server module);

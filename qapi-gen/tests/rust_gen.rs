@@ -189,3 +189,41 @@ fn runtime_path_and_cfg_key_are_checked() {
     let opts = Options { cond: CondPolicy::Cfg, cfg_key: "feature".into(), ..Options::default() };
     assert!(gen_str(schema, &opts).unwrap().contains("#[cfg(feature = \"CONFIG_Y\")]"));
 }
+
+/// The client methods' shapes: nothing, the arguments type, or
+/// `impl Into<Option<&Arguments>>` where every argument is optional,
+/// except for `'gen': false` arguments (which have no literal of
+/// `None`s to send) and arguments the build may lack.
+#[test]
+fn client_methods_follow_the_arguments() {
+    let schema = "{ 'command': 'stop' }
+                  { 'command': 'reset', 'data': { '*hard': 'bool' } }
+                  { 'command': 'open', 'data': { '*id': 'str' }, 'gen': false }
+                  { 'command': 'set', 'data': { 'v': 'int', '*w': 'int' } }
+                  { 'struct': 'Show', 'data': { '*a': 'int', 'b': { 'type': 'int', 'if': 'X' } } }
+                  { 'command': 'show', 'data': 'Show', 'boxed': true }";
+    let client = gen_str(schema, &Options::default()).unwrap();
+    assert!(client.contains("fn stop(\n        &self,\n    ) -> impl ::core::future::Future<"), "{client}");
+    assert!(client.contains("fn reset<'a>(\n        &'a self,\n        arguments: impl ::core::convert::Into<"));
+    assert!(client.contains("fn open(\n        &self,\n        arguments: &OpenArguments,"));
+    assert!(client.contains("fn set(\n        &self,\n        arguments: &SetArguments,"));
+    assert!(client.contains("fn show(\n        &self,\n        arguments: &Show,"), "required under a condition");
+    assert_eq!(client.matches("fn reset<'a>(").count(), 2, "Commands and BlockingCommands");
+    assert!(client.contains("arguments: ::qapi_runtime::ArgumentsKind::Optional,"));
+    // `new()` for the structs with a required member, strings as `Into<String>`.
+    assert!(client.contains("pub fn new(v: i64) -> Self {"));
+    assert!(client.contains("A `SetArguments` from its required members"));
+    assert!(!client.contains("A `ResetArguments` from its required members"), "all optional: Default, no new()");
+    // A server has the lookup tables but no client traits.
+    let server = gen_str(schema, &Options { mode: Mode::Server, ..Options::default() }).unwrap();
+    assert!(server.contains("pub static COMMANDS") && !server.contains("pub trait Commands"));
+}
+
+/// The client traits' names are taken in client mode only.
+#[test]
+fn client_trait_names_are_taken() {
+    let schema = "{ 'struct': 'Commands', 'data': { 'a': 'int' } }";
+    let e = gen_str(schema, &Options::default()).unwrap_err();
+    assert!(matches!(e, GenError::Clash { ref rust, .. } if rust == "Commands"), "{e}");
+    assert!(gen_str(schema, &Options { mode: Mode::Server, ..Options::default() }).is_ok());
+}

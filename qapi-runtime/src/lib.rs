@@ -20,9 +20,11 @@ pub mod client;
 pub mod decode;
 pub mod dispatch;
 pub mod error;
+mod execute;
 pub mod json;
 #[cfg(feature = "server")]
 pub mod server;
+mod spec;
 pub mod stream;
 pub mod types;
 pub mod wire;
@@ -41,6 +43,8 @@ use crate::serde::de::DeserializeOwned;
 use crate::serde::Serialize;
 
 pub use error::{Error, ErrorClass};
+pub use execute::{BlockingExecute, Execute};
+pub use spec::{ArgumentsKind, CommandSpec, EventSpec};
 
 /// A QMP command, as generated from a schema's `command` definition.
 pub trait Command {
@@ -55,7 +59,7 @@ pub trait Command {
 }
 
 /// The flags a schema gives a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CommandFlags {
     /// `'boxed': true`: the arguments are one object type passed whole.
     pub boxed: bool,

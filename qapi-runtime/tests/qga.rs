@@ -174,6 +174,20 @@ async fn async_client_against_qemu_ga() {
     assert_eq!(qga.execute::<GuestGetTime>(&NoArguments {}).await.map(|t| t > 0).ok(), Some(true));
     qga.sync().await.unwrap();
     qga.execute::<GuestPing>(&NoArguments {}).await.unwrap();
+    // Through `Execute`, as generated `Commands` methods call it.
+    assert!(time_via(&qga).await.unwrap() > 0);
+}
+
+/// What a generated method does: `Execute::execute`, on any client.
+async fn time_via<E: qapi_runtime::Execute>(client: &E) -> Result<i64, E::Error> {
+    client.execute::<GuestPing>(&NoArguments {}).await?;
+    client.execute::<GuestGetTime>(&NoArguments {}).await
+}
+
+/// The same through `BlockingExecute`.
+fn time_via_blocking<E: qapi_runtime::BlockingExecute>(client: &E) -> Result<i64, E::Error> {
+    client.execute::<GuestPing>(&NoArguments {})?;
+    client.execute::<GuestGetTime>(&NoArguments {})
 }
 
 #[test]
@@ -188,6 +202,7 @@ fn blocking_client_against_qemu_ga() {
     assert_eq!(class, ErrorClass::CommandNotFound);
     qga.send_raw(b"\x00\x01{{{{").unwrap();
     qga.execute::<GuestPing>(&NoArguments {}).unwrap();
+    assert!(time_via_blocking(&qga).unwrap() > 0);
 }
 
 /// An agent that never answers: connecting times out; one that answers

@@ -113,7 +113,7 @@ fn calls(commands: &[&str], rust: &std::collections::BTreeMap<String, String>) -
     }
     format!(
         "/// The commands this client was generated for.\n\
-         pub const COMMANDS: &[&str] = &{commands:?};\n\n\
+         pub const CALLS: &[&str] = &{commands:?};\n\n\
          /// Decodes `value` as what command `name` returns, as the client does,\n\
          /// and encodes it back; `None` for a command the client does not have.\n\
          #[allow(deprecated)]\n\

@@ -72,6 +72,14 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Status {
     }
 }
 
+impl Status {
+    /// A `Status` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(running: bool, uptime: i64) -> Self {
+        Status { running, uptime }
+    }
+}
+
 /// Stops the machine.
 ///
 /// *Since: 1.0*
@@ -200,6 +208,17 @@ impl SetSpeedArguments {
     }
 }
 
+impl SetSpeedArguments {
+    /// A `SetSpeedArguments` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(speed: u64) -> Self {
+        SetSpeedArguments {
+            speed,
+            burst: ::core::option::Option::None,
+        }
+    }
+}
+
 /// Sets the speed.
 ///
 /// *Since: 1.1*
@@ -283,6 +302,16 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Name {
     }
 }
 
+impl Name {
+    /// A `Name` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(name: impl ::core::convert::Into<::std::string::String>) -> Self {
+        Name {
+            name: ::core::convert::Into::into(name),
+        }
+    }
+}
+
 /// The arguments of command `list-names`.
 ///
 /// *Since: 1.1*
@@ -344,6 +373,16 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for ListNamesArguments {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, true)
+    }
+}
+
+impl ListNamesArguments {
+    /// A `ListNamesArguments` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(pattern: impl ::core::convert::Into<::std::string::String>) -> Self {
+        ListNamesArguments {
+            pattern: ::core::convert::Into::into(pattern),
+        }
     }
 }
 
@@ -524,6 +563,18 @@ impl AddDeviceArguments {
     }
 }
 
+impl AddDeviceArguments {
+    /// A `AddDeviceArguments` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(driver: impl ::core::convert::Into<::std::string::String>) -> Self {
+        AddDeviceArguments {
+            driver: ::core::convert::Into::into(driver),
+            id: ::core::option::Option::None,
+            additional: ::qapi_runtime::serde_json::Map::new(),
+        }
+    }
+}
+
 /// Adds a device.  Its properties are arguments too, although the
 /// schema does not list them (QEMU's device_add is like this).
 ///
@@ -542,6 +593,130 @@ impl ::qapi_runtime::Command for AddDeviceCommand {
     };
     type Arguments = AddDeviceArguments;
     type Returns = ::qapi_runtime::Empty;
+}
+
+/// The arguments of command `reset`.
+///
+/// *Since: 1.4*
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResetArguments {
+    /// power-cycle it rather than reboot it (default: false)
+    ///
+    /// *Since: 1.4*
+    pub hard: ::core::option::Option<bool>,
+    /// milliseconds to wait first (default: 0)
+    ///
+    /// *Since: 1.4*
+    pub delay: ::core::option::Option<u32>,
+}
+
+impl ::qapi_runtime::types::ObjectMembers for ResetArguments {
+    fn serialize_members<M: ::qapi_runtime::serde::ser::SerializeMap>(
+        &self,
+        map: &mut M,
+    ) -> ::core::result::Result<(), M::Error> {
+        if let ::core::option::Option::Some(value) = &self.hard {
+            map.serialize_entry("hard", value)?;
+        }
+        if let ::core::option::Option::Some(value) = &self.delay {
+            map.serialize_entry("delay", value)?;
+        }
+        ::core::result::Result::Ok(())
+    }
+}
+
+impl ::qapi_runtime::serde::Serialize for ResetArguments {
+    fn serialize<S: ::qapi_runtime::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        ::qapi_runtime::types::serialize_object(self, serializer)
+    }
+}
+
+impl<'de> ::qapi_runtime::serde::Deserialize<'de> for ResetArguments {
+    fn deserialize<D: ::qapi_runtime::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        #[derive(Default)]
+        struct Slots_ {
+            m0: ::core::option::Option<bool>,
+            m1: ::core::option::Option<u32>,
+        }
+        impl<'de> ::qapi_runtime::types::StructBuilder<'de> for Slots_ {
+            type Value = ResetArguments;
+            const NAME: &'static str = "ResetArguments";
+            const FIELDS: &'static [&'static str] = &["hard", "delay"];
+            fn set<D: ::qapi_runtime::serde::Deserializer<'de>>(
+                &mut self,
+                index: usize,
+                value: D,
+            ) -> ::core::result::Result<bool, D::Error> {
+                match index {
+                    0 => ::qapi_runtime::types::put(&mut self.m0, value),
+                    1 => ::qapi_runtime::types::put(&mut self.m1, value),
+                    _ => ::qapi_runtime::types::skip(value),
+                }
+            }
+            fn build<E: ::qapi_runtime::serde::de::Error>(
+                self,
+            ) -> ::core::result::Result<ResetArguments, E> {
+                ::core::result::Result::Ok(ResetArguments {
+                    hard: self.m0,
+                    delay: self.m1,
+                })
+            }
+        }
+        ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, true)
+    }
+}
+
+impl ResetArguments {
+    /// Whether `hard` is present.
+    #[inline]
+    pub fn has_hard(&self) -> bool {
+        self.hard.is_some()
+    }
+    /// Sets `hard`, making it present.
+    #[inline]
+    pub fn set_hard(&mut self, value: bool) -> &mut Self {
+        self.hard = ::core::option::Option::Some(value);
+        self
+    }
+    /// Whether `delay` is present.
+    #[inline]
+    pub fn has_delay(&self) -> bool {
+        self.delay.is_some()
+    }
+    /// Sets `delay`, making it present.
+    #[inline]
+    pub fn set_delay(&mut self, value: u32) -> &mut Self {
+        self.delay = ::core::option::Option::Some(value);
+        self
+    }
+}
+
+/// Resets the machine.
+///
+/// # Returns
+///
+/// the machine's state after the reset
+///
+/// *Since: 1.4*
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ResetCommand;
+
+impl ::qapi_runtime::Command for ResetCommand {
+    const NAME: &'static str = "reset";
+    const FLAGS: ::qapi_runtime::CommandFlags = ::qapi_runtime::CommandFlags {
+        boxed: false,
+        allow_oob: false,
+        success_response: true,
+        allow_preconfig: false,
+        coroutine: false,
+    };
+    type Arguments = ResetArguments;
+    type Returns = Status;
 }
 
 /// An event of the schema, or one this side does not know.
@@ -603,6 +778,140 @@ impl Event {
             },
         )
     }
+}
+
+/// Every command of the schema that this code has, in schema
+/// order: its wire name, Rust type, flags and arguments.
+pub static COMMANDS: &[::qapi_runtime::CommandSpec] = &[
+    ::qapi_runtime::CommandSpec {
+        name: "stop",
+        rust_name: "StopCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "query-status",
+        rust_name: "QueryStatusCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "set-speed",
+        rust_name: "SetSpeedCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Required,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "list-names",
+        rust_name: "ListNamesCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Required,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "watch",
+        rust_name: "WatchCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: true,
+            allow_oob: true,
+            success_response: true,
+            allow_preconfig: true,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Required,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "fire-and-forget",
+        rust_name: "FireAndForgetCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: false,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "add-device",
+        rust_name: "AddDeviceCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Required,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "reset",
+        rust_name: "ResetCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Optional,
+        deprecated: false,
+        unstable: false,
+    },
+];
+
+/// The command called `name` on the wire, if this code has it.
+pub fn command(
+    name: &str,
+) -> ::core::option::Option<&'static ::qapi_runtime::CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Every event of the schema that this code has, in schema
+/// order: its wire name and Rust type (the payload of its
+/// variant of `Event`, which decodes it by name).
+pub static EVENTS: &[::qapi_runtime::EventSpec] = &[];
+
+/// The event called `name` on the wire, if this code has it.
+pub fn event(name: &str) -> ::core::option::Option<&'static ::qapi_runtime::EventSpec> {
+    EVENTS.iter().find(|e| e.name == name)
 }
 
 /// The schema's commands as a server implements them: one method
@@ -687,6 +996,20 @@ pub trait CommandServer: ::core::marker::Send + ::core::marker::Sync + 'static {
         ::core::result::Result::Err(
             ::qapi_runtime::Error::command_not_found("add-device"),
         )
+    }
+    /// Resets the machine.
+    ///
+    /// # Returns
+    ///
+    /// the machine's state after the reset
+    ///
+    /// *Since: 1.4*
+    fn reset(
+        &self,
+        arguments: ResetArguments,
+    ) -> ::core::result::Result<Status, ::qapi_runtime::Error> {
+        let _ = arguments;
+        ::core::result::Result::Err(::qapi_runtime::Error::command_not_found("reset"))
     }
 }
 
@@ -795,6 +1118,19 @@ impl<S: CommandServer> ::qapi_runtime::dispatch::Dispatcher for CommandDispatche
                             },
                         },
                     ),
+                    (
+                        true,
+                        ::qapi_runtime::dispatch::CommandInfo {
+                            name: "reset",
+                            flags: ::qapi_runtime::CommandFlags {
+                                boxed: false,
+                                allow_oob: false,
+                                success_response: true,
+                                allow_preconfig: false,
+                                coroutine: false,
+                            },
+                        },
+                    ),
                 ];
                 all.iter().filter(|c| c.0).map(|c| c.1).collect()
             })
@@ -858,6 +1194,11 @@ impl<S: CommandServer> ::qapi_runtime::dispatch::Dispatcher for CommandDispatche
                         )?,
                 )
             }
+            "reset" => {
+                ::qapi_runtime::types::encode_return(
+                    self.0.reset(::qapi_runtime::dispatch::decode_arguments(arguments)?)?,
+                )
+            }
             _ => {
                 let _ = arguments;
                 ::core::result::Result::Err(
@@ -880,6 +1221,7 @@ pub const QMP_SCHEMA_JSON: &str = r#"[
 {"arg-type":"1","ret-type":"0","allow-oob":true,"name":"watch","meta-type":"command"},
 {"arg-type":"0","ret-type":"0","name":"fire-and-forget","meta-type":"command"},
 {"arg-type":"5","ret-type":"0","name":"add-device","meta-type":"command"},
+{"arg-type":"6","ret-type":"1","name":"reset","meta-type":"command"},
 {"members":[],"name":"0","meta-type":"object"},
 {"members":[{"name":"running","type":"bool"},{"name":"uptime","type":"int"}],"name":"1","meta-type":"object"},
 {"members":[{"name":"speed","type":"int"},{"name":"burst","type":"int","default":null}],"name":"2","meta-type":"object"},
@@ -887,6 +1229,7 @@ pub const QMP_SCHEMA_JSON: &str = r#"[
 {"element-type":"4","name":"[4]","meta-type":"array"},
 {"members":[{"name":"name","type":"str"}],"name":"4","meta-type":"object"},
 {"members":[{"name":"driver","type":"str"},{"name":"id","type":"str","default":null}],"name":"5","meta-type":"object"},
+{"members":[{"name":"hard","type":"bool","default":null},{"name":"delay","type":"int","default":null}],"name":"6","meta-type":"object"},
 {"json-type":"boolean","name":"bool","meta-type":"builtin"},
 {"json-type":"int","name":"int","meta-type":"builtin"},
 {"json-type":"string","name":"str","meta-type":"builtin"}

@@ -187,6 +187,19 @@ impl VncOptions {
 }
 
 #[cfg(qapi = "CONFIG_VNC")]
+impl VncOptions {
+    /// A `VncOptions` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(port: u16) -> Self {
+        VncOptions {
+            port,
+            #[cfg(qapi = "CONFIG_VNC_AUTH")]
+            password: ::core::option::Option::None,
+        }
+    }
+}
+
+#[cfg(qapi = "CONFIG_VNC")]
 impl ::qapi_runtime::json::Encode for VncOptions {
     fn encode(&self, out: &mut ::std::vec::Vec<u8>) {
         ::qapi_runtime::json::encode_object(self, out)
@@ -526,6 +539,15 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayChangedEvent {
 }
 
 #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
+impl DisplayChangedEvent {
+    /// A `DisplayChangedEvent` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(backend: Backend) -> Self {
+        DisplayChangedEvent { backend }
+    }
+}
+
+#[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
 impl ::qapi_runtime::json::Encode for DisplayChangedEvent {
     fn encode(&self, out: &mut ::std::vec::Vec<u8>) {
         ::qapi_runtime::json::encode_object(self, out)
@@ -645,6 +667,18 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayBase {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, true)
+    }
+}
+
+impl DisplayBase {
+    /// A `DisplayBase` from its required members, in schema order; the optional ones are absent.
+    #[allow(clippy::new_without_default)]
+    #[inline]
+    pub fn new(#[cfg(qapi = "CONFIG_OPENGL")] opengl: bool) -> Self {
+        DisplayBase {
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            opengl,
+        }
     }
 }
 
@@ -794,6 +828,30 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayInfo {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, true)
+    }
+}
+
+impl DisplayInfo {
+    /// A `DisplayInfo` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        opengl: bool,
+        backend: Backend,
+        #[cfg(qapi = "CONFIG_VNC")]
+        vnc: VncOptions,
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        gl_version: impl ::core::convert::Into<::std::string::String>,
+    ) -> Self {
+        DisplayInfo {
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            opengl,
+            backend,
+            #[cfg(qapi = "CONFIG_VNC")]
+            vnc,
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            gl_version: ::core::convert::Into::into(gl_version),
+        }
     }
 }
 
@@ -960,6 +1018,18 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplaySettings {
     }
 }
 
+impl DisplaySettings {
+    /// A `DisplaySettings` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(backend: Backend, #[cfg(qapi = "CONFIG_OPENGL")] gl: bool) -> Self {
+        DisplaySettings {
+            backend,
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            gl,
+        }
+    }
+}
+
 impl ::qapi_runtime::json::Encode for DisplaySettings {
     fn encode(&self, out: &mut ::std::vec::Vec<u8>) {
         ::qapi_runtime::json::encode_object(self, out)
@@ -1095,6 +1165,21 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlState {
     }
 }
 
+impl GlState {
+    /// A `GlState` from its required members, in schema order; the optional ones are absent.
+    #[allow(clippy::new_without_default)]
+    #[inline]
+    pub fn new(
+        #[cfg(qapi = "CONFIG_OPENGL")]
+        renderer: impl ::core::convert::Into<::std::string::String>,
+    ) -> Self {
+        GlState {
+            #[cfg(qapi = "CONFIG_OPENGL")]
+            renderer: ::core::convert::Into::into(renderer),
+        }
+    }
+}
+
 impl ::qapi_runtime::json::Encode for GlState {
     fn encode(&self, out: &mut ::std::vec::Vec<u8>) {
         ::qapi_runtime::json::encode_object(self, out)
@@ -1157,6 +1242,20 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlChangedEvent {
         deserializer: D,
     ) -> ::core::result::Result<Self, D::Error> {
         ::qapi_runtime::serde::Deserialize::deserialize(deserializer).map(Self)
+    }
+}
+
+impl ::qapi_runtime::json::Encode for GlChangedEvent {
+    fn encode(&self, out: &mut ::std::vec::Vec<u8>) {
+        ::qapi_runtime::json::Encode::encode(&self.0, out)
+    }
+}
+
+impl ::qapi_runtime::json::Decode for GlChangedEvent {
+    fn decode(
+        r: &mut ::qapi_runtime::json::Reader<'_>,
+    ) -> ::core::result::Result<Self, ::qapi_runtime::json::Error> {
+        ::qapi_runtime::json::Decode::decode(r).map(Self)
     }
 }
 
@@ -1272,6 +1371,87 @@ impl Event {
             },
         )
     }
+}
+
+/// Every command of the schema that this code has, in schema
+/// order: its wire name, Rust type, flags and arguments.
+pub static COMMANDS: &[::qapi_runtime::CommandSpec] = &[
+    #[cfg(qapi = "CONFIG_VNC")]
+    ::qapi_runtime::CommandSpec {
+        name: "query-vnc",
+        rust_name: "QueryVncCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "query-display",
+        rust_name: "QueryDisplayCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "set-display",
+        rust_name: "SetDisplayCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: true,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Required,
+        deprecated: false,
+        unstable: false,
+    },
+];
+
+/// The command called `name` on the wire, if this code has it.
+pub fn command(
+    name: &str,
+) -> ::core::option::Option<&'static ::qapi_runtime::CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Every event of the schema that this code has, in schema
+/// order: its wire name and Rust type (the payload of its
+/// variant of `Event`, which decodes it by name).
+pub static EVENTS: &[::qapi_runtime::EventSpec] = &[
+    #[cfg(any(qapi = "CONFIG_VNC", qapi = "CONFIG_SPICE"))]
+    ::qapi_runtime::EventSpec {
+        name: "DISPLAY_CHANGED",
+        rust_name: "DisplayChangedEvent",
+        has_data: true,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::EventSpec {
+        name: "GL_CHANGED",
+        rust_name: "GlChangedEvent",
+        has_data: true,
+        deprecated: false,
+        unstable: false,
+    },
+];
+
+/// The event called `name` on the wire, if this code has it.
+pub fn event(name: &str) -> ::core::option::Option<&'static ::qapi_runtime::EventSpec> {
+    EVENTS.iter().find(|e| e.name == name)
 }
 
 /// The schema's commands as a server implements them: one method

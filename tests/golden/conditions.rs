@@ -163,6 +163,17 @@ impl VncOptions {
     }
 }
 
+impl VncOptions {
+    /// A `VncOptions` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(port: u16) -> Self {
+        VncOptions {
+            port,
+            password: ::core::option::Option::None,
+        }
+    }
+}
+
 /// Display settings.
 ///
 /// *Since: 6.0*
@@ -451,6 +462,14 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayChangedEvent {
     }
 }
 
+impl DisplayChangedEvent {
+    /// A `DisplayChangedEvent` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(backend: Backend) -> Self {
+        DisplayChangedEvent { backend }
+    }
+}
+
 impl ::qapi_runtime::Event for DisplayChangedEvent {
     const NAME: &'static str = "DISPLAY_CHANGED";
     type Data = Self;
@@ -684,6 +703,19 @@ impl DisplayInfo {
     }
 }
 
+impl DisplayInfo {
+    /// A `DisplayInfo` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(backend: Backend) -> Self {
+        DisplayInfo {
+            opengl: ::core::option::Option::None,
+            backend,
+            vnc: ::core::option::Option::None,
+            gl_version: ::core::option::Option::None,
+        }
+    }
+}
+
 /// # Returns
 ///
 /// the display
@@ -776,6 +808,14 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplaySettings {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+impl DisplaySettings {
+    /// A `DisplaySettings` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(backend: Backend, gl: bool) -> Self {
+        DisplaySettings { backend, gl }
     }
 }
 
@@ -1010,6 +1050,175 @@ impl Event {
         )
     }
 }
+
+/// Every command of the schema that this code has, in schema
+/// order: its wire name, Rust type, flags and arguments.
+pub static COMMANDS: &[::qapi_runtime::CommandSpec] = &[
+    ::qapi_runtime::CommandSpec {
+        name: "query-vnc",
+        rust_name: "QueryVncCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "query-display",
+        rust_name: "QueryDisplayCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "set-display",
+        rust_name: "SetDisplayCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: true,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Required,
+        deprecated: false,
+        unstable: false,
+    },
+];
+
+/// The command called `name` on the wire, if this code has it.
+pub fn command(
+    name: &str,
+) -> ::core::option::Option<&'static ::qapi_runtime::CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Every event of the schema that this code has, in schema
+/// order: its wire name and Rust type (the payload of its
+/// variant of `Event`, which decodes it by name).
+pub static EVENTS: &[::qapi_runtime::EventSpec] = &[
+    ::qapi_runtime::EventSpec {
+        name: "DISPLAY_CHANGED",
+        rust_name: "DisplayChangedEvent",
+        has_data: true,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::EventSpec {
+        name: "GL_CHANGED",
+        rust_name: "GlChangedEvent",
+        has_data: true,
+        deprecated: false,
+        unstable: false,
+    },
+];
+
+/// The event called `name` on the wire, if this code has it.
+pub fn event(name: &str) -> ::core::option::Option<&'static ::qapi_runtime::EventSpec> {
+    EVENTS.iter().find(|e| e.name == name)
+}
+
+/// The schema's commands as methods of every async client: of
+/// whatever implements the runtime's `Execute` (its QMP and
+/// guest agent clients). A command without arguments has a
+/// method without parameters; the others take their arguments
+/// type (see its `new()`), or `None` where every argument is
+/// optional.
+pub trait Commands: ::qapi_runtime::Execute {
+    /// Runs [`QueryVncCommand`] (`query-vnc`).
+    ///
+    /// Only in QEMU built with `CONFIG_VNC`.
+    ///
+    /// *Since: 6.0*
+    fn query_vnc(
+        &self,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<VncOptions, Self::Error>,
+    > + ::core::marker::Send {
+        <Self as ::qapi_runtime::Execute>::execute::<
+            QueryVncCommand,
+        >(self, &::qapi_runtime::NoArguments {})
+    }
+    /// Runs [`QueryDisplayCommand`] (`query-display`).
+    ///
+    /// *Since: 7.0*
+    fn query_display(
+        &self,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<DisplayInfo, Self::Error>,
+    > + ::core::marker::Send {
+        <Self as ::qapi_runtime::Execute>::execute::<
+            QueryDisplayCommand,
+        >(self, &::qapi_runtime::NoArguments {})
+    }
+    /// Changes the display.
+    ///
+    /// Runs [`SetDisplayCommand`] (`set-display`) with `arguments`.
+    ///
+    /// *Since: 7.0*
+    fn set_display(
+        &self,
+        arguments: &DisplaySettings,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<::qapi_runtime::Empty, Self::Error>,
+    > + ::core::marker::Send {
+        <Self as ::qapi_runtime::Execute>::execute::<SetDisplayCommand>(self, arguments)
+    }
+}
+
+impl<T: ::qapi_runtime::Execute + ?::core::marker::Sized> Commands for T {}
+
+/// The schema's commands as methods of every blocking client (an
+/// implementation of the runtime's `BlockingExecute`), shaped as
+/// [`Commands`]' are.
+pub trait BlockingCommands: ::qapi_runtime::BlockingExecute {
+    /// Runs [`QueryVncCommand`] (`query-vnc`).
+    ///
+    /// Only in QEMU built with `CONFIG_VNC`.
+    ///
+    /// *Since: 6.0*
+    fn query_vnc(&self) -> ::core::result::Result<VncOptions, Self::Error> {
+        <Self as ::qapi_runtime::BlockingExecute>::execute::<
+            QueryVncCommand,
+        >(self, &::qapi_runtime::NoArguments {})
+    }
+    /// Runs [`QueryDisplayCommand`] (`query-display`).
+    ///
+    /// *Since: 7.0*
+    fn query_display(&self) -> ::core::result::Result<DisplayInfo, Self::Error> {
+        <Self as ::qapi_runtime::BlockingExecute>::execute::<
+            QueryDisplayCommand,
+        >(self, &::qapi_runtime::NoArguments {})
+    }
+    /// Changes the display.
+    ///
+    /// Runs [`SetDisplayCommand`] (`set-display`) with `arguments`.
+    ///
+    /// *Since: 7.0*
+    fn set_display(
+        &self,
+        arguments: &DisplaySettings,
+    ) -> ::core::result::Result<::qapi_runtime::Empty, Self::Error> {
+        <Self as ::qapi_runtime::BlockingExecute>::execute::<
+            SetDisplayCommand,
+        >(self, arguments)
+    }
+}
+
+impl<T: ::qapi_runtime::BlockingExecute + ?::core::marker::Sized> BlockingCommands
+for T {}
 
 /// The schema's introspection: the value `query-qmp-schema` returns, an array of
 /// `SchemaInfo` objects as QEMU's generator makes them for this schema.

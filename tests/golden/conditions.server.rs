@@ -152,6 +152,17 @@ impl VncOptions {
     }
 }
 
+impl VncOptions {
+    /// A `VncOptions` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(port: u16) -> Self {
+        VncOptions {
+            port,
+            password: ::core::option::Option::None,
+        }
+    }
+}
+
 /// Display settings.
 ///
 /// *Since: 6.0*
@@ -405,6 +416,14 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayChangedEvent {
     }
 }
 
+impl DisplayChangedEvent {
+    /// A `DisplayChangedEvent` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(backend: Backend) -> Self {
+        DisplayChangedEvent { backend }
+    }
+}
+
 impl ::qapi_runtime::Event for DisplayChangedEvent {
     const NAME: &'static str = "DISPLAY_CHANGED";
     type Data = Self;
@@ -478,6 +497,14 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayBase {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, true)
+    }
+}
+
+impl DisplayBase {
+    /// A `DisplayBase` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(opengl: bool) -> Self {
+        DisplayBase { opengl }
     }
 }
 
@@ -574,6 +601,24 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplayInfo {
     }
 }
 
+impl DisplayInfo {
+    /// A `DisplayInfo` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(
+        opengl: bool,
+        backend: Backend,
+        vnc: VncOptions,
+        gl_version: impl ::core::convert::Into<::std::string::String>,
+    ) -> Self {
+        DisplayInfo {
+            opengl,
+            backend,
+            vnc,
+            gl_version: ::core::convert::Into::into(gl_version),
+        }
+    }
+}
+
 /// # Returns
 ///
 /// the display
@@ -667,6 +712,14 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for DisplaySettings {
     }
 }
 
+impl DisplaySettings {
+    /// A `DisplaySettings` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(backend: Backend, gl: bool) -> Self {
+        DisplaySettings { backend, gl }
+    }
+}
+
 /// Changes the display.
 ///
 /// *Since: 7.0*
@@ -747,6 +800,16 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for GlState {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, true)
+    }
+}
+
+impl GlState {
+    /// A `GlState` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(renderer: impl ::core::convert::Into<::std::string::String>) -> Self {
+        GlState {
+            renderer: ::core::convert::Into::into(renderer),
+        }
     }
 }
 
@@ -881,6 +944,85 @@ impl Event {
             },
         )
     }
+}
+
+/// Every command of the schema that this code has, in schema
+/// order: its wire name, Rust type, flags and arguments.
+pub static COMMANDS: &[::qapi_runtime::CommandSpec] = &[
+    ::qapi_runtime::CommandSpec {
+        name: "query-vnc",
+        rust_name: "QueryVncCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "query-display",
+        rust_name: "QueryDisplayCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "set-display",
+        rust_name: "SetDisplayCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: true,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Required,
+        deprecated: false,
+        unstable: false,
+    },
+];
+
+/// The command called `name` on the wire, if this code has it.
+pub fn command(
+    name: &str,
+) -> ::core::option::Option<&'static ::qapi_runtime::CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Every event of the schema that this code has, in schema
+/// order: its wire name and Rust type (the payload of its
+/// variant of `Event`, which decodes it by name).
+pub static EVENTS: &[::qapi_runtime::EventSpec] = &[
+    ::qapi_runtime::EventSpec {
+        name: "DISPLAY_CHANGED",
+        rust_name: "DisplayChangedEvent",
+        has_data: true,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::EventSpec {
+        name: "GL_CHANGED",
+        rust_name: "GlChangedEvent",
+        has_data: true,
+        deprecated: false,
+        unstable: false,
+    },
+];
+
+/// The event called `name` on the wire, if this code has it.
+pub fn event(name: &str) -> ::core::option::Option<&'static ::qapi_runtime::EventSpec> {
+    EVENTS.iter().find(|e| e.name == name)
 }
 
 /// The schema's commands as a server implements them: one method

@@ -151,6 +151,17 @@ impl SpeedChangedEvent {
     }
 }
 
+impl SpeedChangedEvent {
+    /// A `SpeedChangedEvent` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(speed: u64) -> Self {
+        SpeedChangedEvent {
+            speed,
+            reason: ::core::option::Option::None,
+        }
+    }
+}
+
 impl ::qapi_runtime::Event for SpeedChangedEvent {
     const NAME: &'static str = "SPEED_CHANGED";
     type Data = Self;
@@ -224,6 +235,16 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Where {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+impl Where {
+    /// A `Where` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(place: impl ::core::convert::Into<::std::string::String>) -> Self {
+        Where {
+            place: ::core::convert::Into::into(place),
+        }
     }
 }
 
@@ -376,6 +397,67 @@ impl Event {
         )
     }
 }
+
+/// Every command of the schema that this code has, in schema
+/// order: its wire name, Rust type, flags and arguments.
+pub static COMMANDS: &[::qapi_runtime::CommandSpec] = &[];
+
+/// The command called `name` on the wire, if this code has it.
+pub fn command(
+    name: &str,
+) -> ::core::option::Option<&'static ::qapi_runtime::CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Every event of the schema that this code has, in schema
+/// order: its wire name and Rust type (the payload of its
+/// variant of `Event`, which decodes it by name).
+pub static EVENTS: &[::qapi_runtime::EventSpec] = &[
+    ::qapi_runtime::EventSpec {
+        name: "RESUMED",
+        rust_name: "ResumedEvent",
+        has_data: false,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::EventSpec {
+        name: "SPEED_CHANGED",
+        rust_name: "SpeedChangedEvent",
+        has_data: true,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::EventSpec {
+        name: "MOVED",
+        rust_name: "MovedEvent",
+        has_data: true,
+        deprecated: false,
+        unstable: false,
+    },
+];
+
+/// The event called `name` on the wire, if this code has it.
+pub fn event(name: &str) -> ::core::option::Option<&'static ::qapi_runtime::EventSpec> {
+    EVENTS.iter().find(|e| e.name == name)
+}
+
+/// The schema's commands as methods of every async client: of
+/// whatever implements the runtime's `Execute` (its QMP and
+/// guest agent clients). A command without arguments has a
+/// method without parameters; the others take their arguments
+/// type (see its `new()`), or `None` where every argument is
+/// optional.
+pub trait Commands: ::qapi_runtime::Execute {}
+
+impl<T: ::qapi_runtime::Execute + ?::core::marker::Sized> Commands for T {}
+
+/// The schema's commands as methods of every blocking client (an
+/// implementation of the runtime's `BlockingExecute`), shaped as
+/// [`Commands`]' are.
+pub trait BlockingCommands: ::qapi_runtime::BlockingExecute {}
+
+impl<T: ::qapi_runtime::BlockingExecute + ?::core::marker::Sized> BlockingCommands
+for T {}
 
 /// The schema's introspection: the value `query-qmp-schema` returns, an array of
 /// `SchemaInfo` objects as QEMU's generator makes them for this schema.

@@ -196,6 +196,19 @@ impl Job {
     }
 }
 
+#[allow(deprecated)]
+impl Job {
+    /// A `Job` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(id: impl ::core::convert::Into<::std::string::String>) -> Self {
+        Job {
+            id: ::core::convert::Into::into(id),
+            old_id: ::core::option::Option::None,
+            x_debug: ::core::option::Option::None,
+        }
+    }
+}
+
 /// A job, the old way.
 ///
 /// **Feature `fancy`.** a custom feature that introspection shows.
@@ -259,6 +272,16 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for OldJob {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+impl OldJob {
+    /// A `OldJob` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(id: impl ::core::convert::Into<::std::string::String>) -> Self {
+        OldJob {
+            id: ::core::convert::Into::into(id),
+        }
     }
 }
 
@@ -327,6 +350,15 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for StartJobArguments {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+#[allow(deprecated)]
+impl StartJobArguments {
+    /// A `StartJobArguments` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(mode: Mode) -> Self {
+        StartJobArguments { mode }
     }
 }
 
@@ -416,6 +448,14 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for XStartJobArguments {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+impl XStartJobArguments {
+    /// A `XStartJobArguments` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(job: Job) -> Self {
+        XStartJobArguments { job }
     }
 }
 
@@ -511,6 +551,17 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for JobDoneEvent {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+#[allow(deprecated)]
+impl JobDoneEvent {
+    /// A `JobDoneEvent` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(id: impl ::core::convert::Into<::std::string::String>) -> Self {
+        JobDoneEvent {
+            id: ::core::convert::Into::into(id),
+        }
     }
 }
 
@@ -612,6 +663,142 @@ impl Event {
         )
     }
 }
+
+/// Every command of the schema that this code has, in schema
+/// order: its wire name, Rust type, flags and arguments.
+pub static COMMANDS: &[::qapi_runtime::CommandSpec] = &[
+    ::qapi_runtime::CommandSpec {
+        name: "start-job",
+        rust_name: "StartJobCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Required,
+        deprecated: true,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "x-start-job",
+        rust_name: "XStartJobCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Required,
+        deprecated: false,
+        unstable: true,
+    },
+];
+
+/// The command called `name` on the wire, if this code has it.
+pub fn command(
+    name: &str,
+) -> ::core::option::Option<&'static ::qapi_runtime::CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Every event of the schema that this code has, in schema
+/// order: its wire name and Rust type (the payload of its
+/// variant of `Event`, which decodes it by name).
+pub static EVENTS: &[::qapi_runtime::EventSpec] = &[
+    ::qapi_runtime::EventSpec {
+        name: "JOB_DONE",
+        rust_name: "JobDoneEvent",
+        has_data: true,
+        deprecated: true,
+        unstable: false,
+    },
+];
+
+/// The event called `name` on the wire, if this code has it.
+pub fn event(name: &str) -> ::core::option::Option<&'static ::qapi_runtime::EventSpec> {
+    EVENTS.iter().find(|e| e.name == name)
+}
+
+/// The schema's commands as methods of every async client: of
+/// whatever implements the runtime's `Execute` (its QMP and
+/// guest agent clients). A command without arguments has a
+/// method without parameters; the others take their arguments
+/// type (see its `new()`), or `None` where every argument is
+/// optional.
+#[allow(deprecated)]
+pub trait Commands: ::qapi_runtime::Execute {
+    /// Starts a job.
+    ///
+    /// Runs [`StartJobCommand`] (`start-job`) with `arguments`.
+    ///
+    /// *Since: 5.0*
+    #[deprecated(note = "Use @x-start-job instead.")]
+    fn start_job(
+        &self,
+        arguments: &StartJobArguments,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<::qapi_runtime::Empty, Self::Error>,
+    > + ::core::marker::Send {
+        <Self as ::qapi_runtime::Execute>::execute::<StartJobCommand>(self, arguments)
+    }
+    /// Starts a job, with the new interface.
+    ///
+    /// Runs [`XStartJobCommand`] (`x-start-job`) with `arguments`.
+    ///
+    /// *Since: 5.1*
+    fn x_start_job(
+        &self,
+        arguments: &XStartJobArguments,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<Job, Self::Error>,
+    > + ::core::marker::Send {
+        <Self as ::qapi_runtime::Execute>::execute::<XStartJobCommand>(self, arguments)
+    }
+}
+
+#[allow(deprecated)]
+impl<T: ::qapi_runtime::Execute + ?::core::marker::Sized> Commands for T {}
+
+/// The schema's commands as methods of every blocking client (an
+/// implementation of the runtime's `BlockingExecute`), shaped as
+/// [`Commands`]' are.
+#[allow(deprecated)]
+pub trait BlockingCommands: ::qapi_runtime::BlockingExecute {
+    /// Starts a job.
+    ///
+    /// Runs [`StartJobCommand`] (`start-job`) with `arguments`.
+    ///
+    /// *Since: 5.0*
+    #[deprecated(note = "Use @x-start-job instead.")]
+    fn start_job(
+        &self,
+        arguments: &StartJobArguments,
+    ) -> ::core::result::Result<::qapi_runtime::Empty, Self::Error> {
+        <Self as ::qapi_runtime::BlockingExecute>::execute::<
+            StartJobCommand,
+        >(self, arguments)
+    }
+    /// Starts a job, with the new interface.
+    ///
+    /// Runs [`XStartJobCommand`] (`x-start-job`) with `arguments`.
+    ///
+    /// *Since: 5.1*
+    fn x_start_job(
+        &self,
+        arguments: &XStartJobArguments,
+    ) -> ::core::result::Result<Job, Self::Error> {
+        <Self as ::qapi_runtime::BlockingExecute>::execute::<
+            XStartJobCommand,
+        >(self, arguments)
+    }
+}
+
+#[allow(deprecated)]
+impl<T: ::qapi_runtime::BlockingExecute + ?::core::marker::Sized> BlockingCommands
+for T {}
 
 /// The schema's introspection: the value `query-qmp-schema` returns, an array of
 /// `SchemaInfo` objects as QEMU's generator makes them for this schema.

@@ -72,6 +72,14 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Point {
     }
 }
 
+impl Point {
+    /// A `Point` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(x: i64, y: i64) -> Self {
+        Point { x, y }
+    }
+}
+
 impl ::qapi_runtime::json::Encode for Point {
     fn encode(&self, out: &mut ::std::vec::Vec<u8>) {
         ::qapi_runtime::json::encode_object(self, out)
@@ -197,6 +205,17 @@ impl ShapeBase {
     pub fn set_id(&mut self, value: u32) -> &mut Self {
         self.id = ::core::option::Option::Some(value);
         self
+    }
+}
+
+impl ShapeBase {
+    /// A `ShapeBase` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(name: impl ::core::convert::Into<::std::string::String>) -> Self {
+        ShapeBase {
+            name: ::core::convert::Into::into(name),
+            id: ::core::option::Option::None,
+        }
     }
 }
 
@@ -478,6 +497,29 @@ impl Polygon {
     pub fn set_match(&mut self, value: u64) -> &mut Self {
         self.r#match = ::core::option::Option::Some(value);
         self
+    }
+}
+
+impl Polygon {
+    /// A `Polygon` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(
+        name: impl ::core::convert::Into<::std::string::String>,
+        corners: ::std::vec::Vec<Point>,
+        r#type: i8,
+    ) -> Self {
+        Polygon {
+            name: ::core::convert::Into::into(name),
+            id: ::core::option::Option::None,
+            corners,
+            filled: ::core::option::Option::None,
+            ratio: ::core::option::Option::None,
+            size: ::core::option::Option::None,
+            extra: ::core::option::Option::None,
+            label: ::core::option::Option::None,
+            r#type,
+            r#match: ::core::option::Option::None,
+        }
     }
 }
 
@@ -774,6 +816,45 @@ impl Event {
         )
     }
 }
+
+/// Every command of the schema that this code has, in schema
+/// order: its wire name, Rust type, flags and arguments.
+pub static COMMANDS: &[::qapi_runtime::CommandSpec] = &[];
+
+/// The command called `name` on the wire, if this code has it.
+pub fn command(
+    name: &str,
+) -> ::core::option::Option<&'static ::qapi_runtime::CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Every event of the schema that this code has, in schema
+/// order: its wire name and Rust type (the payload of its
+/// variant of `Event`, which decodes it by name).
+pub static EVENTS: &[::qapi_runtime::EventSpec] = &[];
+
+/// The event called `name` on the wire, if this code has it.
+pub fn event(name: &str) -> ::core::option::Option<&'static ::qapi_runtime::EventSpec> {
+    EVENTS.iter().find(|e| e.name == name)
+}
+
+/// The schema's commands as methods of every async client: of
+/// whatever implements the runtime's `Execute` (its QMP and
+/// guest agent clients). A command without arguments has a
+/// method without parameters; the others take their arguments
+/// type (see its `new()`), or `None` where every argument is
+/// optional.
+pub trait Commands: ::qapi_runtime::Execute {}
+
+impl<T: ::qapi_runtime::Execute + ?::core::marker::Sized> Commands for T {}
+
+/// The schema's commands as methods of every blocking client (an
+/// implementation of the runtime's `BlockingExecute`), shaped as
+/// [`Commands`]' are.
+pub trait BlockingCommands: ::qapi_runtime::BlockingExecute {}
+
+impl<T: ::qapi_runtime::BlockingExecute + ?::core::marker::Sized> BlockingCommands
+for T {}
 
 /// The schema's introspection: the value `query-qmp-schema` returns, an array of
 /// `SchemaInfo` objects as QEMU's generator makes them for this schema.

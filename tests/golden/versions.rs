@@ -218,6 +218,21 @@ impl Info {
     }
 }
 
+impl Info {
+    /// A `Info` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(id: i64, level: i64, mode: Mode) -> Self {
+        Info {
+            id,
+            size: ::core::option::Option::None,
+            name: ::core::option::Option::None,
+            level,
+            mode,
+            tag: ::core::option::Option::None,
+        }
+    }
+}
+
 /// # Returns
 ///
 /// what there is to know
@@ -335,6 +350,18 @@ impl SetInfoArguments {
     }
 }
 
+impl SetInfoArguments {
+    /// A `SetInfoArguments` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(id: i64, force: bool) -> Self {
+        SetInfoArguments {
+            id,
+            colour: ::core::option::Option::None,
+            force,
+        }
+    }
+}
+
 /// Changes what there is to know.
 ///
 /// *Since: 9.0*
@@ -415,6 +442,14 @@ impl<'de> ::qapi_runtime::serde::Deserialize<'de> for Stats {
             }
         }
         ::qapi_runtime::types::deserialize_struct::<Slots_, D>(deserializer, false)
+    }
+}
+
+impl Stats {
+    /// A `Stats` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(count: i64) -> Self {
+        Stats { count }
     }
 }
 
@@ -552,6 +587,17 @@ impl InfoChangedEvent {
     }
 }
 
+impl InfoChangedEvent {
+    /// A `InfoChangedEvent` from its required members, in schema order; the optional ones are absent.
+    #[inline]
+    pub fn new(id: i64) -> Self {
+        InfoChangedEvent {
+            id,
+            reason: ::core::option::Option::None,
+        }
+    }
+}
+
 impl ::qapi_runtime::Event for InfoChangedEvent {
     const NAME: &'static str = "INFO_CHANGED";
     type Data = Self;
@@ -645,6 +691,202 @@ impl Event {
         )
     }
 }
+
+/// Every command of the schema that this code has, in schema
+/// order: its wire name, Rust type, flags and arguments.
+pub static COMMANDS: &[::qapi_runtime::CommandSpec] = &[
+    ::qapi_runtime::CommandSpec {
+        name: "query-info",
+        rust_name: "QueryInfoCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "set-info",
+        rust_name: "SetInfoCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::Required,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "query-stats",
+        rust_name: "QueryStatsCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+    ::qapi_runtime::CommandSpec {
+        name: "query-extra",
+        rust_name: "QueryExtraCommand",
+        flags: ::qapi_runtime::CommandFlags {
+            boxed: false,
+            allow_oob: false,
+            success_response: true,
+            allow_preconfig: false,
+            coroutine: false,
+        },
+        arguments: ::qapi_runtime::ArgumentsKind::None,
+        deprecated: false,
+        unstable: false,
+    },
+];
+
+/// The command called `name` on the wire, if this code has it.
+pub fn command(
+    name: &str,
+) -> ::core::option::Option<&'static ::qapi_runtime::CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Every event of the schema that this code has, in schema
+/// order: its wire name and Rust type (the payload of its
+/// variant of `Event`, which decodes it by name).
+pub static EVENTS: &[::qapi_runtime::EventSpec] = &[
+    ::qapi_runtime::EventSpec {
+        name: "INFO_CHANGED",
+        rust_name: "InfoChangedEvent",
+        has_data: true,
+        deprecated: false,
+        unstable: false,
+    },
+];
+
+/// The event called `name` on the wire, if this code has it.
+pub fn event(name: &str) -> ::core::option::Option<&'static ::qapi_runtime::EventSpec> {
+    EVENTS.iter().find(|e| e.name == name)
+}
+
+/// The schema's commands as methods of every async client: of
+/// whatever implements the runtime's `Execute` (its QMP and
+/// guest agent clients). A command without arguments has a
+/// method without parameters; the others take their arguments
+/// type (see its `new()`), or `None` where every argument is
+/// optional.
+pub trait Commands: ::qapi_runtime::Execute {
+    /// Runs [`QueryInfoCommand`] (`query-info`).
+    ///
+    /// *Since: 9.0*
+    fn query_info(
+        &self,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<::std::vec::Vec<Info>, Self::Error>,
+    > + ::core::marker::Send {
+        <Self as ::qapi_runtime::Execute>::execute::<
+            QueryInfoCommand,
+        >(self, &::qapi_runtime::NoArguments {})
+    }
+    /// Changes what there is to know.
+    ///
+    /// Runs [`SetInfoCommand`] (`set-info`) with `arguments`.
+    ///
+    /// *Since: 9.0*
+    fn set_info(
+        &self,
+        arguments: &SetInfoArguments,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<::qapi_runtime::Empty, Self::Error>,
+    > + ::core::marker::Send {
+        <Self as ::qapi_runtime::Execute>::execute::<SetInfoCommand>(self, arguments)
+    }
+    /// Runs [`QueryStatsCommand`] (`query-stats`).
+    ///
+    /// *Since: 9.0*
+    fn query_stats(
+        &self,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<Stats, Self::Error>,
+    > + ::core::marker::Send {
+        <Self as ::qapi_runtime::Execute>::execute::<
+            QueryStatsCommand,
+        >(self, &::qapi_runtime::NoArguments {})
+    }
+    /// Runs [`QueryExtraCommand`] (`query-extra`).
+    ///
+    /// Absent before QEMU 10.2.
+    ///
+    /// *Since: 10.2*
+    fn query_extra(
+        &self,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<Info, Self::Error>,
+    > + ::core::marker::Send {
+        <Self as ::qapi_runtime::Execute>::execute::<
+            QueryExtraCommand,
+        >(self, &::qapi_runtime::NoArguments {})
+    }
+}
+
+impl<T: ::qapi_runtime::Execute + ?::core::marker::Sized> Commands for T {}
+
+/// The schema's commands as methods of every blocking client (an
+/// implementation of the runtime's `BlockingExecute`), shaped as
+/// [`Commands`]' are.
+pub trait BlockingCommands: ::qapi_runtime::BlockingExecute {
+    /// Runs [`QueryInfoCommand`] (`query-info`).
+    ///
+    /// *Since: 9.0*
+    fn query_info(&self) -> ::core::result::Result<::std::vec::Vec<Info>, Self::Error> {
+        <Self as ::qapi_runtime::BlockingExecute>::execute::<
+            QueryInfoCommand,
+        >(self, &::qapi_runtime::NoArguments {})
+    }
+    /// Changes what there is to know.
+    ///
+    /// Runs [`SetInfoCommand`] (`set-info`) with `arguments`.
+    ///
+    /// *Since: 9.0*
+    fn set_info(
+        &self,
+        arguments: &SetInfoArguments,
+    ) -> ::core::result::Result<::qapi_runtime::Empty, Self::Error> {
+        <Self as ::qapi_runtime::BlockingExecute>::execute::<
+            SetInfoCommand,
+        >(self, arguments)
+    }
+    /// Runs [`QueryStatsCommand`] (`query-stats`).
+    ///
+    /// *Since: 9.0*
+    fn query_stats(&self) -> ::core::result::Result<Stats, Self::Error> {
+        <Self as ::qapi_runtime::BlockingExecute>::execute::<
+            QueryStatsCommand,
+        >(self, &::qapi_runtime::NoArguments {})
+    }
+    /// Runs [`QueryExtraCommand`] (`query-extra`).
+    ///
+    /// Absent before QEMU 10.2.
+    ///
+    /// *Since: 10.2*
+    fn query_extra(&self) -> ::core::result::Result<Info, Self::Error> {
+        <Self as ::qapi_runtime::BlockingExecute>::execute::<
+            QueryExtraCommand,
+        >(self, &::qapi_runtime::NoArguments {})
+    }
+}
+
+impl<T: ::qapi_runtime::BlockingExecute + ?::core::marker::Sized> BlockingCommands
+for T {}
 
 /// The schema's introspection: the value `query-qmp-schema` returns, an array of
 /// `SchemaInfo` objects as QEMU's generator makes them for this schema.

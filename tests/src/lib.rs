@@ -185,6 +185,11 @@ pub mod golden {
         include!("../golden/events.rs");
     }
 
+    /// `golden/events.json` with the JSON codec.
+    pub mod events_codec {
+        include!("../golden/events.codec.rs");
+    }
+
     /// `golden/features.json`.
     pub mod features {
         include!("../golden/features.rs");

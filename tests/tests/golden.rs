@@ -68,6 +68,7 @@ const CASES: &[Case] = &[
     Case { schema: "enums", golden: "enums", options: client },
     Case { schema: "enums", golden: "enums.server", options: server },
     Case { schema: "events", golden: "events", options: client },
+    Case { schema: "events", golden: "events.codec", options: codec },
     Case { schema: "features", golden: "features", options: client },
     Case { schema: "features", golden: "features.gated", options: gated },
     Case { schema: "structs", golden: "structs", options: client },

@@ -224,3 +224,23 @@ fn errors_name_the_member_path_line_and_column() {
     let info: client::MigrationInfo = json::from_str("{\"status\": \"flying\", \"bogus\": [1]}").unwrap();
     assert_eq!(json::to_string(&info), "{\"status\":\"flying\"}");
 }
+
+/// Types without members have the codec too: events without data (and
+/// events whose data is a named type), and the
+/// runtime's `Empty` (what a command without `returns` answers) and
+/// `NoArguments`. A client skips members it does not know; a server and
+/// `NoArguments` refuse them.
+#[test]
+fn memberless_types_have_the_codec() {
+    assert!(codec_agrees::<client::StopEvent>("{}"));
+    assert!(codec_agrees::<client::StopEvent>(r#"{"reason": "later QEMU"}"#));
+    assert!(!codec_agrees::<server::StopEvent>(r#"{"reason": "later QEMU"}"#));
+    assert!(!codec_agrees::<client::ResumeEvent>("[]"));
+    assert!(codec_agrees::<qapi_runtime::Empty>(r#"{ "x": {"y": [1]} }"#));
+    assert!(codec_agrees::<qapi_runtime::NoArguments>(" {} "));
+    assert!(!codec_agrees::<qapi_runtime::NoArguments>(r#"{"x": 1}"#));
+    // An event whose data is a named type: the type's.
+    use qapi_tests::golden::events_codec::MovedEvent;
+    assert!(codec_agrees::<MovedEvent>(r#"{"place": "here"}"#));
+    assert!(!codec_agrees::<MovedEvent>(r#"{"place": 1}"#));
+}

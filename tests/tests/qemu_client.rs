@@ -166,7 +166,7 @@ async fn record(client: &Client, calls: Vec<(&'static str, Option<Value>)>) -> V
 /// last), and CPU model expansions.
 fn calls() -> Vec<(&'static str, Option<Value>)> {
     let mut calls: Vec<(&'static str, Option<Value>)> = Vec::new();
-    for &c in v10_0::COMMANDS.iter().filter(|c| !LAST.contains(c)) {
+    for &c in v10_0::CALLS.iter().filter(|c| !LAST.contains(c)) {
         if c == "query-cpu-model-expansion" {
             for ty in ["full", "static"] {
                 calls.push((c, Some(json!({ "type": ty, "model": { "name": "max" } }))));
@@ -175,14 +175,14 @@ fn calls() -> Vec<(&'static str, Option<Value>)> {
             calls.push((c, None));
         }
     }
-    let last = LAST.iter().filter(|c| v10_0::COMMANDS.contains(c)).map(|&c| (c, None));
+    let last = LAST.iter().filter(|c| v10_0::CALLS.contains(c)).map(|&c| (c, None));
     calls.extend(last);
     calls
 }
 
 #[tokio::test]
 async fn clients_of_10_0_and_10_2_read_every_reply_of_qemu_10_0() {
-    if v10_0::COMMANDS.is_empty() {
+    if v10_0::CALLS.is_empty() {
         eprintln!("skipped: ../shared/qemu (QEMU's schemas, beside the checkout) was absent when this was built");
         return;
     }

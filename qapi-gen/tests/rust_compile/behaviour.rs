@@ -193,6 +193,106 @@ fn typed_requests() {
     assert!(reply.running);
 }
 
+/// A test double for the generated methods: records each request and
+/// answers `reply`.
+struct Recorder {
+    sent: std::sync::Mutex<Vec<Value>>,
+    reply: Value,
+}
+
+impl Recorder {
+    fn run<C: Command>(&self, arguments: &C::Arguments) -> Result<C::Returns, qapi_runtime::decode::DecodeError> {
+        self.sent.lock().unwrap().push(json!({"execute": C::NAME, "arguments": arguments}));
+        qapi_runtime::decode::from_value(&self.reply)
+    }
+}
+
+impl qapi_runtime::BlockingExecute for Recorder {
+    type Error = qapi_runtime::decode::DecodeError;
+    fn execute<C: Command>(&self, arguments: &C::Arguments) -> Result<C::Returns, Self::Error> {
+        self.run::<C>(arguments)
+    }
+}
+
+/// The same for the async methods (their futures are ready at once).
+struct AsyncRecorder(Recorder);
+
+impl qapi_runtime::Execute for AsyncRecorder {
+    type Error = qapi_runtime::decode::DecodeError;
+    fn execute<C: Command>(
+        &self,
+        arguments: &C::Arguments,
+    ) -> impl std::future::Future<Output = Result<C::Returns, Self::Error>> + Send {
+        std::future::ready(self.0.run::<C>(arguments))
+    }
+}
+
+/// The value of a future that is ready at once.
+fn now<F: std::future::Future>(f: F) -> F::Output {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(f).poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("not ready"),
+    }
+}
+
+#[test]
+fn a_method_per_command() {
+    use qemu_client::{BlockingCommands as _, Commands as _};
+    let r = Recorder { sent: Default::default(), reply: json!({}) };
+    r.migrate_set_parameters(&qemu_client::MigrationParameters { downtime_limit: Some(500), ..Default::default() })
+        .unwrap();
+    r.migrate(&qemu_client::MigrateArguments { uri: Some("unix:/tmp/m".into()), ..Default::default() }).unwrap();
+    r.migrate_incoming(None).unwrap();
+    r.stop().unwrap();
+    let qom = Recorder { sent: Default::default(), reply: json!("pc-q35-10.2") };
+    assert_eq!(qom.qom_get(&qemu_client::QomGetArguments::new("/machine", "type")).unwrap(), json!("pc-q35-10.2"));
+    assert_eq!(
+        *r.sent.lock().unwrap(),
+        [
+            json!({"execute": "migrate-set-parameters", "arguments": {"downtime-limit": 500}}),
+            json!({"execute": "migrate", "arguments": {"uri": "unix:/tmp/m"}}),
+            json!({"execute": "migrate-incoming", "arguments": {}}),
+            json!({"execute": "stop", "arguments": {}}),
+        ]
+    );
+    let status =
+        AsyncRecorder(Recorder { sent: Default::default(), reply: json!({"running": false, "status": "paused"}) });
+    assert_eq!(now(status.query_status()).unwrap().status, qemu_client::RunState::Paused);
+    let bad = AsyncRecorder(Recorder { sent: Default::default(), reply: json!({"running": "no"}) });
+    let e = now(bad.query_status()).unwrap_err();
+    assert_eq!(e.to_string(), "Invalid parameter type for 'running', expected: boolean");
+}
+
+#[test]
+fn commands_and_events_by_name() {
+    use qapi_runtime::ArgumentsKind;
+    // Every command and event the introspection lists (which orders them
+    // by module, not as the schema does).
+    use std::collections::BTreeSet;
+    let listed = |meta: &str| -> BTreeSet<String> {
+        let schema = qemu_client::qmp_schema();
+        let entries = schema.as_array().unwrap().iter().filter(|e| e["meta-type"] == meta);
+        entries.map(|e| e["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let commands: BTreeSet<String> = qemu_client::COMMANDS.iter().map(|c| c.name.to_owned()).collect();
+    assert_eq!((commands.len(), &commands), (qemu_client::COMMANDS.len(), &listed("command")));
+    let events: BTreeSet<String> = qemu_client::EVENTS.iter().map(|e| e.name.to_owned()).collect();
+    assert_eq!((events.len(), &events), (qemu_client::EVENTS.len(), &listed("event")));
+    assert_eq!(qemu_server::COMMANDS, qemu_client::COMMANDS);
+    let c = |name| qemu_client::command(name).unwrap();
+    assert_eq!((c("query-status").rust_name, c("query-status").arguments), ("QueryStatusCommand", ArgumentsKind::None));
+    assert_eq!(c("migrate").arguments, ArgumentsKind::Optional);
+    assert_eq!(c("qom-get").arguments, ArgumentsKind::Required);
+    assert_eq!(c("blockdev-add").arguments, ArgumentsKind::Required, "a boxed union");
+    assert!(c("migrate-pause").flags.allow_oob && c("query-migrate").flags.success_response);
+    assert!(c("x-query-virtio").unstable && c("query-cpus-fast").arguments == ArgumentsKind::None);
+    assert!(qemu_client::event("MIGRATION").unwrap().has_data && !qemu_client::event("STOP").unwrap().has_data);
+    assert_eq!(qemu_client::event("STOP").unwrap().rust_name, "StopEvent");
+    assert!(!qga_client::command("guest-shutdown").unwrap().flags.success_response);
+    assert_eq!(qemu_client::command("no-such-command"), None);
+}
+
 struct Server;
 
 impl qemu_server::CommandServer for Server {

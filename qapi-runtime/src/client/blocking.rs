@@ -57,6 +57,14 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
+impl crate::BlockingExecute for BlockingClient {
+    type Error = ClientError;
+
+    fn execute<C: Command>(&self, arguments: &C::Arguments) -> Result<C::Returns, ClientError> {
+        BlockingClient::execute::<C>(self, arguments)
+    }
+}
+
 impl BlockingClient {
     /// Connects to a unix socket and negotiates (without `oob`).
     pub fn connect_unix(path: impl AsRef<Path>) -> Result<Self, ClientError> {

@@ -41,6 +41,7 @@ pub mod qga;
 mod reader;
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -222,22 +223,36 @@ impl Client {
 
     /// Runs command `C` and decodes what it returns. A command whose
     /// schema says `'success-response': false` is sent and not waited for.
-    pub async fn execute<C: Command>(&self, arguments: &C::Arguments) -> Result<C::Returns, ClientError> {
-        let args = arguments_value(arguments)?;
-        if !C::FLAGS.success_response {
-            self.send(C::NAME, args, false, None).await?;
-            return no_reply();
+    /// The arguments are encoded at once, so the future does not borrow
+    /// them and is `Send` (code generated from a schema has a method per
+    /// command for this: see [`Execute`](crate::Execute)).
+    pub fn execute<C: Command>(
+        &self,
+        arguments: &C::Arguments,
+    ) -> impl Future<Output = Result<C::Returns, ClientError>> + Send + '_ {
+        let args = arguments_value(arguments);
+        async move {
+            let args = args?;
+            if !C::FLAGS.success_response {
+                self.send(C::NAME, args, false, None).await?;
+                return no_reply();
+            }
+            let ret = self.execute_value(C::NAME, args).await?;
+            decode_return(ret)
         }
-        let ret = self.execute_value(C::NAME, args).await?;
-        decode_return(ret)
     }
 
     /// Runs command `C` out of band (`exec-oob`; needs the `oob`
     /// capability, see [`ClientBuilder::oob`]).
-    pub async fn execute_oob<C: Command>(&self, arguments: &C::Arguments) -> Result<C::Returns, ClientError> {
-        let args = Some(serde_json::to_value(arguments)?);
-        let ret = self.call(C::NAME, args, true).await?;
-        decode_return(ret)
+    pub fn execute_oob<C: Command>(
+        &self,
+        arguments: &C::Arguments,
+    ) -> impl Future<Output = Result<C::Returns, ClientError>> + Send + '_ {
+        let args = serde_json::to_value(arguments);
+        async move {
+            let ret = self.call(C::NAME, Some(args?), true).await?;
+            decode_return(ret)
+        }
     }
 
     /// Runs command `name` with `arguments` (an object, or `None`) and
@@ -312,6 +327,17 @@ impl Client {
         let mut wr = self.writer.lock().await;
         wr.shutdown().await?;
         Ok(())
+    }
+}
+
+impl crate::Execute for Client {
+    type Error = ClientError;
+
+    fn execute<C: Command>(
+        &self,
+        arguments: &C::Arguments,
+    ) -> impl Future<Output = Result<C::Returns, ClientError>> + Send {
+        Client::execute::<C>(self, arguments)
     }
 }
 

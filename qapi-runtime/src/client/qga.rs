@@ -34,6 +34,7 @@
 //! ```
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
 use std::time::Duration;
@@ -150,16 +151,23 @@ impl QgaClient {
 
     /// Runs command `C` and decodes what it returns. A command whose
     /// schema says `'success-response': false` (`guest-shutdown`) is sent
-    /// and not waited for.
-    pub async fn execute<C: Command>(&self, arguments: &C::Arguments) -> Result<C::Returns, ClientError> {
-        let args = arguments_value(arguments)?;
-        let mut channel = self.channel.lock().await;
-        if !C::FLAGS.success_response {
-            channel.request(C::NAME, args, self.timeout).await?;
-            return no_reply();
+    /// and not waited for. The arguments are encoded at once: the future
+    /// does not borrow them, and is `Send`.
+    pub fn execute<C: Command>(
+        &self,
+        arguments: &C::Arguments,
+    ) -> impl Future<Output = Result<C::Returns, ClientError>> + Send + '_ {
+        let args = arguments_value(arguments);
+        async move {
+            let args = args?;
+            let mut channel = self.channel.lock().await;
+            if !C::FLAGS.success_response {
+                channel.request(C::NAME, args, self.timeout).await?;
+                return no_reply();
+            }
+            let ret = channel.call(C::NAME, args, self.timeout).await?;
+            decode_return(ret)
         }
-        let ret = channel.call(C::NAME, args, self.timeout).await?;
-        decode_return(ret)
     }
 
     /// Runs command `name` with `arguments` (an object, or `None`) and
@@ -175,6 +183,17 @@ impl QgaClient {
         let mut channel = self.channel.lock().await;
         channel.synced = false;
         channel.write(bytes).await
+    }
+}
+
+impl crate::Execute for QgaClient {
+    type Error = ClientError;
+
+    fn execute<C: Command>(
+        &self,
+        arguments: &C::Arguments,
+    ) -> impl Future<Output = Result<C::Returns, ClientError>> + Send {
+        QgaClient::execute::<C>(self, arguments)
     }
 }
 
@@ -331,6 +350,14 @@ pub struct BlockingQgaClient {
     // Dropped before the runtime it runs on.
     client: QgaClient,
     rt: tokio::runtime::Runtime,
+}
+
+impl crate::BlockingExecute for BlockingQgaClient {
+    type Error = ClientError;
+
+    fn execute<C: Command>(&self, arguments: &C::Arguments) -> Result<C::Returns, ClientError> {
+        BlockingQgaClient::execute::<C>(self, arguments)
+    }
 }
 
 impl BlockingQgaClient {

@@ -151,3 +151,30 @@ pub fn from_slice<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
         }
     }
 }
+
+/// `{}`, and the members (none) of the runtime's memberless objects; read
+/// with the same leniency as their serde impls: [`crate::NoArguments`]
+/// refuses members (a command that takes none), [`crate::Empty`] skips
+/// them (a reply from a newer QEMU may have some).
+macro_rules! empty_codec {
+    ($($t:ident: $strict:literal),*) => {$(
+        impl EncodeMembers for crate::$t {
+            fn encode_members(&self, _out: &mut Vec<u8>) {}
+        }
+
+        impl Encode for crate::$t {
+            fn encode(&self, out: &mut Vec<u8>) {
+                encode_object(self, out)
+            }
+        }
+
+        impl Decode for crate::$t {
+            fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+                empty_object(r, $strict)?;
+                Ok(crate::$t {})
+            }
+        }
+    )*};
+}
+
+empty_codec!(NoArguments: true, Empty: false);

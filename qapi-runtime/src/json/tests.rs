@@ -267,3 +267,19 @@ fn escapes_match_serde_json_for_every_ascii_byte() {
         assert_eq!(to_string(s.as_str()), serde_json::to_string(&s).unwrap(), "byte {b:#x}");
     }
 }
+
+#[test]
+fn memberless_objects_decode_as_their_serde_impls_do() {
+    use crate::{Empty, NoArguments};
+    assert_eq!(to_string(&Empty {}), "{}");
+    assert_eq!(to_string(&NoArguments {}), "{}");
+    assert_eq!(from_str::<Empty>(" { } ").unwrap(), Empty {});
+    // A reply may carry members this side does not know; arguments may not.
+    assert_eq!(from_str::<Empty>(r#"{"new": [1]}"#).unwrap(), Empty {});
+    assert!(serde_json::from_str::<Empty>(r#"{"new": [1]}"#).is_ok());
+    let e = from_str::<NoArguments>(r#"{"x": 1}"#).unwrap_err();
+    let s = crate::decode::from_value::<NoArguments>(&serde_json::json!({"x": 1})).unwrap_err();
+    assert!(e.to_string().starts_with("Parameter 'x' is unexpected"), "{e}");
+    assert_eq!(s.to_string(), "Parameter 'x' is unexpected");
+    assert!(from_str::<Empty>("[]").is_err());
+}

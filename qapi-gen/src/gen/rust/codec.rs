@@ -184,4 +184,14 @@ impl Cx<'_> {
         out.extend(self.decode_impl(guard, dep.header(), name, quote!(#rt::json::read_serde(r))));
         out
     }
+
+    /// The codec impls of a newtype struct (the payload of an event
+    /// whose data is a named type): the inner value's. (It holds an
+    /// object, so it keeps `Decode::LEAVES_ERROR`'s default.)
+    pub(super) fn codec_newtype(&self, name: &Ident, guard: &TokenStream, dep: Deprecation) -> TokenStream {
+        let rt = self.paths().rt;
+        let mut out = self.encode_impl(guard, dep, name, quote!(#rt::json::Encode::encode(&self.0, out)));
+        out.extend(self.decode_impl(guard, dep.header(), name, quote!(#rt::json::Decode::decode(r).map(Self))));
+        out
+    }
 }

@@ -95,9 +95,15 @@ impl<'a> Cx<'a> {
             Ok(id)
         };
         claim("Event".into(), "the enum of all events".into())?;
-        if self.opts.mode == Mode::Server {
-            claim("CommandServer".into(), "the server trait".into())?;
-            claim("CommandDispatcher".into(), "the dispatcher".into())?;
+        match self.opts.mode {
+            Mode::Client => {
+                claim("Commands".into(), "the trait of command methods".into())?;
+                claim("BlockingCommands".into(), "the trait of blocking command methods".into())?;
+            }
+            Mode::Server => {
+                claim("CommandServer".into(), "the server trait".into())?;
+                claim("CommandDispatcher".into(), "the dispatcher".into())?;
+            }
         }
         for e in self.schema.entities() {
             if let EntityKind::Object(o) = &e.kind {
@@ -278,12 +284,15 @@ impl<'a> Cx<'a> {
         Ok(out)
     }
 
-    /// The items after the entities': the event enum, in server mode the
+    /// The items after the entities': the event enum, the lookup tables,
+    /// in client mode the traits of command methods, in server mode the
     /// server trait and dispatcher, and the introspection.
     pub(super) fn trailing_items(&self) -> Result<TokenStream, GenError> {
         let mut out = self.event_enum()?;
-        if self.opts.mode == Mode::Server {
-            out.extend(self.server()?);
+        out.extend(self.lookup()?);
+        match self.opts.mode {
+            Mode::Client => out.extend(self.client_traits()?),
+            Mode::Server => out.extend(self.server()?),
         }
         out.extend(self.introspection()?);
         Ok(out)

@@ -83,6 +83,13 @@ impl Cx<'_> {
                     pub struct #name(pub #field);
                 };
                 out.extend(self.newtype_impls(guard, deprecated, name));
+                if self.opts.json_codec {
+                    out.extend(self.codec_newtype(
+                        name,
+                        guard,
+                        Deprecation { itself: deprecated, ..Default::default() },
+                    ));
+                }
                 Ok(out)
             }
             None => {
@@ -95,6 +102,14 @@ impl Cx<'_> {
                     pub struct #name {}
                 };
                 out.extend(self.empty_struct_impls(guard, deprecated, name));
+                if self.opts.json_codec {
+                    out.extend(self.codec_struct(
+                        name,
+                        guard,
+                        Deprecation { itself: deprecated, ..Default::default() },
+                        &[],
+                    ));
+                }
                 Ok(out)
             }
         }

@@ -9,7 +9,9 @@
 //!   `OrgQemuXStruct`), members in wire order with base members inlined,
 //!   snake_case fields (`r#type`, `_1` for keywords and leading digits),
 //!   optional members `Option<T>` absent from the wire when `None`, with
-//!   `has_m()` / `set_m()`.
+//!   `has_m()` / `set_m()`; `new(required members…)` (strings as
+//!   `impl Into<String>`, the optional members `None`) when a member is
+//!   required, `Default` when none is.
 //! - **enum** → a Rust enum of CamelCase variants with `as_str()` /
 //!   `from_wire()`; in [`Mode::Client`] an extra `Unknown(String)` variant
 //!   keeps values this side doesn't know and writes them back unchanged
@@ -33,12 +35,21 @@
 //!   schema does not declare (`device_add`'s device properties). In
 //!   [`Mode::Server`] also a `CommandServer` trait (one method per
 //!   command, defaulting to `CommandNotFound`) and `CommandDispatcher<S>`
-//!   implementing the runtime's `Dispatcher`. [`rust_names`] gives the
-//!   Rust name of every definition.
+//!   implementing the runtime's `Dispatcher`. In [`Mode::Client`] a
+//!   method per command, `client.query_status().await?`, in the traits
+//!   `Commands` (for every runtime `Execute`: the async QMP and guest
+//!   agent clients) and `BlockingCommands` (every `BlockingExecute`); a
+//!   command's method takes nothing, its arguments type, or, when every
+//!   argument is optional, `impl Into<Option<&Arguments>>`.
+//!   [`rust_names`] gives the Rust name of every definition.
 //! - **event** `FOO_BAR` → `FooBarEvent` (its data's members, the named
 //!   data type wrapped, or nothing) implementing `Event`, and an `Event`
 //!   enum of all of them with `Unknown { name, data }`, `Event::decode`,
 //!   `Event::encode` and `Event::name`.
+//! - **lookup** → `COMMANDS` and `EVENTS`, the runtime's `CommandSpec`
+//!   and `EventSpec` of every command and event in schema order (wire
+//!   name, Rust type, flags, arguments, `deprecated`, `unstable`), and
+//!   `command(name)` and `event(name)` finding one by wire name.
 //!
 //! - **introspection** → `qmp_schema()`, the schema's `query-qmp-schema`
 //!   value (equal to what `qapi-gen introspect` prints for the same
@@ -59,7 +70,8 @@
 //!
 //! **How the code is written**: each kind has a module of `quote!`
 //! templates (`enums`, `structs`, `unions`, `alternates`, `commands`,
-//! `events`, `server`, the `codec` impls and the `introspect`ion), over
+//! `events`, `server`, the client's `methods`, the `lookup` tables, the
+//! `codec` impls and the `introspect`ion), over
 //! what they share: `cx` (Rust names and types), `cond` (every condition
 //! and `#[cfg]`, and where `#[allow(deprecated)]` goes), `presence` (which
 //! required members a client may not find), `versions` (what older
@@ -104,6 +116,8 @@ mod events;
 mod impls;
 mod introspect;
 mod lints;
+mod lookup;
+mod methods;
 mod names;
 mod presence;
 mod rustdoc;
@@ -127,7 +141,7 @@ use crate::Schema;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Mode {
     /// A client: enums keep values they don't know, unknown events are
-    /// kept, typed calls for every command.
+    /// kept, a method per command (the `Commands` traits).
     #[default]
     Client,
     /// A server: input is validated strictly (unknown enum values are

@@ -11,7 +11,7 @@ use super::cond::Deprecation;
 use super::cx::Paths;
 use super::names::{self, Scope};
 use super::{rustdoc, Cx, GenError};
-use crate::model::{Entity, EntityId, Member, ObjectType};
+use crate::model::{Builtin, Entity, EntityId, EntityKind, Member, ObjectType};
 
 /// A struct field (or union base member) as generated.
 pub(super) struct Field {
@@ -24,6 +24,8 @@ pub(super) struct Field {
     pub inner: TokenStream,
     pub boxed: bool,
     pub optional: bool,
+    /// The member is a `str` (a constructor takes `impl Into<String>`).
+    pub string: bool,
     /// Its `#[cfg]`, empty when unconditional.
     pub guard: TokenStream,
     pub docs: Vec<String>,
@@ -103,6 +105,7 @@ impl Cx<'_> {
                 inner: self.ty(m.ty),
                 boxed: self.is_boxed(container, m.ty),
                 optional: m.optional || presence.tolerated,
+                string: matches!(self.schema[m.ty].kind, EntityKind::Builtin(Builtin::Str)),
                 guard,
                 docs: self.member_docs(m, since, &presence.notes),
                 dep: self.deprecated(&m.features),
@@ -180,10 +183,74 @@ impl Cx<'_> {
         ));
         out.extend(self.struct_deserialize(name, guard, dep, &fields));
         out.extend(self.accessors(name, guard, dep, &fields));
+        out.extend(self.constructor(name, guard, dep, &fields, TokenStream::new()));
         if self.opts.json_codec {
             out.extend(self.codec_struct(name, guard, dep, &fields));
         }
         Ok(out)
+    }
+
+    /// `new()` taking the required members of a struct of `fields` (in
+    /// wire order; strings as `impl Into<String>`), the optional ones
+    /// absent, and `tail` (initializers of fields beyond the members).
+    /// None when every member is optional: the struct is `Default` then.
+    pub(super) fn constructor(
+        &self,
+        name: &Ident,
+        guard: &TokenStream,
+        dep: Deprecation,
+        fields: &[Field],
+        tail: TokenStream,
+    ) -> TokenStream {
+        let required: Vec<&Field> = fields.iter().filter(|f| !f.optional).collect();
+        if required.is_empty() {
+            return TokenStream::new();
+        }
+        let Paths { option, string, .. } = self.paths();
+        let params = required.iter().map(|f| {
+            let Field { guard, ident, inner, .. } = f;
+            let ty = if f.string { quote!(impl ::core::convert::Into<#string>) } else { inner.clone() };
+            quote!(#guard #ident: #ty)
+        });
+        let inits = fields.iter().map(|f| {
+            let Field { guard, ident, .. } = f;
+            let value = match (f.optional, f.string, f.boxed) {
+                (true, _, _) => quote!(#option::None),
+                (false, true, _) => quote!(::core::convert::Into::into(#ident)),
+                (false, false, true) => quote!(::std::boxed::Box::new(#ident)),
+                (false, false, false) => return quote!(#guard #ident,),
+            };
+            quote!(#guard #ident: #value,)
+        });
+        let docs = rustdoc::attrs(&[format!(
+            "A `{name}` from its required members, in schema order; the optional ones are absent."
+        )]);
+        // Past seven, clippy wants fewer parameters; the schema decides.
+        let many = (required.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+        // A build without every required member has a `new()` of nothing.
+        let none = required.iter().all(|f| !f.guard.is_empty()).then(|| quote!(#[allow(clippy::new_without_default)]));
+        // Parameters are named after members, whatever clippy thinks of
+        // the names (its default `disallowed-names`; QEMU's test schema
+        // has a `foo`).
+        let placeholder = required
+            .iter()
+            .any(|f| ["foo", "baz", "quux"].contains(&f.ident.to_string().as_str()))
+            .then(|| quote!(#[allow(clippy::disallowed_names)]));
+        let allow = dep.body();
+        quote! {
+            #guard
+            #allow
+            impl #name {
+                #docs
+                #many
+                #none
+                #placeholder
+                #[inline]
+                pub fn new(#(#params),*) -> Self {
+                    #name { #(#inits)* #tail }
+                }
+            }
+        }
     }
 
     /// Statements writing `fields` of `self` into `map`.
@@ -375,6 +442,10 @@ impl Cx<'_> {
         let expecting = format!("an object ({})", e.name);
         out.extend(self.visitor_impl(guard, dep, name, &expecting, "deserialize_map", visit));
         out.extend(self.accessors(name, guard, dep, &fields));
+        out.extend(self.constructor(name, guard, dep, &fields, quote!(additional: #rt::serde_json::Map::new(),)));
+        if self.opts.json_codec {
+            out.extend(self.codec_via_serde(name, guard, dep));
+        }
         Ok(out)
     }
 
