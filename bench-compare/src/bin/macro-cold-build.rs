@@ -182,6 +182,10 @@ fn run() -> Result<(), String> {
         println!("  {:8} {}: {} packages", side.label, side.what, packages(&side.krate)?);
     }
     let times = time_builds(&dir, &sides, runs)?;
+    // Hundreds of megabytes each, of no use once timed.
+    for side in &sides {
+        let _ = std::fs::remove_dir_all(dir.join(format!("target-{}", side.label)));
+    }
     let (cm, cn) = stats(&times[0]);
     let (bm, bn) = stats(&times[1]);
     println!("{:10}{:>18}", "", "median / min s");
