@@ -7,11 +7,14 @@
 //! The guest is `tests/guest/dirty.s`, assembled and linked here with
 //! binutils into a multiboot image that QEMU's `-kernel` boots (TCG; KVM is
 //! not needed). Skipped, saying so, when `qemu-system-x86_64`, `as` or `ld`
-//! is missing or cannot build a 32-bit image.
+//! is missing or cannot build a 32-bit image (a failure where
+//! `QAPI_REQUIRE_REAL` is set, as `.ci/run` does when it has the tools).
 //!
 //! The traces are kept in `target/tmp/fit-real/` for a look after a
 //! failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
+
+mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -264,7 +267,7 @@ fn fit_predicts_real_qemu_runs() {
     let t = match tools() {
         Ok(t) => t,
         Err(why) => {
-            eprintln!("skipped: {why}");
+            common::skip(&why);
             return;
         }
     };
@@ -274,7 +277,7 @@ fn fit_predicts_real_qemu_runs() {
     let guest = match build_guest(&t, &dir) {
         Ok(g) => g,
         Err(why) => {
-            eprintln!("skipped: cannot build the 32-bit test guest: {why}");
+            common::skip(&format!("cannot build the 32-bit test guest: {why}"));
             return;
         }
     };

@@ -64,7 +64,7 @@ macro_rules! qemu_or_skip {
         match find_qemu() {
             Some(q) => q,
             None => {
-                eprintln!("skipped: qemu-system-x86_64 is not on the PATH (Debian: apt-get install -t bookworm-backports qemu-system-x86)");
+                common::skip("qemu-system-x86_64 is not on the PATH (Debian: apt-get install -t bookworm-backports qemu-system-x86)");
                 return;
             }
         }

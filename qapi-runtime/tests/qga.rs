@@ -26,7 +26,9 @@ macro_rules! qemu_ga_or_skip {
         match find_qemu_ga() {
             Some(q) => q,
             None => {
-                eprintln!("skipped: qemu-ga is not installed (Debian: apt-get install -t bookworm-backports qemu-guest-agent)");
+                common::skip(
+                    "qemu-ga is not installed (Debian: apt-get install -t bookworm-backports qemu-guest-agent)",
+                );
                 return;
             }
         }

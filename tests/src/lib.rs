@@ -226,3 +226,20 @@ pub mod golden {
         include!("../golden/versions.rs");
     }
 }
+
+/// For tests that need a program from outside (a real QEMU): the test says
+/// it is skipped and passes, unless `QAPI_REQUIRE_REAL` is set (`.ci/run`
+/// sets it where QEMU, qemu-ga and binutils are installed), where it fails,
+/// so that a test meant to run there cannot pass unseen.
+///
+/// ```
+/// if std::env::var_os("QAPI_REQUIRE_REAL").is_none() {
+///     qapi_tests::skip("qemu-system-x86_64 is not on the PATH");
+/// }
+/// ```
+pub fn skip(why: &str) {
+    if std::env::var_os("QAPI_REQUIRE_REAL").is_some_and(|v| !v.is_empty()) {
+        panic!("{why}, and QAPI_REQUIRE_REAL is set");
+    }
+    eprintln!("skipped: {why}");
+}

@@ -187,8 +187,8 @@ async fn clients_of_10_0_and_10_2_read_every_reply_of_qemu_10_0() {
         return;
     }
     let Some(binary) = find_qemu() else {
-        eprintln!(
-            "skipped: qemu-system-x86_64 is not on the PATH (Debian: apt-get install -t bookworm-backports qemu-system-x86)"
+        qapi_tests::skip(
+            "qemu-system-x86_64 is not on the PATH (Debian: apt-get install -t bookworm-backports qemu-system-x86)",
         );
         return;
     };

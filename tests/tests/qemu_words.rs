@@ -671,7 +671,7 @@ fn qemu_call(
 fn live_qemu_answers_as_recorded() {
     let qemu = "qemu-system-x86_64";
     if std::process::Command::new(qemu).arg("--version").output().is_err() {
-        println!("skipped: {qemu} is not installed; the recorded answers are not checked against QEMU");
+        qapi_tests::skip(&format!("{qemu} is not installed; the recorded answers are not checked against QEMU"));
         return;
     }
     let dir = std::env::temp_dir().join(format!("qapi-tests-qemu-words-{}", std::process::id()));

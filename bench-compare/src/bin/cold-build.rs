@@ -14,10 +14,10 @@
 //! (default 2 runs and `../../shared/qemu/10.2/qapi/qapi-schema.json`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
-use qapi_bench_compare::median;
+use qapi_bench_compare::{cargo, median};
 
 const OURS: &str = "qapi-gen-qmp-10-2";
 const THEIRS: &str = "qapi-qmp-0-15";
@@ -63,26 +63,6 @@ fn scratch(dir: &Path, schema: &Path, manifest: &Path) -> Result<usize, String> 
     // The same dependency versions as this crate's lock file.
     std::fs::copy(manifest.join("Cargo.lock"), dir.join("Cargo.lock")).map_err(io)?;
     Ok(code.lines().count())
-}
-
-/// Runs cargo in `dir`, without the variables `cargo run` set for this
-/// binary, and returns how long it took.
-fn cargo(dir: &Path, args: &[&str]) -> Result<Duration, String> {
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if (k.starts_with("CARGO_") && k != "CARGO_HOME") || k == "RUSTC_WRAPPER" || k == "OUT_DIR" {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.current_dir(dir).args(args).stdout(Stdio::null()).stderr(Stdio::null());
-    let t = Instant::now();
-    let status = cmd.status().map_err(|e| format!("cargo: {e}"))?;
-    let took = t.elapsed();
-    if !status.success() {
-        return Err(format!("`cargo {}` failed in {}", args.join(" "), dir.display()));
-    }
-    Ok(took)
 }
 
 /// The median (the mean of the middle two for an even count) and the minimum, in seconds.

@@ -302,10 +302,10 @@ fn check_guest(g: &GuestConfig, p: &mut Problems) {
     }
     if g.ram.0 == 0 {
         p.bad(gk.clone().key("ram"), "the guest needs some RAM".into());
-    } else if ps_ok && g.ram.0 % ps != 0 {
+    } else if ps_ok && !g.ram.0.is_multiple_of(ps) {
         p.bad(gk.clone().key("ram"), format!("{} bytes is not a multiple of the page size {ps}", g.ram.0));
     }
-    if ps_ok && g.extra_ram_blocks.0 % ps != 0 {
+    if ps_ok && !g.extra_ram_blocks.0.is_multiple_of(ps) {
         p.bad(
             gk.clone().key("extra-ram-blocks"),
             format!("{} bytes is not a multiple of the page size {ps}", g.extra_ram_blocks.0),

@@ -379,7 +379,7 @@ fn ram_sample(r: &Map<String, Value>, info: &Map<String, Value>) -> Result<RamSa
         multifd_bytes: opt("multifd-bytes")?,
         xbzrle_pages,
     };
-    if s.page_size == 0 || s.total == 0 || s.total % s.page_size != 0 {
+    if s.page_size == 0 || s.total == 0 || !s.total.is_multiple_of(s.page_size) {
         return Err(format!("ram.total {} is not a positive multiple of ram.page-size {}", s.total, s.page_size));
     }
     if s.remaining > s.total {

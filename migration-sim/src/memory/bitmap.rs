@@ -258,7 +258,7 @@ impl BitmapEngine {
     fn skip_clean(&mut self, w: u64, chunk_end: u64) -> u64 {
         let mut passed = chunk_end - self.pos;
         self.pos = chunk_end;
-        if self.pos % 64 == 0 {
+        if self.pos.is_multiple_of(64) {
             if self.pend[w as usize] == 0 {
                 self.summary[(w / 64) as usize] &= !(1u64 << (w % 64));
             }
