@@ -13,7 +13,9 @@ fn qemu_installed() -> bool {
     let binary = std::env::var("QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
     let found = std::process::Command::new(&binary).arg("--version").output().is_ok_and(|o| o.status.success());
     if !found {
-        eprintln!("qemu_example: skipped: {binary} is not installed");
+        qapi_tests::skip(&format!(
+            "{binary} is not installed (Debian: apt-get install -t bookworm-backports qemu-system-x86)"
+        ));
     }
     found
 }
