@@ -239,19 +239,7 @@ fn settings(input: &Input, errors: &mut Errors) -> (Options, Extra) {
             ("runtime", _) => errors.push(bad("a path as a string, e.g. \"::qapi_runtime\"")),
             ("only", Value::List(_, items)) => only.clone_from(items),
             ("only", _) => errors.push(bad("a list of command and event names, e.g. [\"query-migrate\"]")),
-            ("also_reads", Value::List(_, items)) => {
-                for item in items {
-                    match item.value().split_once('=') {
-                        Some((v, p)) if !v.is_empty() && !p.is_empty() => {
-                            also_reads.push((v.to_owned(), p.to_owned(), item.clone()));
-                        }
-                        _ => errors.push(syn::Error::new(
-                            item.span(),
-                            "each of `also_reads` must be \"VERSION=PATH\", e.g. \"10.0=qemu-10.0/qapi/qapi-schema.json\"",
-                        )),
-                    }
-                }
-            }
+            ("also_reads", Value::List(_, items)) => also_reads = versions_read(items, errors),
             ("also_reads", _) => errors.push(bad("a list of \"VERSION=PATH\", e.g. [\"10.0=old/qapi-schema.json\"]")),
             _ => errors.push(syn::Error::new(
                 s.key.span(),
@@ -264,11 +252,32 @@ fn settings(input: &Input, errors: &mut Errors) -> (Options, Extra) {
             )),
         }
     }
+    opts.cond = cond_policy(cond, defined, errors);
+    (opts, Extra { doc_style, only, also_reads })
+}
+
+/// `also_reads`' items, each `VERSION=PATH`.
+fn versions_read(items: &[LitStr], errors: &mut Errors) -> Vec<(String, String, LitStr)> {
+    let mut out = Vec::new();
+    for item in items {
+        match item.value().split_once('=') {
+            Some((v, p)) if !v.is_empty() && !p.is_empty() => out.push((v.to_owned(), p.to_owned(), item.clone())),
+            _ => errors.push(syn::Error::new(
+                item.span(),
+                "each of `also_reads` must be \"VERSION=PATH\", e.g. \"10.0=qemu-10.0/qapi/qapi-schema.json\"",
+            )),
+        }
+    }
+    out
+}
+
+/// What `cond` and `defined` ask for together.
+fn cond_policy(cond: Option<(&Setting, Cond)>, defined: Option<&Setting>, errors: &mut Errors) -> CondPolicy {
     let names = || match defined {
         Some(Setting { value: Value::List(_, items), .. }) => items.iter().map(LitStr::value).collect(),
         _ => Default::default(),
     };
-    opts.cond = match (cond, defined) {
+    match (cond, defined) {
         (None, None) | (Some((_, Cond::AllTrue)), None) => CondPolicy::AllTrue,
         (Some((_, Cond::Cfg)), None) => CondPolicy::Cfg,
         (None, Some(_)) | (Some((_, Cond::Defined)), _) => CondPolicy::Defined(names()),
@@ -278,8 +287,7 @@ fn settings(input: &Input, errors: &mut Errors) -> (Options, Extra) {
             errors.push(e);
             CondPolicy::AllTrue
         }
-    };
-    (opts, Extra { doc_style, only, also_reads })
+    }
 }
 
 fn expand(input: Input) -> syn::Result<TokenStream> {
