@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use proc_macro2::{Ident, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
 /// Whether clippy's `enum_variant_names` could fire on enum `name` with
 /// these variants: one starts or ends with the enum's name, or three or
@@ -79,8 +79,10 @@ pub(super) fn allow(lints: &[(&str, bool)]) -> TokenStream {
     let names: Vec<TokenStream> = lints
         .iter()
         .filter(|(_, on)| *on)
-        .filter_map(|(lint, _)| lint.parse::<TokenStream>().ok())
-        .map(|lint| quote!(clippy::#lint))
+        .map(|(lint, _)| {
+            let lint = format_ident!("{lint}");
+            quote!(clippy::#lint)
+        })
         .collect();
     if names.is_empty() {
         TokenStream::new()

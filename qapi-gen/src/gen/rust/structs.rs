@@ -10,7 +10,7 @@ use quote::{format_ident, quote};
 use super::cond::Deprecation;
 use super::cx::Paths;
 use super::names::{self, Scope};
-use super::{rustdoc, Cx, GenError};
+use super::{lints, rustdoc, Cx, GenError};
 use crate::model::{Builtin, Entity, EntityId, EntityKind, Member, ObjectType};
 
 /// A struct field (or union base member) as generated.
@@ -225,26 +225,26 @@ impl Cx<'_> {
         let docs = rustdoc::attrs(&[format!(
             "A `{name}` from its required members, in schema order; the optional ones are absent."
         )]);
-        // Past seven, clippy wants fewer parameters; the schema decides.
-        let many = (required.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
-        // A build without every required member has a `new()` of nothing.
-        let none = required.iter().all(|f| !f.guard.is_empty()).then(|| quote!(#[allow(clippy::new_without_default)]));
-        // Parameters are named after members, whatever clippy thinks of
-        // the names (its default `disallowed-names`; QEMU's test schema
-        // has a `foo`).
-        let placeholder = required
-            .iter()
-            .any(|f| ["foo", "baz", "quux"].contains(&f.ident.to_string().as_str()))
-            .then(|| quote!(#[allow(clippy::disallowed_names)]));
+        let lints = lints::allow(&[
+            // Past seven, clippy wants fewer parameters; the schema decides.
+            ("too_many_arguments", required.len() > 7),
+            // A build without every required member has a `new()` of nothing.
+            ("new_without_default", required.iter().all(|f| !f.guard.is_empty())),
+            // Parameters are named after members, whatever clippy thinks of
+            // the names (its default `disallowed-names`; QEMU's test schema
+            // has a `foo`).
+            (
+                "disallowed_names",
+                required.iter().any(|f| ["foo", "baz", "quux"].contains(&f.ident.to_string().as_str())),
+            ),
+        ]);
         let allow = dep.body();
         quote! {
             #guard
             #allow
             impl #name {
                 #docs
-                #many
-                #none
-                #placeholder
+                #lints
                 #[inline]
                 pub fn new(#(#params),*) -> Self {
                     #name { #(#inits)* #tail }
